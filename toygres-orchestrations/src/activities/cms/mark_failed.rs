@@ -1,0 +1,34 @@
+//! `creating → failed`, keeping the error for the user. A record that a delete already
+//! moved on is left alone.
+
+use std::sync::Arc;
+
+use duroxide::ActivityContext;
+
+use crate::activity_types::{MarkFailedInput, TransitionOutcome};
+use crate::cms::InstanceState;
+use crate::cms::instances::{self, Change};
+use crate::dependencies::Dependencies;
+
+pub const NAME: &str = crate::names::activities::CMS_MARK_FAILED;
+
+pub async fn run(
+    deps: Arc<Dependencies>,
+    ctx: ActivityContext,
+    input: MarkFailedInput,
+) -> Result<TransitionOutcome, String> {
+    let change = Change {
+        error: Some(&input.error),
+        ..Change::default()
+    };
+    let outcome = instances::transition(
+        &deps.cms,
+        input.instance_id,
+        InstanceState::Failed,
+        &change,
+        ctx.instance_id(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(outcome.into())
+}

@@ -1,0 +1,34 @@
+//! `creating → running`, recording the endpoint and the actor that will watch it.
+
+use std::sync::Arc;
+
+use duroxide::ActivityContext;
+
+use crate::activity_types::{MarkRunningInput, TransitionOutcome};
+use crate::cms::InstanceState;
+use crate::cms::instances::{self, Change};
+use crate::dependencies::Dependencies;
+
+pub const NAME: &str = crate::names::activities::CMS_MARK_RUNNING;
+
+pub async fn run(
+    deps: Arc<Dependencies>,
+    ctx: ActivityContext,
+    input: MarkRunningInput,
+) -> Result<TransitionOutcome, String> {
+    let change = Change {
+        endpoint: Some(&input.endpoint),
+        actor_orchestration_id: Some(&input.actor_orchestration_id),
+        ..Change::default()
+    };
+    let outcome = instances::transition(
+        &deps.cms,
+        input.instance_id,
+        InstanceState::Running,
+        &change,
+        ctx.instance_id(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(outcome.into())
+}

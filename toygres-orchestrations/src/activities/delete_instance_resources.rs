@@ -1,0 +1,42 @@
+//! Removes an instance's platform resources, fenced by the CMS: only while the record is
+//! `deleting`. Once it is `deleted`, the name may belong to a newer instance, so a late
+//! retry must touch nothing.
+
+use std::sync::Arc;
+
+use duroxide::ActivityContext;
+
+use crate::activity_types::{FencedOutcome, InstanceRef};
+use crate::cms::InstanceState;
+use crate::cms::fence::{self, Fenced};
+use crate::dependencies::Dependencies;
+
+pub const NAME: &str = crate::names::activities::DELETE_INSTANCE_RESOURCES;
+
+pub async fn run(
+    deps: Arc<Dependencies>,
+    ctx: ActivityContext,
+    input: InstanceRef,
+) -> Result<FencedOutcome, String> {
+    let name = &input.name;
+    let outcome = fence::while_in_state(&deps.cms, input.instance_id, InstanceState::Deleting, || {
+        deps.platform.delete(name)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    match outcome {
+        Ok(Fenced::Done(())) => {
+            ctx.trace_info(format!("instance={name}: platform resources deleted"));
+            Ok(FencedOutcome::Done)
+        }
+        Ok(Fenced::Skipped { current }) => {
+            ctx.trace_info(format!("instance={name}: nothing deleted, the record is {current}"));
+            Ok(FencedOutcome::Skipped { state: current })
+        }
+        Err(e) => {
+            let message = format!("deleting instance {name}: {e}");
+            ctx.trace_error(format!("instance={name}: {message}"));
+            Err(message)
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Deploys an instance on the platform, fenced by the CMS: only while the record is
+//! `creating`, so a deploy retried after a delete began can never resurrect the instance.
+
+use std::sync::Arc;
+
+use duroxide::ActivityContext;
+
+use crate::activity_types::{DeployInstanceInput, FencedOutcome};
+use crate::cms::InstanceState;
+use crate::cms::fence::{self, Fenced};
+use crate::dependencies::Dependencies;
+
+pub const NAME: &str = crate::names::activities::DEPLOY_INSTANCE;
+
+pub async fn run(
+    deps: Arc<Dependencies>,
+    ctx: ActivityContext,
+    input: DeployInstanceInput,
+) -> Result<FencedOutcome, String> {
+    let name = &input.spec.name;
+    ctx.trace_info(format!(
+        "instance={name}: deploying PostgreSQL {} on {}",
+        input.spec.postgres_version,
+        deps.platform.kind()
+    ));
+    let outcome = fence::while_in_state(&deps.cms, input.instance_id, InstanceState::Creating, || {
+        deps.platform.deploy(&input.spec)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    match outcome {
+        Ok(Fenced::Done(())) => {
+            ctx.trace_info(format!("instance={name}: deployed"));
+            Ok(FencedOutcome::Done)
+        }
+        Ok(Fenced::Skipped { current }) => {
+            ctx.trace_warn(format!("instance={name}: not deployed, the record is {current}"));
+            Ok(FencedOutcome::Skipped { state: current })
+        }
+        Err(e) => {
+            let message = format!("deploying instance {name}: {e}");
+            ctx.trace_error(format!("instance={name}: {message}"));
+            Err(message)
+        }
+    }
+}

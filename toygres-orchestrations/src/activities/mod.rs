@@ -1,0 +1,15 @@
+//! Activities: the only code that touches the world (platform, CMS, other orchestrations).
+//!
+//! One file per activity, each with its `NAME` and a `run` function that takes the shared
+//! [`Dependencies`](crate::dependencies::Dependencies) explicitly. Each one is idempotent:
+//! it checks what is already done before doing anything, because duroxide runs activities
+//! at least once.
+
+pub mod cms;
+pub mod delete_instance_resources;
+pub mod deploy_instance;
+pub mod get_instance_endpoint;
+pub mod get_instance_status;
+pub mod probe_health;
+pub mod signal_instance_deleted;
+pub mod test_connection;

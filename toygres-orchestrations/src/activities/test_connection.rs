@@ -1,0 +1,34 @@
+//! Proves a new instance is usable: logs in with its credentials and runs `SELECT 1`.
+//! An error here is an activity error, so create-instance's retry policy applies.
+
+use std::sync::Arc;
+
+use duroxide::ActivityContext;
+
+use crate::activity_types::{InstanceRef, TestConnectionOutput};
+use crate::dependencies::Dependencies;
+use crate::probe;
+
+pub const NAME: &str = crate::names::activities::TEST_CONNECTION;
+
+pub async fn run(
+    deps: Arc<Dependencies>,
+    ctx: ActivityContext,
+    input: InstanceRef,
+) -> Result<TestConnectionOutput, String> {
+    let name = &input.name;
+    let endpoint = deps.platform.endpoint(name).await.map_err(|e| e.to_string())?;
+    let credentials = deps.platform.credentials(name).await.map_err(|e| e.to_string())?;
+    match probe::select_one(&endpoint, &credentials, deps.probe_timeout).await {
+        Ok(latency) => {
+            ctx.trace_info(format!("instance={name}: connection test passed in {latency:?}"));
+            Ok(TestConnectionOutput {
+                latency_ms: latency.as_millis() as u64,
+            })
+        }
+        Err(e) => {
+            ctx.trace_warn(format!("instance={name}: connection test failed: {e}"));
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Instance records: reservation, state transitions and reads.
+//!
+//! Transitions lock the row (`SELECT … FOR UPDATE`), check that the move is allowed, update
+//! and append an `instance_events` row in one transaction. Asking for the state a record is
+//! already in is a no-op, which is what makes a re-run activity harmless.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::InstanceState;
+use crate::platform::{Endpoint, InstanceSpec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CmsError {
+    #[error("an instance named {0:?} already exists")]
+    NameTaken(String),
+    #[error("instance {0} is not in the metadata store")]
+    UnknownInstance(Uuid),
+    #[error("metadata store: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// One row of `toygres_cms.instances`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InstanceRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub state: String,
+    pub platform: String,
+    pub postgres_version: String,
+    pub storage_gb: i32,
+    pub endpoint_host: Option<String>,
+    pub endpoint_port: Option<i32>,
+    pub endpoint_user: Option<String>,
+    pub endpoint_database: Option<String>,
+    pub health_status: String,
+    pub last_health_check_at: Option<DateTime<Utc>>,
+    pub create_orchestration_id: String,
+    pub delete_orchestration_id: Option<String>,
+    pub actor_orchestration_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+impl InstanceRecord {
+    pub fn state(&self) -> InstanceState {
+        self.state.parse().unwrap_or(InstanceState::Failed)
+    }
+}
+
+/// One row of `toygres_cms.instance_events`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InstanceEvent {
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub message: Option<String>,
+    pub orchestration_id: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Creates the record for `spec`, or returns the one this orchestration already created.
+pub async fn reserve(
+    pool: &PgPool,
+    spec: &InstanceSpec,
+    platform: &str,
+    create_orchestration_id: &str,
+) -> Result<Uuid, CmsError> {
+    let mut tx = pool.begin().await?;
+    let existing: Option<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, name FROM toygres_cms.instances WHERE create_orchestration_id = $1",
+    )
+    .bind(create_orchestration_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((id, _)) = existing {
+        return Ok(id);
+    }
+    let id = Uuid::new_v4();
+    let inserted = sqlx::query(
+        "INSERT INTO toygres_cms.instances
+             (id, name, state, platform, postgres_version, storage_gb, create_orchestration_id)
+         VALUES ($1, $2, 'creating', $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(spec.name.as_str())
+    .bind(platform)
+    .bind(spec.postgres_version.to_string())
+    .bind(spec.storage.gib() as i32)
+    .bind(create_orchestration_id)
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            // Either another orchestration holds the name, or a concurrent run of this very
+            // reservation won the race on create_orchestration_id.
+            drop(tx);
+            return concurrent_reservation(pool, spec, create_orchestration_id).await;
+        }
+        other => other?,
+    };
+    append_event(&mut tx, id, None, InstanceState::Creating, None, create_orchestration_id).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn concurrent_reservation(
+    pool: &PgPool,
+    spec: &InstanceSpec,
+    create_orchestration_id: &str,
+) -> Result<Uuid, CmsError> {
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM toygres_cms.instances WHERE create_orchestration_id = $1",
+    )
+    .bind(create_orchestration_id)
+    .fetch_optional(pool)
+    .await?;
+    id.ok_or_else(|| CmsError::NameTaken(spec.name.to_string()))
+}
+
+/// Columns a transition may fill in besides `state`.
+#[derive(Debug, Default, Clone)]
+pub struct Change<'a> {
+    pub endpoint: Option<&'a Endpoint>,
+    pub actor_orchestration_id: Option<&'a str>,
+    pub delete_orchestration_id: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// What a transition did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    Applied,
+    /// The record was already in the target state: nothing changed.
+    AlreadyThere,
+    /// The move is not allowed from the record's current state: nothing changed.
+    NotAllowed { current: InstanceState },
+}
+
+pub async fn transition(
+    pool: &PgPool,
+    id: Uuid,
+    to: InstanceState,
+    change: &Change<'_>,
+    orchestration_id: &str,
+) -> Result<Transition, CmsError> {
+    let mut tx = pool.begin().await?;
+    let current = lock_state(&mut tx, id).await?;
+    if current == to {
+        return Ok(Transition::AlreadyThere);
+    }
+    if !to.allowed_from().contains(&current) {
+        return Ok(Transition::NotAllowed { current });
+    }
+    sqlx::query(
+        "UPDATE toygres_cms.instances SET
+             state = $2,
+             updated_at = now(),
+             endpoint_host = COALESCE($3, endpoint_host),
+             endpoint_port = COALESCE($4, endpoint_port),
+             endpoint_user = COALESCE($5, endpoint_user),
+             endpoint_database = COALESCE($6, endpoint_database),
+             actor_orchestration_id = COALESCE($7, actor_orchestration_id),
+             delete_orchestration_id = COALESCE(delete_orchestration_id, $8),
+             last_error = COALESCE($9, last_error),
+             deleted_at = CASE WHEN $2 = 'deleted' THEN now() ELSE deleted_at END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(to.as_str())
+    .bind(change.endpoint.map(|e| e.host.as_str()))
+    .bind(change.endpoint.map(|e| i32::from(e.port)))
+    .bind(change.endpoint.map(|e| e.user.as_str()))
+    .bind(change.endpoint.map(|e| e.database.as_str()))
+    .bind(change.actor_orchestration_id)
+    .bind(change.delete_orchestration_id)
+    .bind(change.error)
+    .execute(&mut *tx)
+    .await?;
+    append_event(&mut tx, id, Some(current), to, change.error, orchestration_id).await?;
+    tx.commit().await?;
+    Ok(Transition::Applied)
+}
+
+/// Locks the row for the rest of `tx` and returns its state.
+pub(super) async fn lock_state(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+) -> Result<InstanceState, CmsError> {
+    let state: Option<String> =
+        sqlx::query_scalar("SELECT state FROM toygres_cms.instances WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let state = state.ok_or(CmsError::UnknownInstance(id))?;
+    Ok(state.parse().unwrap_or(InstanceState::Failed))
+}
+
+async fn append_event(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    from: Option<InstanceState>,
+    to: InstanceState,
+    message: Option<&str>,
+    orchestration_id: &str,
+) -> Result<(), CmsError> {
+    sqlx::query(
+        "INSERT INTO toygres_cms.instance_events
+             (instance_id, from_state, to_state, message, orchestration_id)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(from.map(InstanceState::as_str))
+    .bind(to.as_str())
+    .bind(message)
+    .bind(orchestration_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+const SELECT_RECORD: &str = "SELECT id, name, state, platform, postgres_version, storage_gb,
+        endpoint_host, endpoint_port, endpoint_user, endpoint_database, health_status,
+        last_health_check_at, create_orchestration_id, delete_orchestration_id,
+        actor_orchestration_id, created_at, updated_at, deleted_at, last_error
+     FROM toygres_cms.instances";
+
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<InstanceRecord>, CmsError> {
+    Ok(sqlx::query_as(&format!("{SELECT_RECORD} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// The record that currently holds `name` (any state but `deleted`).
+pub async fn find_live(pool: &PgPool, name: &str) -> Result<Option<InstanceRecord>, CmsError> {
+    Ok(
+        sqlx::query_as(&format!("{SELECT_RECORD} WHERE name = $1 AND state <> 'deleted'"))
+            .bind(name)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// Every record, live ones first, newest first.
+pub async fn list(pool: &PgPool) -> Result<Vec<InstanceRecord>, CmsError> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_RECORD} ORDER BY (state = 'deleted'), created_at DESC"
+    ))
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn events(pool: &PgPool, id: Uuid) -> Result<Vec<InstanceEvent>, CmsError> {
+    Ok(sqlx::query_as(
+        "SELECT from_state, to_state, message, orchestration_id, occurred_at
+         FROM toygres_cms.instance_events WHERE instance_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?)
+}

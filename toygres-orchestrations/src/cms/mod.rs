@@ -1,0 +1,20 @@
+//! The control plane's metadata store (CMS): instance records, their state transitions,
+//! and health history, in the `toygres_cms` schema.
+//!
+//! Every write here is idempotent, because the activities that call it run at least once:
+//! re-running a write after a crash leaves the same rows.
+
+pub mod fence;
+pub mod health;
+pub mod instances;
+mod state;
+
+pub use state::InstanceState;
+
+/// The CMS schema, compiled into the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Applies pending CMS migrations (safe to call from several processes at once).
+pub async fn migrate(pool: &sqlx::PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}

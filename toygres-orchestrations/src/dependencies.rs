@@ -1,0 +1,32 @@
+//! What activities need, passed in explicitly.
+//!
+//! The registry captures one `Arc<Dependencies>` in every activity closure; no activity
+//! reads a global or the environment, so tests and several servers can run side by side.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use crate::platform::Platform;
+
+pub struct Dependencies {
+    /// The CMS database.
+    pub cms: PgPool,
+    /// Where instances run.
+    pub platform: Arc<dyn Platform>,
+    /// How long one connection test or health probe may take.
+    pub probe_timeout: Duration,
+}
+
+impl Dependencies {
+    pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+    pub fn new(cms: PgPool, platform: Arc<dyn Platform>) -> Arc<Self> {
+        Arc::new(Self {
+            cms,
+            platform,
+            probe_timeout: Self::DEFAULT_PROBE_TIMEOUT,
+        })
+    }
+}

@@ -1,0 +1,78 @@
+//! Where database instances run.
+//!
+//! A [`Platform`] turns an [`InstanceSpec`] into a running PostgreSQL server and back into
+//! nothing. Every operation is idempotent and safe to repeat after a crash at any point,
+//! because activities run at least once. The platform also owns each instance's password:
+//! it is generated and stored where the instance lives and handed out by
+//! [`Platform::credentials`], so it never travels through orchestration history.
+
+mod credentials;
+pub mod local;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{InstanceName, PostgresVersion, StorageSize};
+
+pub use credentials::Credentials;
+
+/// What a user asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceSpec {
+    pub name: InstanceName,
+    pub postgres_version: PostgresVersion,
+    pub storage: StorageSize,
+}
+
+/// How far an instance is from accepting connections.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum InstanceStatus {
+    /// The server accepts connections.
+    Ready,
+    /// Resources exist but the server does not accept connections yet; `reason` says why.
+    NotReady { reason: String },
+    /// Nothing exists for this instance.
+    Missing,
+}
+
+/// Where to connect to an instance (everything but the password).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub database: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    /// The request cannot succeed as asked, whatever the retries (e.g. a version that is
+    /// not installed).
+    #[error("{0}")]
+    Unsupported(String),
+    /// The instance has no resources where the operation needs them.
+    #[error("instance {0} does not exist on this platform")]
+    NotFound(String),
+    /// Anything else: a failed command, an I/O error, an API error.
+    #[error("{0}")]
+    Failed(String),
+}
+
+#[async_trait]
+pub trait Platform: Send + Sync {
+    /// Short name recorded in the CMS (`local`, `kubernetes`).
+    fn kind(&self) -> &'static str;
+
+    /// Creates whatever is missing and starts the server; converges when repeated.
+    async fn deploy(&self, spec: &InstanceSpec) -> Result<(), PlatformError>;
+
+    async fn status(&self, name: &InstanceName) -> Result<InstanceStatus, PlatformError>;
+
+    async fn endpoint(&self, name: &InstanceName) -> Result<Endpoint, PlatformError>;
+
+    async fn credentials(&self, name: &InstanceName) -> Result<Credentials, PlatformError>;
+
+    /// Stops the server and removes everything; an absent instance is success.
+    async fn delete(&self, name: &InstanceName) -> Result<(), PlatformError>;
+}

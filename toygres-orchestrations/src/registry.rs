@@ -1,0 +1,69 @@
+//! Builds duroxide's registries: every activity and orchestration Toygres runs.
+//!
+//! Activities are closures that capture one `Arc<Dependencies>`; orchestrations are
+//! registered with explicit versions so that a new version can be added beside a shipped
+//! one. `build_result()` turns a registration mistake (a duplicate name@version) into an
+//! error instead of a silently missing handler.
+
+use std::sync::Arc;
+
+use duroxide::OrchestrationRegistry;
+use duroxide::runtime::registry::ActivityRegistry;
+
+use crate::activities::{self, cms};
+use crate::dependencies::Dependencies;
+use crate::names::{orchestrations, versions};
+use crate::orchestrations::{create_instance, delete_instance, instance_actor};
+
+/// Registers `$module::run` under `$module::NAME`, handing it the shared dependencies.
+macro_rules! with_deps {
+    ($builder:expr, $deps:expr, $module:path) => {{
+        use $module as activity;
+        let deps = Arc::clone(&$deps);
+        $builder.register_typed(activity::NAME, move |ctx, input| {
+            activity::run(Arc::clone(&deps), ctx, input)
+        })
+    }};
+}
+
+pub fn activity_registry(deps: Arc<Dependencies>) -> Result<ActivityRegistry, String> {
+    let builder = ActivityRegistry::builder();
+    let builder = with_deps!(builder, deps, activities::deploy_instance);
+    let builder = with_deps!(builder, deps, activities::get_instance_status);
+    let builder = with_deps!(builder, deps, activities::get_instance_endpoint);
+    let builder = with_deps!(builder, deps, activities::test_connection);
+    let builder = with_deps!(builder, deps, activities::delete_instance_resources);
+    let builder = with_deps!(builder, deps, activities::probe_health);
+    let builder = with_deps!(builder, deps, cms::reserve_instance);
+    let builder = with_deps!(builder, deps, cms::mark_running);
+    let builder = with_deps!(builder, deps, cms::mark_failed);
+    let builder = with_deps!(builder, deps, cms::mark_deleting);
+    let builder = with_deps!(builder, deps, cms::mark_deleted);
+    let builder = with_deps!(builder, deps, cms::record_health);
+    builder
+        .register_typed(
+            activities::signal_instance_deleted::NAME,
+            activities::signal_instance_deleted::run,
+        )
+        .build_result()
+}
+
+pub fn orchestration_registry() -> Result<OrchestrationRegistry, String> {
+    OrchestrationRegistry::builder()
+        .register_versioned_typed(
+            orchestrations::CREATE_INSTANCE,
+            versions::V1_0_0,
+            create_instance::create_instance,
+        )
+        .register_versioned_typed(
+            orchestrations::DELETE_INSTANCE,
+            versions::V1_0_0,
+            delete_instance::delete_instance,
+        )
+        .register_versioned_typed(
+            orchestrations::INSTANCE_ACTOR,
+            versions::V1_0_0,
+            instance_actor::instance_actor,
+        )
+        .build_result()
+}
