@@ -1,0 +1,30 @@
+//! The test harness: real PostgreSQL, real processes, nothing mocked.
+//!
+//! - [`database::TestDatabase`]: a fresh database per test, on `TOYGRES_TEST_DATABASE_URL`
+//!   when it is set, else on a throwaway cluster this process starts from the system's
+//!   PostgreSQL binaries (as the `postgres` user when the tests run as root).
+//! - [`control_plane::TestControlPlane`]: the CMS, the local platform and a duroxide
+//!   runtime on duroxide-pg, which a test can crash and start again.
+//!
+//! Everything a test process creates lives under one scratch directory; a watchdog removes
+//! it, and stops every PostgreSQL server under it, when the process exits, even after a
+//! panic or a `kill -9`.
+
+pub mod control_plane;
+pub mod database;
+pub mod processes;
+pub mod scratch;
+
+pub use control_plane::TestControlPlane;
+pub use database::TestDatabase;
+
+/// Installs a test-friendly tracing subscriber once (before any duroxide runtime starts,
+/// which would otherwise install its own). `RUST_LOG` overrides the default filter.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,toygres_orchestrations=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}

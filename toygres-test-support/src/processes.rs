@@ -1,0 +1,35 @@
+//! Looking at real processes and ports, to check what is actually running.
+
+use std::path::Path;
+
+/// Pids of postmasters started with `-D <data_dir>` (their children do not carry `-D`).
+pub fn postmasters_for(data_dir: &Path) -> Vec<i32> {
+    let wanted = data_dir.to_string_lossy().to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let args: Vec<String> = raw
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).to_string())
+                .collect();
+            let is_postgres = args.first().is_some_and(|a| a.ends_with("postgres"));
+            is_postgres && args.windows(2).any(|w| w[0] == "-D" && w[1] == wanted)
+        })
+        .collect()
+}
+
+/// Whether anything accepts TCP connections on 127.0.0.1:`port`.
+pub fn port_is_listening(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        std::time::Duration::from_millis(500),
+    )
+    .is_ok()
+}

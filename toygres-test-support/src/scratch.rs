@@ -1,0 +1,62 @@
+//! One scratch directory per test process, cleaned up by a watchdog after the process exits.
+//!
+//! Test binaries never run destructors for statics, and a failing test may leave instance
+//! servers running. The watchdog is a detached shell that waits for this process to end,
+//! sends SIGQUIT (immediate shutdown) to every postmaster whose pid file lies under the
+//! directory, and removes it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+static ROOT: OnceLock<PathBuf> = OnceLock::new();
+
+/// The process's scratch directory (created, traversable by the `postgres` user).
+pub fn root() -> &'static Path {
+    ROOT.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!(
+            "toygres-test-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir).expect("create the scratch directory");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711))
+            .expect("chmod the scratch directory");
+        spawn_watchdog(&dir);
+        dir
+    })
+}
+
+/// A fresh subdirectory of [`root`].
+pub fn subdir(prefix: &str) -> PathBuf {
+    let dir = root().join(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("create a scratch subdirectory");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711))
+        .expect("chmod a scratch subdirectory");
+    dir
+}
+
+fn spawn_watchdog(dir: &Path) {
+    let script = r#"
+        while kill -0 "$1" 2>/dev/null; do sleep 1; done
+        find "$2" -name postmaster.pid 2>/dev/null | while read -r f; do
+            kill -QUIT "$(head -n 1 "$f")" 2>/dev/null
+        done
+        sleep 2
+        rm -rf "$2"
+    "#;
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg("toygres-test-watchdog")
+        .arg(std::process::id().to_string())
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("start the scratch watchdog");
+}
