@@ -40,12 +40,23 @@ pub struct DeployInstanceInput {
 pub enum FencedOutcome {
     Done,
     /// The CMS record was not in the state the action needs; nothing was done.
-    Skipped { state: InstanceState },
+    Skipped {
+        state: InstanceState,
+    },
+    /// The platform can never do this as asked (e.g. a version that is not installed):
+    /// a result rather than an error, so it is not retried.
+    Refused {
+        reason: String,
+    },
 }
 
+/// A connection test that could be made. Failing to connect is an activity error (and
+/// retried); an instance that no longer exists is a result, since no retry can help.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TestConnectionOutput {
-    pub latency_ms: u64,
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum TestConnectionOutput {
+    Connected { latency_ms: u64 },
+    InstanceGone,
 }
 
 /// One health probe. A failed probe is a result, not an activity error.
@@ -73,7 +84,7 @@ pub struct MarkFailedInput {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum TransitionOutcome {
-    Applied,
+    Applied { from: InstanceState },
     AlreadyThere,
     NotAllowed { current: InstanceState },
 }

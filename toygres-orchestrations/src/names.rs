@@ -83,7 +83,11 @@ mod tests {
 
     fn assert_format(name: &str, kind: &str) {
         let parts: Vec<&str> = name.split("::").collect();
-        assert_eq!(parts.len(), 3, "{name} is not {{crate}}::{{type}}::{{name}}");
+        assert_eq!(
+            parts.len(),
+            3,
+            "{name} is not {{crate}}::{{type}}::{{name}}"
+        );
         assert_eq!(parts[0], "toygres-orchestrations", "{name}");
         assert_eq!(parts[1], kind, "{name}");
         assert!(
@@ -97,8 +101,12 @@ mod tests {
 
     #[test]
     fn every_name_has_the_format_of_its_kind() {
-        orchestrations::ALL.iter().for_each(|n| assert_format(n, "orchestration"));
-        activities::ALL.iter().for_each(|n| assert_format(n, "activity"));
+        orchestrations::ALL
+            .iter()
+            .for_each(|n| assert_format(n, "orchestration"));
+        activities::ALL
+            .iter()
+            .for_each(|n| assert_format(n, "activity"));
         events::ALL.iter().for_each(|n| assert_format(n, "event"));
     }
 
@@ -123,6 +131,10 @@ mod tests {
             .count();
         let listed = orchestrations::ALL.len() + activities::ALL.len() + events::ALL.len();
         // versions::V1_0_0 is the one `&str` constant that is not a name.
-        assert_eq!(declared, listed + 1, "a name constant is missing from its ALL list");
+        assert_eq!(
+            declared,
+            listed + 1,
+            "a name constant is missing from its ALL list"
+        );
     }
 }

@@ -27,7 +27,9 @@ pub async fn select_one(
     let started = Instant::now();
     let attempt = async {
         let mut connection = PgConnection::connect_with(&options).await?;
-        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut connection).await?;
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&mut connection)
+            .await?;
         connection.close().await?;
         Ok::<i32, sqlx::Error>(one)
     };

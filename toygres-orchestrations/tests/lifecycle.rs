@@ -12,9 +12,9 @@ use toygres_orchestrations::types::{
     CreateInstanceInput, CreateInstanceOutput, DeleteInstanceInput, DeleteInstanceOutput,
     DeleteMode, InstanceActorOutput,
 };
+use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{DUROXIDE_SCHEMA, completed_output, spec};
 use toygres_test_support::processes::{port_is_listening, postmasters_for};
-use toygres_test_support::TestControlPlane;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_is_created_watched_and_deleted() {
@@ -41,25 +41,46 @@ async fn an_instance_is_created_watched_and_deleted() {
         .username(&credentials.user)
         .password(credentials.password())
         .database(&created.endpoint.database);
-    let mut conn = PgConnection::connect_with(&options).await.expect("log in with the password");
-    sqlx::query("CREATE TABLE orders (id int primary key)").execute(&mut conn).await.unwrap();
-    sqlx::query("INSERT INTO orders VALUES (1), (2)").execute(&mut conn).await.unwrap();
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM orders").fetch_one(&mut conn).await.unwrap();
+    let mut conn = PgConnection::connect_with(&options)
+        .await
+        .expect("log in with the password");
+    sqlx::query("CREATE TABLE orders (id int primary key)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO orders VALUES (1), (2)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(count, 2);
     conn.close().await.unwrap();
     let wrong = options.clone().password("not-the-password");
-    assert!(PgConnection::connect_with(&wrong).await.is_err(), "password auth is enforced");
+    assert!(
+        PgConnection::connect_with(&wrong).await.is_err(),
+        "password auth is enforced"
+    );
 
     // The actor keeps probing and recording.
     let health = wait_for_health_rows(&cp, created.instance_id, 2).await;
     assert!(health.iter().all(|h| h.ok), "{health:?}");
-    let record = cms::instances::get(&cp.db.pool, created.instance_id).await.unwrap().unwrap();
+    let record = cms::instances::get(&cp.db.pool, created.instance_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.state(), InstanceState::Running);
     assert_eq!(record.health_status, "healthy");
     assert_eq!(record.endpoint_port, Some(i32::from(created.endpoint.port)));
 
     let data_dir = cp.platform.instance_dir(&spec.name).join("data");
-    assert_eq!(postmasters_for(&data_dir).len(), 1, "one server runs the instance");
+    assert_eq!(
+        postmasters_for(&data_dir).len(),
+        1,
+        "one server runs the instance"
+    );
     let password = credentials.password().to_string();
 
     let delete = DeleteInstanceInput {
@@ -68,24 +89,42 @@ async fn an_instance_is_created_watched_and_deleted() {
         mode: DeleteMode::Delete,
     };
     cp.client
-        .start_orchestration_typed("delete-shop", names::orchestrations::DELETE_INSTANCE, delete)
+        .start_orchestration_typed(
+            "delete-shop",
+            names::orchestrations::DELETE_INSTANCE,
+            delete,
+        )
         .await
         .unwrap();
     let deleted: DeleteInstanceOutput =
         completed_output(&cp.wait("delete-shop", Duration::from_secs(60)).await);
     assert!(deleted.resources_deleted);
 
-    let actor_end: InstanceActorOutput =
-        completed_output(&cp.wait(&created.actor_orchestration_id, Duration::from_secs(30)).await);
+    let actor_end: InstanceActorOutput = completed_output(
+        &cp.wait(&created.actor_orchestration_id, Duration::from_secs(30))
+            .await,
+    );
     assert!(
-        matches!(actor_end, InstanceActorOutput::DeletedSignal { .. } | InstanceActorOutput::NoLongerRunning { .. }),
+        matches!(
+            actor_end,
+            InstanceActorOutput::DeletedSignal { .. } | InstanceActorOutput::NoLongerRunning { .. }
+        ),
         "{actor_end:?}"
     );
-    assert!(!port_is_listening(created.endpoint.port), "the server is gone");
+    assert!(
+        !port_is_listening(created.endpoint.port),
+        "the server is gone"
+    );
     assert!(postmasters_for(&data_dir).is_empty());
-    assert!(!cp.platform.instance_dir(&spec.name).exists(), "the data directory is removed");
+    assert!(
+        !cp.platform.instance_dir(&spec.name).exists(),
+        "the data directory is removed"
+    );
 
-    let record = cms::instances::get(&cp.db.pool, created.instance_id).await.unwrap().unwrap();
+    let record = cms::instances::get(&cp.db.pool, created.instance_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.state(), InstanceState::Deleted);
     assert!(record.deleted_at.is_some());
     let events: Vec<String> = cms::instances::events(&cp.db.pool, created.instance_id)
@@ -97,10 +136,21 @@ async fn an_instance_is_created_watched_and_deleted() {
     assert_eq!(events, ["creating", "running", "deleting", "deleted"]);
 
     // The password never reached duroxide's history or the CMS.
-    assert_eq!(cp.db.tables_containing(DUROXIDE_SCHEMA, &password).await, Vec::<String>::new());
-    assert_eq!(cp.db.tables_containing("toygres_cms", &password).await, Vec::<String>::new());
+    assert_eq!(
+        cp.db.tables_containing(DUROXIDE_SCHEMA, &password).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        cp.db.tables_containing("toygres_cms", &password).await,
+        Vec::<String>::new()
+    );
     // ...while the search itself does find what is there.
-    assert!(!cp.db.tables_containing(DUROXIDE_SCHEMA, spec.name.as_str()).await.is_empty());
+    assert!(
+        !cp.db
+            .tables_containing(DUROXIDE_SCHEMA, spec.name.as_str())
+            .await
+            .is_empty()
+    );
     cp.shutdown().await;
 }
 
@@ -110,7 +160,9 @@ async fn wait_for_health_rows(
     at_least: usize,
 ) -> Vec<cms::health::HealthCheck> {
     for _ in 0..300 {
-        let rows = cms::health::history(&cp.db.pool, instance_id, 100).await.unwrap();
+        let rows = cms::health::history(&cp.db.pool, instance_id, 100)
+            .await
+            .unwrap();
         if rows.len() >= at_least {
             return rows;
         }

@@ -77,11 +77,16 @@ async fn start_throwaway_cluster() -> String {
     let run_as = os_user::detect().expect("an OS user to run the test cluster as");
     let dir = scratch::subdir("cluster");
     if let Some(run_as) = &run_as {
-        run_as.give(&dir).expect("give the cluster directory to postgres");
+        run_as
+            .give(&dir)
+            .expect("give the cluster directory to postgres");
     }
     let port = free_port();
     let cluster = PgCluster::new(dir.join("data"), binaries.newest().clone(), run_as);
-    cluster.init("postgres", &Auth::Trust).await.expect("initdb the test cluster");
+    cluster
+        .init("postgres", &Auth::Trust)
+        .await
+        .expect("initdb the test cluster");
     let extra = [
         ("max_connections", "300"),
         ("fsync", "off"),
@@ -91,7 +96,10 @@ async fn start_throwaway_cluster() -> String {
     cluster
         .configure(&ClusterSettings {
             port,
-            extra: extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            extra: extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         })
         .await
         .expect("configure the test cluster");
@@ -111,21 +119,6 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::replace_database;
-
-    #[test]
-    fn replaces_only_the_database() {
-        assert_eq!(replace_database("postgres://u@h:1/postgres", "x"), "postgres://u@h:1/x");
-        assert_eq!(replace_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
-        assert_eq!(
-            replace_database("postgres://u:p@h/d?sslmode=disable", "x"),
-            "postgres://u:p@h/x?sslmode=disable"
-        );
-    }
 }
 
 impl TestDatabase {
@@ -154,5 +147,26 @@ impl TestDatabase {
             }
         }
         hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_database;
+
+    #[test]
+    fn replaces_only_the_database() {
+        assert_eq!(
+            replace_database("postgres://u@h:1/postgres", "x"),
+            "postgres://u@h:1/x"
+        );
+        assert_eq!(
+            replace_database("postgres://u@h:1", "x"),
+            "postgres://u@h:1/x"
+        );
+        assert_eq!(
+            replace_database("postgres://u:p@h/d?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
     }
 }

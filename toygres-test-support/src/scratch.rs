@@ -39,14 +39,15 @@ pub fn subdir(prefix: &str) -> PathBuf {
 }
 
 fn spawn_watchdog(dir: &Path) {
-    let script = r#"
+    // The outer shell exits at once; the backgrounded subshell is the watchdog.
+    let script = r#"(
         while kill -0 "$1" 2>/dev/null; do sleep 1; done
         find "$2" -name postmaster.pid 2>/dev/null | while read -r f; do
             kill -QUIT "$(head -n 1 "$f")" 2>/dev/null
         done
         sleep 2
         rm -rf "$2"
-    "#;
+    ) &"#;
     Command::new("sh")
         .arg("-c")
         .arg(script)
@@ -57,6 +58,6 @@ fn spawn_watchdog(dir: &Path) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
-        .spawn()
+        .status()
         .expect("start the scratch watchdog");
 }

@@ -1,5 +1,5 @@
 //! Removes an instance's platform resources, fenced by the CMS: only while the record is
-//! `deleting`. Once it is `deleted`, the name may belong to a newer instance, so a late
+//! `deleting` or `failed`. Once it is `deleted`, the name may belong to a newer instance, so a late
 //! retry must touch nothing.
 
 use std::sync::Arc;
@@ -13,13 +13,17 @@ use crate::dependencies::Dependencies;
 
 pub const NAME: &str = crate::names::activities::DELETE_INSTANCE_RESOURCES;
 
+/// `deleting` for a user's delete, `failed` for the cleanup after a failed create. Both
+/// hold the name, so no newer instance can own the resources.
+const DELETABLE: &[InstanceState] = &[InstanceState::Deleting, InstanceState::Failed];
+
 pub async fn run(
     deps: Arc<Dependencies>,
     ctx: ActivityContext,
     input: InstanceRef,
 ) -> Result<FencedOutcome, String> {
     let name = &input.name;
-    let outcome = fence::while_in_state(&deps.cms, input.instance_id, InstanceState::Deleting, || {
+    let outcome = fence::while_in_state(&deps.cms, input.instance_id, DELETABLE, || {
         deps.platform.delete(name)
     })
     .await
@@ -30,7 +34,9 @@ pub async fn run(
             Ok(FencedOutcome::Done)
         }
         Ok(Fenced::Skipped { current }) => {
-            ctx.trace_info(format!("instance={name}: nothing deleted, the record is {current}"));
+            ctx.trace_info(format!(
+                "instance={name}: nothing deleted, the record is {current}"
+            ));
             Ok(FencedOutcome::Skipped { state: current })
         }
         Err(e) => {

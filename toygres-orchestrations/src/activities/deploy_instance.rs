@@ -9,6 +9,7 @@ use crate::activity_types::{DeployInstanceInput, FencedOutcome};
 use crate::cms::InstanceState;
 use crate::cms::fence::{self, Fenced};
 use crate::dependencies::Dependencies;
+use crate::platform::PlatformError;
 
 pub const NAME: &str = crate::names::activities::DEPLOY_INSTANCE;
 
@@ -23,9 +24,12 @@ pub async fn run(
         input.spec.postgres_version,
         deps.platform.kind()
     ));
-    let outcome = fence::while_in_state(&deps.cms, input.instance_id, InstanceState::Creating, || {
-        deps.platform.deploy(&input.spec)
-    })
+    let outcome = fence::while_in_state(
+        &deps.cms,
+        input.instance_id,
+        &[InstanceState::Creating],
+        || deps.platform.deploy(&input.spec),
+    )
     .await
     .map_err(|e| e.to_string())?;
     match outcome {
@@ -34,8 +38,14 @@ pub async fn run(
             Ok(FencedOutcome::Done)
         }
         Ok(Fenced::Skipped { current }) => {
-            ctx.trace_warn(format!("instance={name}: not deployed, the record is {current}"));
+            ctx.trace_warn(format!(
+                "instance={name}: not deployed, the record is {current}"
+            ));
             Ok(FencedOutcome::Skipped { state: current })
+        }
+        Err(PlatformError::Unsupported(reason)) => {
+            ctx.trace_error(format!("instance={name}: platform refused: {reason}"));
+            Ok(FencedOutcome::Refused { reason })
         }
         Err(e) => {
             let message = format!("deploying instance {name}: {e}");

@@ -18,8 +18,16 @@ pub async fn run(
 ) -> Result<ProbeResult, String> {
     let name = &input.name;
     let target = async {
-        let endpoint = deps.platform.endpoint(name).await.map_err(|e| e.to_string())?;
-        let credentials = deps.platform.credentials(name).await.map_err(|e| e.to_string())?;
+        let endpoint = deps
+            .platform
+            .endpoint(name)
+            .await
+            .map_err(|e| e.to_string())?;
+        let credentials = deps
+            .platform
+            .credentials(name)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok::<_, String>((endpoint, credentials))
     };
     let outcome = match target.await {

@@ -1,5 +1,6 @@
 //! Proves a new instance is usable: logs in with its credentials and runs `SELECT 1`.
-//! An error here is an activity error, so create-instance's retry policy applies.
+//! A failed connection is an activity error, so create-instance's retry policy applies;
+//! an instance that no longer exists (deleted meanwhile) is reported at once as a result.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use duroxide::ActivityContext;
 
 use crate::activity_types::{InstanceRef, TestConnectionOutput};
 use crate::dependencies::Dependencies;
+use crate::platform::PlatformError;
 use crate::probe;
 
 pub const NAME: &str = crate::names::activities::TEST_CONNECTION;
@@ -17,12 +19,25 @@ pub async fn run(
     input: InstanceRef,
 ) -> Result<TestConnectionOutput, String> {
     let name = &input.name;
-    let endpoint = deps.platform.endpoint(name).await.map_err(|e| e.to_string())?;
-    let credentials = deps.platform.credentials(name).await.map_err(|e| e.to_string())?;
+    let target = async {
+        let endpoint = deps.platform.endpoint(name).await?;
+        let credentials = deps.platform.credentials(name).await?;
+        Ok((endpoint, credentials))
+    };
+    let (endpoint, credentials) = match target.await {
+        Ok(target) => target,
+        Err(PlatformError::NotFound(_)) => {
+            ctx.trace_warn(format!("instance={name}: gone before its connection test"));
+            return Ok(TestConnectionOutput::InstanceGone);
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     match probe::select_one(&endpoint, &credentials, deps.probe_timeout).await {
         Ok(latency) => {
-            ctx.trace_info(format!("instance={name}: connection test passed in {latency:?}"));
-            Ok(TestConnectionOutput {
+            ctx.trace_info(format!(
+                "instance={name}: connection test passed in {latency:?}"
+            ));
+            Ok(TestConnectionOutput::Connected {
                 latency_ms: latency.as_millis() as u64,
             })
         }

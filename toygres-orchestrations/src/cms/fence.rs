@@ -2,7 +2,7 @@
 //!
 //! A deploy must never run after a delete has begun, and a delete must never run for a
 //! record whose name a newer instance may already hold. Both hold the instance row's lock
-//! for the length of the platform call and act only in the state that permits it, so a
+//! for the length of the platform call and act only in the states that permit it, so a
 //! concurrent transition (say, `creating → deleting`) waits for the call to finish and any
 //! later call sees the new state and does nothing.
 
@@ -18,14 +18,16 @@ use super::instances::{CmsError, lock_state};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fenced<T> {
     Done(T),
-    /// The record was not in the required state; the work did not run.
-    Skipped { current: InstanceState },
+    /// The record was not in an allowed state; the work did not run.
+    Skipped {
+        current: InstanceState,
+    },
 }
 
 pub async fn while_in_state<T, E, F, Fut>(
     pool: &PgPool,
     id: Uuid,
-    required: InstanceState,
+    allowed: &[InstanceState],
     work: F,
 ) -> Result<Result<Fenced<T>, E>, CmsError>
 where
@@ -34,7 +36,7 @@ where
 {
     let mut tx = pool.begin().await?;
     let current = lock_state(&mut tx, id).await?;
-    if current != required {
+    if !allowed.contains(&current) {
         return Ok(Ok(Fenced::Skipped { current }));
     }
     let outcome = work().await;

@@ -20,7 +20,11 @@ pub struct HealthCheck {
 }
 
 /// Records `check` and returns the instance's state at that moment.
-pub async fn record(pool: &PgPool, id: Uuid, check: &HealthCheck) -> Result<InstanceState, CmsError> {
+pub async fn record(
+    pool: &PgPool,
+    id: Uuid,
+    check: &HealthCheck,
+) -> Result<InstanceState, CmsError> {
     let mut tx = pool.begin().await?;
     let state = lock_state(&mut tx, id).await?;
     sqlx::query(

@@ -101,7 +101,15 @@ pub async fn reserve(
         }
         other => other?,
     };
-    append_event(&mut tx, id, None, InstanceState::Creating, None, create_orchestration_id).await?;
+    append_event(
+        &mut tx,
+        id,
+        None,
+        InstanceState::Creating,
+        None,
+        create_orchestration_id,
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -132,11 +140,15 @@ pub struct Change<'a> {
 /// What a transition did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
-    Applied,
+    Applied {
+        from: InstanceState,
+    },
     /// The record was already in the target state: nothing changed.
     AlreadyThere,
     /// The move is not allowed from the record's current state: nothing changed.
-    NotAllowed { current: InstanceState },
+    NotAllowed {
+        current: InstanceState,
+    },
 }
 
 pub async fn transition(
@@ -179,9 +191,17 @@ pub async fn transition(
     .bind(change.error)
     .execute(&mut *tx)
     .await?;
-    append_event(&mut tx, id, Some(current), to, change.error, orchestration_id).await?;
+    append_event(
+        &mut tx,
+        id,
+        Some(current),
+        to,
+        change.error,
+        orchestration_id,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(Transition::Applied)
+    Ok(Transition::Applied { from: current })
 }
 
 /// Locks the row for the rest of `tx` and returns its state.
@@ -236,12 +256,12 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<InstanceRecord>, CmsE
 
 /// The record that currently holds `name` (any state but `deleted`).
 pub async fn find_live(pool: &PgPool, name: &str) -> Result<Option<InstanceRecord>, CmsError> {
-    Ok(
-        sqlx::query_as(&format!("{SELECT_RECORD} WHERE name = $1 AND state <> 'deleted'"))
-            .bind(name)
-            .fetch_optional(pool)
-            .await?,
-    )
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_RECORD} WHERE name = $1 AND state <> 'deleted'"
+    ))
+    .bind(name)
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// Every record, live ones first, newest first.

@@ -83,7 +83,9 @@ mod tests {
     #[test]
     fn rejects_everything_else() {
         let too_long = "a".repeat(MAX_LEN + 1);
-        for bad in ["", "Shop", "1shop", "-shop", "shop-", "sh_op", "sh.op", "shop ", "ü", &too_long] {
+        for bad in [
+            "", "Shop", "1shop", "-shop", "shop-", "sh_op", "sh.op", "shop ", "ü", &too_long,
+        ] {
             let err = InstanceName::parse(bad).unwrap_err();
             assert!(err.0.contains("invalid instance name"), "{bad}: {err}");
         }

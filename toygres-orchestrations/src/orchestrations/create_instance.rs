@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use duroxide::OrchestrationContext;
 
+use super::retry;
 use crate::activity_types::{
     DeployInstanceInput, FencedOutcome, InstanceRef, MarkFailedInput, MarkRunningInput,
     ReserveInstanceInput, ReserveInstanceOutput, TestConnectionOutput, TransitionOutcome,
 };
-use super::retry;
 use crate::names::{activities, instance_ids, orchestrations};
 use crate::platform::{Endpoint, InstanceStatus};
 use crate::types::{
@@ -84,23 +84,38 @@ async fn provision(
             retry::with_backoff(3, Duration::from_secs(2)),
         )
         .await?;
-    if let FencedOutcome::Skipped { state } = deployed {
-        return Err(format!(
-            "instance {} was {state} before it could be deployed",
-            instance.name
-        ));
+    match deployed {
+        FencedOutcome::Done => {}
+        FencedOutcome::Skipped { state } => {
+            return Err(format!(
+                "instance {} was {state} before it could be deployed",
+                instance.name
+            ));
+        }
+        FencedOutcome::Refused { reason } => return Err(reason),
     }
-    wait_until_ready(ctx, instance, Duration::from_secs(input.readiness_timeout_secs)).await?;
+    wait_until_ready(
+        ctx,
+        instance,
+        Duration::from_secs(input.readiness_timeout_secs),
+    )
+    .await?;
     let endpoint: Endpoint = ctx
         .schedule_activity_typed(activities::GET_INSTANCE_ENDPOINT, instance)
         .await?;
-    let _: TestConnectionOutput = ctx
+    let tested: TestConnectionOutput = ctx
         .schedule_activity_with_retry_typed(
             activities::TEST_CONNECTION,
             instance,
             retry::with_backoff(5, Duration::from_secs(1)).with_timeout(Duration::from_secs(60)),
         )
         .await?;
+    if tested == TestConnectionOutput::InstanceGone {
+        return Err(format!(
+            "instance {} disappeared before its connection test",
+            instance.name
+        ));
+    }
     let marked: TransitionOutcome = ctx
         .schedule_activity_typed(
             activities::CMS_MARK_RUNNING,
@@ -206,7 +221,9 @@ async fn fail_and_clean_up(
         )
         .await;
     if let Err(e) = cleanup {
-        ctx.trace_error(format!("instance={name}: cleanup after failure failed: {e}"));
+        ctx.trace_error(format!(
+            "instance={name}: cleanup after failure failed: {e}"
+        ));
     }
     error
 }

@@ -1,8 +1,9 @@
 //! delete-instance 1.0.0: from a live record to nothing running and a `deleted` row.
 //!
-//! mark deleting → signal InstanceDeleted to the actor → delete platform resources →
-//! mark deleted. In `CleanUpFailedCreate` mode (run by create-instance after a failure)
-//! only the platform resources go; the record stays `failed` with its error.
+//! mark deleting → signal InstanceDeleted to the actor (if it was running) → delete
+//! platform resources → mark deleted. In `CleanUpFailedCreate` mode (run by
+//! create-instance after a failure) only the platform resources go; the record stays
+//! `failed` with its error.
 
 use std::time::Duration;
 
@@ -23,7 +24,10 @@ pub async fn delete_instance(
         name: input.name.clone(),
     };
     let name = &instance.name;
-    ctx.trace_info(format!("instance={name}: delete started ({:?})", input.mode));
+    ctx.trace_info(format!(
+        "instance={name}: delete started ({:?})",
+        input.mode
+    ));
     let resources_deleted = match input.mode {
         DeleteMode::Delete => delete(&ctx, &instance).await?,
         DeleteMode::CleanUpFailedCreate => delete_resources(&ctx, &instance).await?,
@@ -46,19 +50,29 @@ async fn delete(ctx: &OrchestrationContext, instance: &InstanceRef) -> Result<bo
             retry::with_backoff(5, Duration::from_secs(1)),
         )
         .await?;
-    if let TransitionOutcome::NotAllowed { current } = marked {
-        ctx.trace_info(format!(
-            "instance={}: already {current}, nothing to do",
-            instance.name
-        ));
-        return Ok(false);
+    let has_actor = match marked {
+        TransitionOutcome::NotAllowed { current } => {
+            ctx.trace_info(format!(
+                "instance={}: already {current}, nothing to do",
+                instance.name
+            ));
+            return Ok(false);
+        }
+        // Only a running instance has an actor. An actor whose create was finishing may
+        // still start after this; it finds the record `deleting` and stops by itself.
+        TransitionOutcome::Applied { from } => from == InstanceState::Running,
+        // A re-run whose first attempt may have crashed before signalling: signal again,
+        // a second InstanceDeleted is harmless.
+        TransitionOutcome::AlreadyThere => true,
+    };
+    if has_actor {
+        ctx.schedule_activity_with_retry_typed::<_, ()>(
+            activities::SIGNAL_INSTANCE_DELETED,
+            instance,
+            retry::with_backoff(5, Duration::from_secs(1)),
+        )
+        .await?;
     }
-    ctx.schedule_activity_with_retry_typed::<_, ()>(
-        activities::SIGNAL_INSTANCE_DELETED,
-        instance,
-        retry::with_backoff(5, Duration::from_secs(1)),
-    )
-    .await?;
     let deleted = delete_resources(ctx, instance).await?;
     let _: TransitionOutcome = ctx
         .schedule_activity_with_retry_typed(
@@ -90,5 +104,6 @@ async fn delete_resources(
             "instance {} is {state}: its resources cannot be deleted now",
             instance.name
         )),
+        FencedOutcome::Refused { reason } => Err(reason),
     }
 }

@@ -56,7 +56,10 @@ pub async fn instance_actor(
     let timer = ctx.schedule_timer(Duration::from_secs(input.interval_secs));
     let deleted = ctx.dequeue_event(events::INSTANCE_DELETED);
     if let Either2::Second(_) = ctx.select2(timer, deleted).await {
-        ctx.trace_info(format!("instance={}: InstanceDeleted received, actor stops", input.name));
+        ctx.trace_info(format!(
+            "instance={}: InstanceDeleted received, actor stops",
+            input.name
+        ));
         return Ok(InstanceActorOutput::DeletedSignal { cycle: input.cycle });
     }
     let next = InstanceActorInput {

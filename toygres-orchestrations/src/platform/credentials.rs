@@ -78,6 +78,9 @@ mod tests {
             database: "postgres".into(),
         };
         let url = Credentials::new("postgres", "a@b:c/d").connection_string(&endpoint);
-        assert_eq!(url, "postgresql://postgres:a%40b%3Ac%2Fd@127.0.0.1:5433/postgres");
+        assert_eq!(
+            url,
+            "postgresql://postgres:a%40b%3Ac%2Fd@127.0.0.1:5433/postgres"
+        );
     }
 }

@@ -16,7 +16,7 @@ use crate::cms::instances::Transition;
 impl From<Transition> for TransitionOutcome {
     fn from(transition: Transition) -> Self {
         match transition {
-            Transition::Applied => Self::Applied,
+            Transition::Applied { from } => Self::Applied { from },
             Transition::AlreadyThere => Self::AlreadyThere,
             Transition::NotAllowed { current } => Self::NotAllowed { current },
         }

@@ -17,11 +17,15 @@ pub async fn run(
     _ctx: ActivityContext,
     input: RecordHealthInput,
 ) -> Result<RecordHealthOutput, String> {
-    let checked_at: DateTime<Utc> = (UNIX_EPOCH + Duration::from_millis(input.checked_at_ms)).into();
+    let checked_at: DateTime<Utc> =
+        (UNIX_EPOCH + Duration::from_millis(input.checked_at_ms)).into();
     let check = HealthCheck {
         checked_at,
         ok: input.probe.ok,
-        latency_ms: input.probe.latency_ms.map(|ms| ms.min(i32::MAX as u64) as i32),
+        latency_ms: input
+            .probe
+            .latency_ms
+            .map(|ms| ms.min(i32::MAX as u64) as i32),
         message: input.probe.message,
     };
     let state = health::record(&deps.cms, input.instance_id, &check)

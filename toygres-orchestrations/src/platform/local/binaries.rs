@@ -62,13 +62,17 @@ impl PgBinaries {
     }
 
     pub fn for_major(&self, major: u32) -> Result<&PgInstall, PlatformError> {
-        self.installs.iter().find(|i| i.major == major).ok_or_else(|| {
-            let installed: Vec<String> = self.installs.iter().map(|i| i.major.to_string()).collect();
-            PlatformError::Unsupported(format!(
-                "PostgreSQL {major} is not installed on this machine (installed: {})",
-                installed.join(", ")
-            ))
-        })
+        self.installs
+            .iter()
+            .find(|i| i.major == major)
+            .ok_or_else(|| {
+                let installed: Vec<String> =
+                    self.installs.iter().map(|i| i.major.to_string()).collect();
+                PlatformError::Unsupported(format!(
+                    "PostgreSQL {major} is not installed on this machine (installed: {})",
+                    installed.join(", ")
+                ))
+            })
     }
 }
 
@@ -92,7 +96,10 @@ fn default_candidates() -> Vec<PathBuf> {
 }
 
 fn probe(dir: &Path) -> Option<PgInstall> {
-    let out = Command::new(dir.join("postgres")).arg("--version").output().ok()?;
+    let out = Command::new(dir.join("postgres"))
+        .arg("--version")
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
@@ -131,7 +138,10 @@ mod tests {
 
     #[test]
     fn parses_major_versions() {
-        assert_eq!(parse_major("postgres (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)"), Some(15));
+        assert_eq!(
+            parse_major("postgres (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)"),
+            Some(15)
+        );
         assert_eq!(parse_major("postgres (PostgreSQL) 17beta1"), Some(17));
         assert_eq!(parse_major("something else"), None);
     }

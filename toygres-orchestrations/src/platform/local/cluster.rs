@@ -74,7 +74,10 @@ impl PgCluster {
             .args(["-U", superuser, "-E", "UTF8", "--locale=C"]);
         match auth {
             Auth::Password(file) => {
-                command.arg("--auth=scram-sha-256").arg("--pwfile").arg(file);
+                command
+                    .arg("--auth=scram-sha-256")
+                    .arg("--pwfile")
+                    .arg(file);
             }
             Auth::Trust => {
                 command.args(["--auth=trust", "--no-sync"]);
@@ -83,7 +86,13 @@ impl PgCluster {
         run(command, "initdb").await?;
         tokio::fs::rename(&scratch, &self.data_dir)
             .await
-            .map_err(|e| io_error("moving the new data directory into place", &self.data_dir, e))
+            .map_err(|e| {
+                io_error(
+                    "moving the new data directory into place",
+                    &self.data_dir,
+                    e,
+                )
+            })
     }
 
     /// Writes the settings Toygres owns; the rest of `postgresql.conf` is left alone.
@@ -109,7 +118,11 @@ impl PgCluster {
             .await
             .map_err(|e| io_error("reading", &main_conf, e))?;
         if !current.lines().any(|line| line.trim() == INCLUDE_LINE) {
-            write_file(&main_conf, format!("{current}\n{INCLUDE_LINE}\n").as_bytes()).await?;
+            write_file(
+                &main_conf,
+                format!("{current}\n{INCLUDE_LINE}\n").as_bytes(),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -138,11 +151,14 @@ impl PgCluster {
             return Ok(());
         };
         let mut command = self.tool("pg_ctl");
-        command
-            .arg("stop")
-            .arg("-D")
-            .arg(&self.data_dir)
-            .args(["-m", "immediate", "-w", "-t", "30", "-s"]);
+        command.arg("stop").arg("-D").arg(&self.data_dir).args([
+            "-m",
+            "immediate",
+            "-w",
+            "-t",
+            "30",
+            "-s",
+        ]);
         if let Err(stop_error) = run(command, "pg_ctl stop").await {
             if !process_alive(pid) {
                 return Ok(());
@@ -205,7 +221,11 @@ async fn run(mut command: Command, what: &str) -> Result<Output, PlatformError> 
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let detail = if stderr.trim().is_empty() { stdout } else { stderr };
+    let detail = if stderr.trim().is_empty() {
+        stdout
+    } else {
+        stderr
+    };
     Err(PlatformError::Failed(format!(
         "{what} failed ({}): {}",
         output.status,

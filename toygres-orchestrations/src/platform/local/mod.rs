@@ -175,7 +175,9 @@ impl Platform for LocalPlatform {
         let dir = self.ensure_instance_dir(&spec.name).await?;
         let password_file = self.ensure_password_file(&dir)?;
         let record = self.ensure_instance_file(spec, &dir).await?;
-        cluster.init(SUPERUSER, &Auth::Password(password_file)).await?;
+        cluster
+            .init(SUPERUSER, &Auth::Password(password_file))
+            .await?;
         cluster
             .configure(&ClusterSettings {
                 port: record.port,

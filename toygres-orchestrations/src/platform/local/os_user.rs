@@ -43,7 +43,11 @@ impl RunAs {
 
     /// Gives `path` to this user (not recursive: used on directories and files we create).
     pub fn give(&self, path: &Path) -> Result<(), PlatformError> {
-        nix::unistd::chown(path, Some(Uid::from_raw(self.uid)), Some(Gid::from_raw(self.gid)))
-            .map_err(|e| PlatformError::Failed(format!("chown {}: {e}", path.display())))
+        nix::unistd::chown(
+            path,
+            Some(Uid::from_raw(self.uid)),
+            Some(Gid::from_raw(self.gid)),
+        )
+        .map_err(|e| PlatformError::Failed(format!("chown {}: {e}", path.display())))
     }
 }
