@@ -7,8 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use duroxide::runtime::Runtime;
-use duroxide::{Client, OrchestrationRegistry, OrchestrationStatus, RuntimeOptions};
+use duroxide::{
+    Client, Event, EventKind, OrchestrationRegistry, OrchestrationStatus, RuntimeOptions,
+};
 use duroxide_pg::PostgresProvider;
+use sqlx::postgres::PgPoolOptions;
 use toygres_orchestrations::domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::platform::InstanceSpec;
 use toygres_orchestrations::platform::local::LocalPlatform;
@@ -27,9 +30,18 @@ pub const RUN_ACTIVITY_TWICE: &str = "toygres-test-support::orchestration::run-a
 pub struct TestControlPlane {
     pub db: TestDatabase,
     pub platform: Arc<LocalPlatform>,
+    /// Dependencies on the test's own pool, for calling CMS and platform code directly.
     pub deps: Arc<Dependencies>,
+    /// A client on its own provider, unaffected by crashes of the node.
     pub client: Client,
-    runtime: Option<Arc<Runtime>>,
+    probe_timeout: Duration,
+    node: Option<Node>,
+}
+
+/// What one server process would hold: its own tokio runtime, pools and duroxide runtime.
+struct Node {
+    tokio: tokio::runtime::Runtime,
+    runtime: Arc<Runtime>,
 }
 
 impl TestControlPlane {
@@ -50,35 +62,69 @@ impl TestControlPlane {
             platform: platform.clone(),
             probe_timeout,
         });
-        let (runtime, client) = start_runtime(&db.url, &deps).await;
+        let client = Client::new(provider(&db.url).await);
+        let node = start_node(&db.url, platform.clone(), probe_timeout).await;
         Self {
             db,
             platform,
             deps,
             client,
-            runtime: Some(runtime),
+            probe_timeout,
+            node: Some(node),
         }
     }
 
-    /// Stops the runtime with no grace period: in-flight work is abandoned mid-step.
-    pub async fn crash(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown(Some(0)).await;
+    /// Kills the node like `kill -9` would: every task, activity and connection is dropped
+    /// wherever it is, nothing is acknowledged. Child processes (initdb, pg_ctl) live on.
+    pub fn crash(&mut self) {
+        if let Some(node) = self.node.take() {
+            node.tokio.shutdown_background();
         }
     }
 
-    /// Starts a new runtime (and provider, and client) on the same database.
+    /// Starts a new node on the same database, as a restarted server would.
     pub async fn restart(&mut self) {
-        self.crash().await;
-        let (runtime, client) = start_runtime(&self.db.url, &self.deps).await;
-        self.runtime = Some(runtime);
-        self.client = client;
+        self.crash();
+        self.node = Some(start_node(&self.db.url, self.platform.clone(), self.probe_timeout).await);
     }
 
     pub async fn shutdown(mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown(Some(2_000)).await;
+        if let Some(node) = self.node.take() {
+            let runtime = node.runtime.clone();
+            let stopped = node
+                .tokio
+                .spawn(async move { runtime.shutdown(Some(2_000)).await });
+            let _ = stopped.await;
+            node.tokio.shutdown_background();
         }
+    }
+
+    /// The history of the newest execution of `instance` (empty before it starts).
+    pub async fn latest_history(&self, instance: &str) -> Vec<Event> {
+        let Some(execution) = self
+            .client
+            .list_executions(instance)
+            .await
+            .ok()
+            .and_then(|executions| executions.into_iter().max())
+        else {
+            return Vec::new();
+        };
+        self.client
+            .read_execution_history(instance, execution)
+            .await
+            .unwrap_or_default()
+    }
+
+    /// Polls the newest execution's history until `done` holds; panics after 30 s.
+    pub async fn wait_for_history(&self, instance: &str, done: impl Fn(&[Event]) -> bool) {
+        for _ in 0..6000 {
+            if done(&self.latest_history(instance).await) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the history of {instance} never reached the expected point");
     }
 
     /// Waits for an orchestration to finish; panics on timeout.
@@ -111,24 +157,47 @@ pub fn test_runtime_options() -> RuntimeOptions {
     }
 }
 
-async fn start_runtime(url: &str, deps: &Arc<Dependencies>) -> (Arc<Runtime>, Client) {
-    let provider = Arc::new(
+async fn provider(url: &str) -> Arc<PostgresProvider> {
+    Arc::new(
         PostgresProvider::new_with_schema(url, Some(DUROXIDE_SCHEMA))
             .await
             .expect("duroxide-pg provider"),
-    );
-    let activities = registry::activity_registry(deps.clone()).expect("activity registry");
-    let orchestrations = with_test_orchestrations(
-        registry::orchestration_registry().expect("orchestration registry"),
-    );
-    let runtime = Runtime::start_with_options(
-        provider.clone(),
-        activities,
-        orchestrations,
-        test_runtime_options(),
     )
-    .await;
-    (runtime, Client::new(provider))
+}
+
+async fn start_node(url: &str, platform: Arc<LocalPlatform>, probe_timeout: Duration) -> Node {
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("test-node")
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the node");
+    let url = url.to_string();
+    let started = tokio.spawn(async move {
+        let cms = PgPoolOptions::new()
+            .max_connections(5)
+            .connect(&url)
+            .await
+            .expect("the node's CMS pool");
+        let deps = Arc::new(Dependencies {
+            cms,
+            platform,
+            probe_timeout,
+        });
+        let activities = registry::activity_registry(deps).expect("activity registry");
+        let orchestrations = with_test_orchestrations(
+            registry::orchestration_registry().expect("orchestration registry"),
+        );
+        Runtime::start_with_options(
+            provider(&url).await,
+            activities,
+            orchestrations,
+            test_runtime_options(),
+        )
+        .await
+    });
+    let runtime = started.await.expect("the node starts");
+    Node { tokio, runtime }
 }
 
 fn with_test_orchestrations(base: OrchestrationRegistry) -> OrchestrationRegistry {
@@ -142,6 +211,30 @@ fn with_test_orchestrations(base: OrchestrationRegistry) -> OrchestrationRegistr
         })
         .build_result()
         .expect("test orchestrations register")
+}
+
+/// Whether `history` shows `activity` scheduled.
+pub fn scheduled(history: &[Event], activity: &str) -> bool {
+    history.iter().any(|event| {
+        matches!(&event.kind, EventKind::ActivityScheduled { name, .. } if name == activity)
+    })
+}
+
+/// Whether `history` shows `activity` scheduled but not yet finished.
+pub fn in_flight(history: &[Event], activity: &str) -> bool {
+    let Some(scheduled_id) = history.iter().find_map(|event| match &event.kind {
+        EventKind::ActivityScheduled { name, .. } if name == activity => Some(event.event_id),
+        _ => None,
+    }) else {
+        return false;
+    };
+    !history.iter().any(|event| {
+        event.source_event_id == Some(scheduled_id)
+            && matches!(
+                event.kind,
+                EventKind::ActivityCompleted { .. } | EventKind::ActivityFailed { .. }
+            )
+    })
 }
 
 /// The output of a completed orchestration; panics with the status otherwise.
