@@ -127,6 +127,27 @@ impl TestControlPlane {
         panic!("the history of {instance} never reached the expected point");
     }
 
+    /// Runs `activity` twice with the same input inside one orchestration (`id`), as a
+    /// retry would, and returns both results.
+    pub async fn run_activity_twice<I, O>(&self, id: &str, activity: &str, input: &I) -> (O, O)
+    where
+        I: serde::Serialize,
+        O: serde::de::DeserializeOwned,
+    {
+        let input = serde_json::to_string(input).expect("encode the activity input");
+        let payload = serde_json::to_string(&(activity, input)).expect("encode the request");
+        self.client
+            .start_orchestration(id, RUN_ACTIVITY_TWICE, payload)
+            .await
+            .expect("start the twice orchestration");
+        let (first, second): (String, String) =
+            completed_output(&self.wait(id, Duration::from_secs(60)).await);
+        let decode = |raw: &str| {
+            serde_json::from_str(raw).unwrap_or_else(|e| panic!("{activity} output {raw}: {e}"))
+        };
+        (decode(&first), decode(&second))
+    }
+
     /// Waits for an orchestration to finish; panics on timeout.
     pub async fn wait(&self, instance: &str, timeout: Duration) -> OrchestrationStatus {
         self.client

@@ -1,0 +1,277 @@
+//! Every activity, run twice with the same input (as duroxide may after a crash or a lock
+//! timeout), has the effect of running once.
+
+use std::time::Duration;
+
+use toygres_orchestrations::activity_types::{
+    DeployInstanceInput, FencedOutcome, InstanceRef, MarkFailedInput, MarkRunningInput,
+    ProbeResult, RecordHealthInput, RecordHealthOutput, ReserveInstanceInput,
+    ReserveInstanceOutput, TestConnectionOutput, TransitionOutcome,
+};
+use toygres_orchestrations::cms::{self, InstanceState};
+use toygres_orchestrations::names::{activities, instance_ids, orchestrations};
+use toygres_orchestrations::platform::{Endpoint, InstanceStatus, Platform};
+use toygres_orchestrations::types::{InstanceActorInput, InstanceActorOutput};
+use toygres_test_support::TestControlPlane;
+use toygres_test_support::control_plane::{completed_output, spec};
+use toygres_test_support::processes::postmasters_for;
+use uuid::Uuid;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_activity_run_twice_has_one_effect() {
+    let cp = TestControlPlane::start().await;
+    let spec = spec("twin");
+    let pool = &cp.db.pool;
+
+    let (a, b): (ReserveInstanceOutput, ReserveInstanceOutput) = cp
+        .run_activity_twice(
+            "reserve",
+            activities::CMS_RESERVE_INSTANCE,
+            &ReserveInstanceInput { spec: spec.clone() },
+        )
+        .await;
+    assert_eq!(a, b, "a re-run returns the same record");
+    let id = a.instance_id;
+    assert_eq!(cms::instances::list(pool).await.unwrap().len(), 1);
+    assert_eq!(states(&cp, id).await, ["creating"]);
+    let instance = InstanceRef {
+        instance_id: id,
+        name: spec.name.clone(),
+    };
+
+    let deploy = DeployInstanceInput {
+        instance_id: id,
+        spec: spec.clone(),
+    };
+    let (a, b): (FencedOutcome, FencedOutcome) = cp
+        .run_activity_twice("deploy-1", activities::DEPLOY_INSTANCE, &deploy)
+        .await;
+    assert_eq!((a, b), (FencedOutcome::Done, FencedOutcome::Done));
+    let password = cp.platform.credentials(&spec.name).await.unwrap();
+    let endpoint_before = cp.platform.endpoint(&spec.name).await.unwrap();
+    let _: (FencedOutcome, FencedOutcome) = cp
+        .run_activity_twice("deploy-2", activities::DEPLOY_INSTANCE, &deploy)
+        .await;
+    assert_eq!(
+        cp.platform.credentials(&spec.name).await.unwrap(),
+        password,
+        "password kept"
+    );
+    assert_eq!(
+        cp.platform.endpoint(&spec.name).await.unwrap(),
+        endpoint_before,
+        "port kept"
+    );
+    let data_dir = cp.platform.instance_dir(&spec.name).join("data");
+    assert_eq!(
+        postmasters_for(&data_dir).len(),
+        1,
+        "one server after four deploys"
+    );
+
+    wait_until_ready(&cp, &spec.name).await;
+    let (a, b): (InstanceStatus, InstanceStatus) = cp
+        .run_activity_twice("status", activities::GET_INSTANCE_STATUS, &instance)
+        .await;
+    assert_eq!((a, b), (InstanceStatus::Ready, InstanceStatus::Ready));
+
+    let (endpoint, again): (Endpoint, Endpoint) = cp
+        .run_activity_twice("endpoint", activities::GET_INSTANCE_ENDPOINT, &instance)
+        .await;
+    assert_eq!(endpoint, again);
+
+    let (a, b): (TestConnectionOutput, TestConnectionOutput) = cp
+        .run_activity_twice("test-connection", activities::TEST_CONNECTION, &instance)
+        .await;
+    assert!(matches!(a, TestConnectionOutput::Connected { .. }), "{a:?}");
+    assert!(matches!(b, TestConnectionOutput::Connected { .. }), "{b:?}");
+
+    let running = MarkRunningInput {
+        instance_id: id,
+        endpoint: endpoint.clone(),
+        actor_orchestration_id: instance_ids::instance_actor(id),
+    };
+    let outcomes: (TransitionOutcome, TransitionOutcome) = cp
+        .run_activity_twice("mark-running", activities::CMS_MARK_RUNNING, &running)
+        .await;
+    assert_eq!(
+        outcomes,
+        (
+            TransitionOutcome::Applied {
+                from: InstanceState::Creating
+            },
+            TransitionOutcome::AlreadyThere
+        )
+    );
+    assert_eq!(states(&cp, id).await, ["creating", "running"]);
+
+    let (a, b): (ProbeResult, ProbeResult) = cp
+        .run_activity_twice("probe", activities::PROBE_HEALTH, &instance)
+        .await;
+    assert!(a.ok && b.ok, "{a:?} {b:?}");
+
+    let record = RecordHealthInput {
+        instance_id: id,
+        checked_at_ms: 1_790_000_000_000,
+        probe: a,
+    };
+    let (a, b): (RecordHealthOutput, RecordHealthOutput) = cp
+        .run_activity_twice("record-health", activities::CMS_RECORD_HEALTH, &record)
+        .await;
+    assert_eq!(
+        (a.state, b.state),
+        (InstanceState::Running, InstanceState::Running)
+    );
+    assert_eq!(
+        cms::health::history(pool, id, 10).await.unwrap().len(),
+        1,
+        "one health row"
+    );
+
+    // An actor that receives InstanceDeleted twice ends once, normally.
+    let actor = instance_ids::instance_actor(id);
+    let actor_input = InstanceActorInput {
+        instance_id: id,
+        name: spec.name.clone(),
+        interval_secs: 3600,
+        cycle: 0,
+    };
+    cp.client
+        .start_orchestration_typed(&actor, orchestrations::INSTANCE_ACTOR, actor_input)
+        .await
+        .unwrap();
+    cp.wait_for_history(&actor, |h| {
+        h.iter()
+            .any(|e| matches!(e.kind, duroxide::EventKind::TimerCreated { .. }))
+    })
+    .await;
+    let _: ((), ()) = cp
+        .run_activity_twice("signal", activities::SIGNAL_INSTANCE_DELETED, &instance)
+        .await;
+    let ended: InstanceActorOutput =
+        completed_output(&cp.wait(&actor, Duration::from_secs(30)).await);
+    assert_eq!(ended, InstanceActorOutput::DeletedSignal { cycle: 0 });
+
+    let outcomes: (TransitionOutcome, TransitionOutcome) = cp
+        .run_activity_twice("mark-deleting", activities::CMS_MARK_DELETING, &id)
+        .await;
+    assert_eq!(
+        outcomes,
+        (
+            TransitionOutcome::Applied {
+                from: InstanceState::Running
+            },
+            TransitionOutcome::AlreadyThere
+        )
+    );
+
+    let (a, b): (FencedOutcome, FencedOutcome) = cp
+        .run_activity_twice(
+            "delete-resources",
+            activities::DELETE_INSTANCE_RESOURCES,
+            &instance,
+        )
+        .await;
+    assert_eq!(
+        (a, b),
+        (FencedOutcome::Done, FencedOutcome::Done),
+        "deleting what is gone succeeds"
+    );
+    assert!(postmasters_for(&data_dir).is_empty());
+    assert!(!cp.platform.instance_dir(&spec.name).exists());
+
+    let outcomes: (TransitionOutcome, TransitionOutcome) = cp
+        .run_activity_twice("mark-deleted", activities::CMS_MARK_DELETED, &id)
+        .await;
+    assert_eq!(
+        outcomes,
+        (
+            TransitionOutcome::Applied {
+                from: InstanceState::Deleting
+            },
+            TransitionOutcome::AlreadyThere
+        )
+    );
+    assert_eq!(
+        states(&cp, id).await,
+        ["creating", "running", "deleting", "deleted"]
+    );
+
+    // Once deleted, a late deploy or delete touches nothing: the name may be someone else's.
+    let (late, _): (FencedOutcome, FencedOutcome) = cp
+        .run_activity_twice("late-deploy", activities::DEPLOY_INSTANCE, &deploy)
+        .await;
+    assert_eq!(
+        late,
+        FencedOutcome::Skipped {
+            state: InstanceState::Deleted
+        }
+    );
+    assert!(
+        !cp.platform.instance_dir(&spec.name).exists(),
+        "a late deploy did not resurrect it"
+    );
+    cp.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marking_failed_twice_records_one_failure() {
+    let cp = TestControlPlane::start().await;
+    let (reserved, _): (ReserveInstanceOutput, ReserveInstanceOutput) = cp
+        .run_activity_twice(
+            "reserve",
+            activities::CMS_RESERVE_INSTANCE,
+            &ReserveInstanceInput {
+                spec: spec("broken"),
+            },
+        )
+        .await;
+    let input = MarkFailedInput {
+        instance_id: reserved.instance_id,
+        error: "disk on fire".into(),
+    };
+    let outcomes: (TransitionOutcome, TransitionOutcome) = cp
+        .run_activity_twice("mark-failed", activities::CMS_MARK_FAILED, &input)
+        .await;
+    assert_eq!(
+        outcomes,
+        (
+            TransitionOutcome::Applied {
+                from: InstanceState::Creating
+            },
+            TransitionOutcome::AlreadyThere
+        )
+    );
+    let record = cms::instances::get(&cp.db.pool, reserved.instance_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.last_error.as_deref(), Some("disk on fire"));
+    assert_eq!(
+        states(&cp, reserved.instance_id).await,
+        ["creating", "failed"]
+    );
+    cp.shutdown().await;
+}
+
+async fn states(cp: &TestControlPlane, id: Uuid) -> Vec<String> {
+    cms::instances::events(&cp.db.pool, id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.to_state)
+        .collect()
+}
+
+async fn wait_until_ready(
+    cp: &TestControlPlane,
+    name: &toygres_orchestrations::domain::InstanceName,
+) {
+    for _ in 0..300 {
+        if cp.platform.status(name).await.unwrap() == InstanceStatus::Ready {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{name} never became ready");
+}
