@@ -89,7 +89,8 @@ fn contains_word(code: &str, pattern: &str) -> bool {
             .chars()
             .next()
             .is_some_and(is_ident);
-        !glued_before && !(open_ended && glued_after)
+        let glued = glued_before || (open_ended && glued_after);
+        !glued
     })
 }
 
