@@ -9,7 +9,6 @@ pub mod activities;
 pub mod activity_types;
 pub mod cms;
 pub mod dependencies;
-pub mod domain;
 pub mod names;
 pub mod orchestrations;
 pub mod platform;
@@ -18,3 +17,5 @@ pub mod registry;
 pub mod types;
 
 pub use dependencies::Dependencies;
+/// Validated values shared with the API and the CLI.
+pub use toygres_domain as domain;

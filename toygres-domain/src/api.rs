@@ -1,0 +1,156 @@
+//! The JSON shapes of the HTTP API (`/api/v1`), shared by the server and the CLI so the two
+//! cannot drift apart. No shape carries a password except [`ConnectionView`], the one
+//! response whose purpose is to hand it to the instance's owner.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Every route but `/healthz` lives under this prefix.
+pub const PREFIX: &str = "/api/v1";
+
+/// `POST /api/v1/instances`. Omitted fields take the server's defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInstanceRequest {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres_version: Option<VersionField>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_gb: Option<u32>,
+}
+
+/// A PostgreSQL major version as `"16"` or `16`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum VersionField {
+    Number(u32),
+    Text(String),
+}
+
+impl VersionField {
+    pub fn as_text(&self) -> String {
+        match self {
+            Self::Number(n) => n.to_string(),
+            Self::Text(t) => t.clone(),
+        }
+    }
+}
+
+/// An instance as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceView {
+    pub id: Uuid,
+    pub name: String,
+    /// `creating`, `running`, `deleting`, `deleted` or `failed`.
+    pub state: String,
+    pub platform: String,
+    pub postgres_version: String,
+    pub storage_gb: u32,
+    pub endpoint: Option<EndpointView>,
+    pub health: HealthView,
+    pub last_error: Option<String>,
+    pub create_orchestration: OrchestrationView,
+    pub delete_orchestration: Option<OrchestrationView>,
+    pub actor_orchestration_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointView {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub database: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthView {
+    /// `unknown`, `healthy` or `unhealthy`.
+    pub status: String,
+    pub last_checked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrchestrationView {
+    pub id: String,
+    /// `running`, `completed`, `failed` or `not_found`; present on single-instance reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// `GET /api/v1/instances`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceList {
+    pub instances: Vec<InstanceView>,
+}
+
+/// `202 Accepted` for create and delete: the work continues in `orchestration_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Accepted {
+    pub instance: InstanceView,
+    pub orchestration_id: String,
+}
+
+/// `GET /api/v1/instances/{name}/connection`: the only response with a password in it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionView {
+    pub name: String,
+    pub connection_string: String,
+}
+
+impl std::fmt::Debug for ConnectionView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionView")
+            .field("name", &self.name)
+            .field("connection_string", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Every error response: a stable machine-readable `error` code and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthzView {
+    /// `ok` or `degraded`.
+    pub status: String,
+    /// `reachable` or `unreachable`.
+    pub database: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_accepted_as_text_or_number() {
+        let text: CreateInstanceRequest =
+            serde_json::from_str(r#"{"name":"a","postgres_version":"16"}"#).unwrap();
+        let number: CreateInstanceRequest =
+            serde_json::from_str(r#"{"name":"a","postgres_version":16}"#).unwrap();
+        assert_eq!(text.postgres_version.unwrap().as_text(), "16");
+        assert_eq!(number.postgres_version.unwrap().as_text(), "16");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        assert!(serde_json::from_str::<CreateInstanceRequest>(r#"{"name":"a","size":1}"#).is_err());
+    }
+
+    #[test]
+    fn connection_debug_hides_the_secret() {
+        let view = ConnectionView {
+            name: "a".into(),
+            connection_string: "postgresql://u:hunter2@h/d".into(),
+        };
+        assert!(!format!("{view:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,21 @@
+//! The vocabulary every Toygres crate shares.
+//!
+//! Validated values ([`InstanceName`], [`PostgresVersion`], [`StorageSize`]) can only be
+//! constructed through a checking constructor, also used by serde, so code that holds one
+//! never has to ask whether it is valid: "parse, don't validate". The API, the CLI and the
+//! orchestrations all use these, so a name the CLI accepts is a name the server accepts.
+//! [`api`] holds the JSON shapes of the HTTP API, shared by the server and the CLI.
+
+pub mod api;
+mod instance_name;
+mod postgres_version;
+mod storage_size;
+
+pub use instance_name::InstanceName;
+pub use postgres_version::PostgresVersion;
+pub use storage_size::StorageSize;
+
+/// Why a value was rejected; the message is meant for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
