@@ -24,7 +24,7 @@ const RUNS: usize = 5;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let baseline = measure(|run| initdb_and_start(run)).await;
+    let baseline = measure(initdb_and_start).await;
     let cp = TestControlPlane::start().await;
     let orchestrated = measure(|run| create_instance(&cp, run)).await;
     cp.shutdown().await;
