@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use toygres_orchestrations::names;
 use toygres_orchestrations::platform::Platform;
 use toygres_orchestrations::platform::local::binaries::PgBinaries;
-use toygres_orchestrations::platform::local::cluster::{Auth, ClusterSettings, PgCluster};
+use toygres_orchestrations::platform::local::cluster::{
+    Auth, ClusterSettings, PgCluster, StopMode,
+};
 use toygres_orchestrations::platform::local::os_user;
 use toygres_orchestrations::types::{CreateInstanceInput, CreateInstanceOutput};
 use toygres_test_support::control_plane::{completed_output, spec};
@@ -78,7 +80,7 @@ async fn initdb_and_start(run: usize) -> Duration {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let elapsed = started.elapsed();
-    cluster.stop_immediately().await.unwrap();
+    cluster.stop(StopMode::Immediate).await.unwrap();
     elapsed
 }
 

@@ -64,6 +64,10 @@ pub trait Platform: Send + Sync {
     /// Short name recorded in the CMS (`local`, `kubernetes`).
     fn kind(&self) -> &'static str;
 
+    /// Whether this platform can run `version` at all (the API asks before accepting a
+    /// create, so an impossible request changes nothing).
+    fn check_version(&self, version: PostgresVersion) -> Result<(), PlatformError>;
+
     /// Creates whatever is missing and starts the server; converges when repeated.
     async fn deploy(&self, spec: &InstanceSpec) -> Result<(), PlatformError>;
 

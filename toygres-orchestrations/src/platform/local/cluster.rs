@@ -23,6 +23,24 @@ pub struct ClusterSettings {
     pub extra: Vec<(String, String)>,
 }
 
+/// How `pg_ctl stop` shuts a server down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopMode {
+    /// Disconnect clients, checkpoint, exit: the next start needs no recovery.
+    Fast,
+    /// Exit at once: for servers whose data is about to be removed, or throwaways.
+    Immediate,
+}
+
+impl StopMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Fast => "fast",
+            Self::Immediate => "immediate",
+        }
+    }
+}
+
 /// How `initdb` sets up authentication.
 #[derive(Debug, Clone)]
 pub enum Auth {
@@ -144,16 +162,15 @@ impl PgCluster {
         run(command, "pg_ctl start").await.map(|_| ())
     }
 
-    /// Stops the server without a checkpoint (its data is about to be removed, or it is a
-    /// throwaway) and makes sure the process is gone.
-    pub async fn stop_immediately(&self) -> Result<(), PlatformError> {
+    /// Stops the server and makes sure the process is gone.
+    pub async fn stop(&self, mode: StopMode) -> Result<(), PlatformError> {
         let Some(pid) = self.running_pid() else {
             return Ok(());
         };
         let mut command = self.tool("pg_ctl");
         command.arg("stop").arg("-D").arg(&self.data_dir).args([
             "-m",
-            "immediate",
+            mode.as_str(),
             "-w",
             "-t",
             "30",

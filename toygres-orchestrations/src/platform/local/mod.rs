@@ -26,10 +26,12 @@ use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 
 use self::binaries::PgBinaries;
-use self::cluster::{Auth, ClusterSettings, PgCluster, io_error, remove_dir_if_present, tail};
+use self::cluster::{
+    Auth, ClusterSettings, PgCluster, StopMode, io_error, remove_dir_if_present, tail,
+};
 use self::os_user::RunAs;
 use super::{Credentials, Endpoint, InstanceSpec, InstanceStatus, Platform, PlatformError};
-use crate::domain::InstanceName;
+use crate::domain::{InstanceName, PostgresVersion};
 
 const SUPERUSER: &str = "postgres";
 const DATABASE: &str = "postgres";
@@ -169,6 +171,10 @@ impl Platform for LocalPlatform {
         "local"
     }
 
+    fn check_version(&self, version: PostgresVersion) -> Result<(), PlatformError> {
+        self.binaries.for_major(version.major()).map(|_| ())
+    }
+
     async fn deploy(&self, spec: &InstanceSpec) -> Result<(), PlatformError> {
         // Refuse an uninstalled version before anything touches the disk.
         let cluster = self.cluster(&spec.name, spec.postgres_version.major())?;
@@ -250,13 +256,27 @@ impl Platform for LocalPlatform {
             .unwrap_or(self.binaries.newest())
             .clone();
         PgCluster::new(dir.join("data"), install, self.run_as)
-            .stop_immediately()
+            .stop(StopMode::Immediate)
             .await?;
         remove_dir_if_present(&dir).await
     }
 }
 
 impl LocalPlatform {
+    /// Stops an instance's server and keeps its files, so a later deploy starts it again.
+    /// Instances belong to users and outlive the control plane; this is for the control
+    /// plane's own embedded database.
+    pub async fn stop(&self, name: &InstanceName) -> Result<(), PlatformError> {
+        let record = match self.read_instance_file(name).await {
+            Ok(record) => record,
+            Err(PlatformError::NotFound(_)) => return Ok(()),
+            Err(other) => return Err(other),
+        };
+        self.cluster(name, record.postgres_major)?
+            .stop(StopMode::Fast)
+            .await
+    }
+
     async fn log_tail(&self, name: &InstanceName) -> String {
         let path = self.instance_dir(name).join("postgres.log");
         match tokio::fs::read_to_string(&path).await {
