@@ -17,5 +17,8 @@ pub mod registry;
 pub mod types;
 
 pub use dependencies::Dependencies;
+
+/// The schema duroxide-pg keeps its tables in, apart from the CMS (`toygres_cms`).
+pub const DUROXIDE_SCHEMA: &str = "toygres_duroxide";
 /// Validated values shared with the API and the CLI.
 pub use toygres_domain as domain;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
+use toygres_orchestrations::DUROXIDE_SCHEMA;
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names;
 use toygres_orchestrations::platform::Platform;
@@ -13,7 +14,7 @@ use toygres_orchestrations::types::{
     DeleteMode, InstanceActorOutput,
 };
 use toygres_test_support::TestControlPlane;
-use toygres_test_support::control_plane::{DUROXIDE_SCHEMA, completed_output, spec};
+use toygres_test_support::control_plane::{completed_output, spec};
 use toygres_test_support::processes::{port_is_listening, postmasters_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,12 +16,9 @@ use toygres_orchestrations::domain::{InstanceName, PostgresVersion, StorageSize}
 use toygres_orchestrations::platform::InstanceSpec;
 use toygres_orchestrations::platform::local::LocalPlatform;
 use toygres_orchestrations::platform::local::binaries::PgBinaries;
-use toygres_orchestrations::{Dependencies, cms, registry};
+use toygres_orchestrations::{DUROXIDE_SCHEMA, Dependencies, cms, registry};
 
 use crate::{TestDatabase, init_tracing, scratch};
-
-/// duroxide's own schema, apart from the CMS.
-pub const DUROXIDE_SCHEMA: &str = "toygres_duroxide";
 
 /// A test-only orchestration: runs one activity twice with the same input and returns both
 /// results, to show that a re-run activity has one effect.

@@ -264,6 +264,16 @@ pub async fn find_live(pool: &PgPool, name: &str) -> Result<Option<InstanceRecor
     .await?)
 }
 
+/// The live record for `name`, else the most recently deleted one.
+pub async fn find_latest(pool: &PgPool, name: &str) -> Result<Option<InstanceRecord>, CmsError> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_RECORD} WHERE name = $1 ORDER BY (state = 'deleted'), created_at DESC LIMIT 1"
+    ))
+    .bind(name)
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// Every record, live ones first, newest first.
 pub async fn list(pool: &PgPool) -> Result<Vec<InstanceRecord>, CmsError> {
     Ok(sqlx::query_as(&format!(

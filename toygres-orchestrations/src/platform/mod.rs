@@ -68,6 +68,9 @@ pub trait Platform: Send + Sync {
     /// create, so an impossible request changes nothing).
     fn check_version(&self, version: PostgresVersion) -> Result<(), PlatformError>;
 
+    /// The version used when a request names none.
+    fn default_version(&self) -> PostgresVersion;
+
     /// Creates whatever is missing and starts the server; converges when repeated.
     async fn deploy(&self, spec: &InstanceSpec) -> Result<(), PlatformError>;
 

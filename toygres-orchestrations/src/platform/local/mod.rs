@@ -175,6 +175,15 @@ impl Platform for LocalPlatform {
         self.binaries.for_major(version.major()).map(|_| ())
     }
 
+    /// The project default when it is installed, else the newest installed version.
+    fn default_version(&self) -> PostgresVersion {
+        let preferred = PostgresVersion::default();
+        if self.check_version(preferred).is_ok() {
+            return preferred;
+        }
+        PostgresVersion::new(self.binaries.newest().major).unwrap_or(preferred)
+    }
+
     async fn deploy(&self, spec: &InstanceSpec) -> Result<(), PlatformError> {
         // Refuse an uninstalled version before anything touches the disk.
         let cluster = self.cluster(&spec.name, spec.postgres_version.major())?;

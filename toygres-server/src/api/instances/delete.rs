@@ -1,0 +1,56 @@
+//! `DELETE /api/v1/instances/{name}`: start delete-instance for the live instance, 202.
+//!
+//! Repeating the request is harmless: the orchestration id is derived from the record, so
+//! a second DELETE answers with the delete already under way. A name with no live instance
+//! (never created, or already deleted) is 404.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use duroxide::OrchestrationStatus;
+use toygres_orchestrations::cms;
+use toygres_orchestrations::domain::api::Accepted;
+use toygres_orchestrations::names;
+use toygres_orchestrations::types::{DeleteInstanceInput, DeleteMode};
+
+use super::{parse_name, view};
+use crate::api::{ApiError, AppState};
+
+pub async fn handle(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let name = parse_name(name)?;
+    let record = cms::instances::find_live(&app.cms, name.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no live instance named {name:?}")))?;
+    let orchestration_id = format!("delete-{}", record.id);
+    let status = app
+        .client
+        .get_orchestration_status(&orchestration_id)
+        .await
+        .map_err(ApiError::internal)?;
+    if status == OrchestrationStatus::NotFound {
+        let input = DeleteInstanceInput {
+            instance_id: record.id,
+            name: name.clone(),
+            mode: DeleteMode::Delete,
+        };
+        app.client
+            .start_orchestration_typed(
+                &orchestration_id,
+                names::orchestrations::DELETE_INSTANCE,
+                input,
+            )
+            .await
+            .map_err(ApiError::internal)?;
+        tracing::info!(instance = %name, orchestration_id = %orchestration_id, "delete accepted");
+    } else {
+        tracing::info!(instance = %name, orchestration_id = %orchestration_id, "delete already under way");
+    }
+    let accepted = Accepted {
+        instance: view::instance(&record),
+        orchestration_id,
+    };
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}

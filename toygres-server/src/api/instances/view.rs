@@ -1,0 +1,71 @@
+//! How a CMS record is shown through the API (no password: the CMS has none).
+
+use duroxide::{Client, OrchestrationStatus};
+use toygres_orchestrations::cms::instances::InstanceRecord;
+use toygres_orchestrations::domain::api::{
+    EndpointView, HealthView, InstanceView, OrchestrationView,
+};
+
+pub fn instance(record: &InstanceRecord) -> InstanceView {
+    let endpoint = match (&record.endpoint_host, record.endpoint_port) {
+        (Some(host), Some(port)) => Some(EndpointView {
+            host: host.clone(),
+            port: u16::try_from(port).unwrap_or_default(),
+            user: record.endpoint_user.clone().unwrap_or_default(),
+            database: record.endpoint_database.clone().unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    InstanceView {
+        id: record.id,
+        name: record.name.clone(),
+        state: record.state.clone(),
+        platform: record.platform.clone(),
+        postgres_version: record.postgres_version.clone(),
+        storage_gb: u32::try_from(record.storage_gb).unwrap_or_default(),
+        endpoint,
+        health: HealthView {
+            status: record.health_status.clone(),
+            last_checked_at: record.last_health_check_at,
+        },
+        last_error: record.last_error.clone(),
+        create_orchestration: OrchestrationView {
+            id: record.create_orchestration_id.clone(),
+            status: None,
+        },
+        delete_orchestration: record
+            .delete_orchestration_id
+            .as_ref()
+            .map(|id| OrchestrationView {
+                id: id.clone(),
+                status: None,
+            }),
+        actor_orchestration_id: record.actor_orchestration_id.clone(),
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+        deleted_at: record.deleted_at,
+    }
+}
+
+/// Fills in the orchestrations' statuses (one duroxide query each).
+pub async fn with_orchestration_statuses(mut view: InstanceView, client: &Client) -> InstanceView {
+    view.create_orchestration.status = Some(status(client, &view.create_orchestration.id).await);
+    if let Some(delete) = view.delete_orchestration.as_mut() {
+        delete.status = Some(status(client, &delete.id).await);
+    }
+    view
+}
+
+async fn status(client: &Client, id: &str) -> String {
+    match client.get_orchestration_status(id).await {
+        Ok(OrchestrationStatus::NotFound) => "not_found",
+        Ok(OrchestrationStatus::Running { .. }) => "running",
+        Ok(OrchestrationStatus::Completed { .. }) => "completed",
+        Ok(OrchestrationStatus::Failed { .. }) => "failed",
+        Err(error) => {
+            tracing::warn!(orchestration_id = id, %error, "reading an orchestration's status");
+            "unknown"
+        }
+    }
+    .to_string()
+}

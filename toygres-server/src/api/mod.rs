@@ -1,0 +1,72 @@
+//! The HTTP API: JSON under `/api/v1`, bearer-token auth, and `/healthz`.
+//!
+//! Handlers validate input into domain values before anything changes, start or look up
+//! orchestrations through the duroxide client, and read instances from the CMS. Every
+//! error is `{ "error": code, "message": ... }` with a 4xx/5xx status (see `error.rs`).
+
+mod auth;
+mod error;
+mod healthz;
+mod instances;
+mod json;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use duroxide::Client;
+use sqlx::PgPool;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use toygres_orchestrations::domain::api::PREFIX;
+use toygres_orchestrations::platform::Platform;
+use tracing::Level;
+
+pub use error::ApiError;
+
+use crate::api_token::ApiToken;
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub cms: PgPool,
+    pub client: Client,
+    pub platform: Arc<dyn Platform>,
+    pub token: ApiToken,
+    pub health_check_interval_secs: u64,
+}
+
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route(
+            "/instances",
+            get(instances::list::handle).post(instances::create::handle),
+        )
+        .route(
+            "/instances/{name}",
+            get(instances::get::handle).delete(instances::delete::handle),
+        )
+        .route(
+            "/instances/{name}/connection",
+            get(instances::connection::handle),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
+    Router::new()
+        .route("/healthz", get(healthz::handle))
+        .nest(PREFIX, v1)
+        .fallback(error::no_such_route)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,83 @@
+//! The API's bearer token: configured, or generated once into the data directory.
+//!
+//! The token itself is never logged; the server logs where it is.
+
+use std::fmt;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use rand::distr::{Alphanumeric, SampleString};
+use subtle::ConstantTimeEq;
+
+const GENERATED_LEN: usize = 40;
+
+#[derive(Clone)]
+pub struct ApiToken(String);
+
+impl ApiToken {
+    pub fn new(token: String) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            token.len() >= 16,
+            "the API token must be at least 16 characters"
+        );
+        Ok(Self(token))
+    }
+
+    /// Reads `file`, or creates it (mode 0600) with a new random token.
+    pub fn load_or_generate(file: &Path) -> anyhow::Result<Self> {
+        match std::fs::read_to_string(file) {
+            Ok(token) => return Self::new(token.trim().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => anyhow::bail!("reading {}: {e}", file.display()),
+        }
+        let token = Alphanumeric.sample_string(&mut rand::rng(), GENERATED_LEN);
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(file)
+            .map_err(|e| anyhow::anyhow!("creating {}: {e}", file.display()))?;
+        out.write_all(token.as_bytes())?;
+        out.sync_all()?;
+        Ok(Self(token))
+    }
+
+    /// Constant-time comparison, so response timing reveals nothing about the token.
+    pub fn matches(&self, candidate: &str) -> bool {
+        self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
+    }
+}
+
+impl fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiToken(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generates_once_with_private_permissions_and_matches_exactly() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("toygres-token-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("api-token");
+        let first = ApiToken::load_or_generate(&file).unwrap();
+        let again = ApiToken::load_or_generate(&file).unwrap();
+        let written = std::fs::read_to_string(&file).unwrap();
+        assert!(first.matches(&written) && again.matches(&written));
+        assert!(!first.matches(&written[1..]) && !first.matches(""));
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(!format!("{first:?}").contains(&written));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn short_tokens_are_refused() {
+        assert!(ApiToken::new("short".into()).is_err());
+    }
+}

@@ -1,0 +1,95 @@
+//! Server configuration, from flags or environment variables (flags win).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "toygres-server", version, about = "The Toygres control plane")]
+pub struct Config {
+    /// Address the HTTP API listens on.
+    #[arg(long, env = "TOYGRES_LISTEN", default_value = "127.0.0.1:7480")]
+    pub listen: SocketAddr,
+
+    /// Where the server keeps its state: the embedded database, local instances, the API token.
+    #[arg(long, env = "TOYGRES_DATA_DIR", default_value = "./.toygres")]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL for the CMS and duroxide; without it an embedded cluster in the data
+    /// directory is started. Several servers may share one database.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Where instances run.
+    #[arg(long, env = "TOYGRES_PLATFORM", value_enum, default_value_t = PlatformKind::Local)]
+    pub platform: PlatformKind,
+
+    /// Bearer token the API requires. Generated into <data-dir>/api-token when omitted in
+    /// embedded mode; required with --database-url (all servers must share it).
+    #[arg(long, env = "TOYGRES_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+
+    /// duroxide orchestration dispatchers in this process.
+    #[arg(long, env = "TOYGRES_ORCHESTRATION_DISPATCHERS", default_value_t = 2)]
+    pub orchestration_dispatchers: usize,
+
+    /// duroxide activity workers in this process.
+    #[arg(long, env = "TOYGRES_WORKER_DISPATCHERS", default_value_t = 2)]
+    pub worker_dispatchers: usize,
+
+    /// How often an idle dispatcher polls the database, in milliseconds.
+    #[arg(long, env = "TOYGRES_POLL_INTERVAL_MS", default_value_t = 100)]
+    pub poll_interval_ms: u64,
+
+    /// How often each instance's actor probes it, in seconds.
+    #[arg(long, env = "TOYGRES_HEALTH_CHECK_INTERVAL_SECS", default_value_t = 30)]
+    pub health_check_interval_secs: u64,
+
+    /// Log line format.
+    #[arg(long, env = "TOYGRES_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Directory of the PostgreSQL server binaries (default: pg_config, then /usr/lib/postgresql/*/bin).
+    #[arg(long, env = "TOYGRES_PG_BIN")]
+    pub pg_bin: Option<PathBuf>,
+
+    /// How long in-flight work may take to finish at shutdown, in seconds.
+    #[arg(long, env = "TOYGRES_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlatformKind {
+    /// PostgreSQL server processes on this machine.
+    Local,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    pub fn instances_dir(&self) -> PathBuf {
+        self.data_dir.join("instances")
+    }
+
+    pub fn embedded_database_dir(&self) -> PathBuf {
+        self.data_dir.join("control-plane")
+    }
+
+    pub fn api_token_file(&self) -> PathBuf {
+        self.data_dir.join("api-token")
+    }
+}

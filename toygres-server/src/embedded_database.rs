@@ -1,0 +1,76 @@
+//! The embedded control-plane database: without `--database-url`, the server runs its own
+//! PostgreSQL inside the data directory.
+//!
+//! It is an instance of the local platform rooted at `<data-dir>/control-plane`, so it is
+//! created, started, found again after a restart (or a `kill -9`: the server process runs
+//! detached) and password-protected exactly like a user's instance. The server stops it
+//! on shutdown and keeps its data.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use toygres_orchestrations::domain::{InstanceName, PostgresVersion, StorageSize};
+use toygres_orchestrations::platform::local::LocalPlatform;
+use toygres_orchestrations::platform::local::binaries::PgBinaries;
+use toygres_orchestrations::platform::{InstanceSpec, InstanceStatus, Platform};
+
+const NAME: &str = "cms";
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct EmbeddedDatabase {
+    platform: LocalPlatform,
+    name: InstanceName,
+    /// Contains the password: never log it.
+    url: String,
+}
+
+impl EmbeddedDatabase {
+    /// Starts the embedded database, or reuses it when it already runs.
+    pub async fn start(dir: PathBuf, binaries: PgBinaries) -> anyhow::Result<Self> {
+        let major = binaries.newest().major;
+        let platform = LocalPlatform::new(dir, binaries)?;
+        let spec = InstanceSpec {
+            name: InstanceName::parse(NAME)?,
+            postgres_version: PostgresVersion::new(major)?,
+            storage: StorageSize::default(),
+        };
+        platform
+            .deploy(&spec)
+            .await
+            .context("starting the embedded database")?;
+        wait_until_ready(&platform, &spec.name).await?;
+        let endpoint = platform.endpoint(&spec.name).await?;
+        let credentials = platform.credentials(&spec.name).await?;
+        Ok(Self {
+            url: credentials.connection_string(&endpoint),
+            platform,
+            name: spec.name,
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Shuts the database down cleanly; its data stays for the next start.
+    pub async fn stop(&self) -> anyhow::Result<()> {
+        Ok(self.platform.stop(&self.name).await?)
+    }
+}
+
+async fn wait_until_ready(platform: &LocalPlatform, name: &InstanceName) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+    loop {
+        match platform.status(name).await? {
+            InstanceStatus::Ready => return Ok(()),
+            InstanceStatus::NotReady { reason } if tokio::time::Instant::now() >= deadline => {
+                anyhow::bail!("the embedded database did not start: {reason}")
+            }
+            InstanceStatus::Missing => anyhow::bail!("the embedded database disappeared"),
+            InstanceStatus::NotReady { .. } => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}

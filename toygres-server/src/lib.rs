@@ -1,0 +1,13 @@
+//! The Toygres control plane: an HTTP API in front of the duroxide runtime that runs
+//! `toygres-orchestrations`.
+//!
+//! `startup` wires the pieces together from `config`; the API validates requests, starts
+//! or signals orchestrations through the duroxide client, and reads from the CMS.
+
+pub mod api;
+pub mod api_token;
+pub mod config;
+pub mod embedded_database;
+pub mod reconcile;
+pub mod startup;
+pub mod telemetry;
