@@ -79,6 +79,9 @@ pub struct OrchestrationView {
     /// `running`, `completed`, `failed` or `not_found`; present on single-instance reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// What a running orchestration is doing now (e.g. `deploying`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
 }
 
 /// `GET /api/v1/instances`.

@@ -31,6 +31,7 @@ pub async fn create_instance(
     let name = input.spec.name.clone();
     let started = ctx.utc_now().await?;
     ctx.trace_info(format!("instance={name}: create started"));
+    ctx.set_custom_status("reserving the name");
     let reserved: ReserveInstanceOutput = ctx
         .schedule_activity_typed(
             activities::CMS_RESERVE_INSTANCE,
@@ -74,6 +75,7 @@ async fn provision(
     input: &CreateInstanceInput,
     instance: &InstanceRef,
 ) -> Result<Endpoint, String> {
+    ctx.set_custom_status("deploying");
     let deployed: FencedOutcome = ctx
         .schedule_activity_with_retry_typed(
             activities::DEPLOY_INSTANCE,
@@ -94,12 +96,14 @@ async fn provision(
         }
         FencedOutcome::Refused { reason } => return Err(reason),
     }
+    ctx.set_custom_status("waiting for the server to accept connections");
     wait_until_ready(
         ctx,
         instance,
         Duration::from_secs(input.readiness_timeout_secs),
     )
     .await?;
+    ctx.set_custom_status("testing a connection");
     let endpoint: Endpoint = ctx
         .schedule_activity_typed(activities::GET_INSTANCE_ENDPOINT, instance)
         .await?;
@@ -198,6 +202,7 @@ async fn fail_and_clean_up(
 ) -> String {
     let name = &instance.name;
     ctx.trace_error(format!("instance={name}: create failed: {error}"));
+    ctx.set_custom_status("cleaning up after a failure");
     let marked = ctx
         .schedule_activity_typed::<_, TransitionOutcome>(
             activities::CMS_MARK_FAILED,

@@ -43,6 +43,7 @@ pub async fn delete_instance(
 }
 
 async fn delete(ctx: &OrchestrationContext, instance: &InstanceRef) -> Result<bool, String> {
+    ctx.set_custom_status("marking the instance deleting");
     let marked: TransitionOutcome = ctx
         .schedule_activity_with_retry_typed(
             activities::CMS_MARK_DELETING,
@@ -66,6 +67,7 @@ async fn delete(ctx: &OrchestrationContext, instance: &InstanceRef) -> Result<bo
         TransitionOutcome::AlreadyThere => true,
     };
     if has_actor {
+        ctx.set_custom_status("stopping health checks");
         ctx.schedule_activity_with_retry_typed::<_, ()>(
             activities::SIGNAL_INSTANCE_DELETED,
             instance,
@@ -74,6 +76,7 @@ async fn delete(ctx: &OrchestrationContext, instance: &InstanceRef) -> Result<bo
         .await?;
     }
     let deleted = delete_resources(ctx, instance).await?;
+    ctx.set_custom_status("recording the deletion");
     let _: TransitionOutcome = ctx
         .schedule_activity_with_retry_typed(
             activities::CMS_MARK_DELETED,
@@ -88,6 +91,7 @@ async fn delete_resources(
     ctx: &OrchestrationContext,
     instance: &InstanceRef,
 ) -> Result<bool, String> {
+    ctx.set_custom_status("deleting platform resources");
     let outcome: FencedOutcome = ctx
         .schedule_activity_with_retry_typed(
             activities::DELETE_INSTANCE_RESOURCES,

@@ -18,7 +18,7 @@ pub async fn handle(
     let name = parse_name(name)?;
     let record = cms::instances::find_live(&app.cms, name.as_str())
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no instance named {name:?}")))?;
+        .ok_or_else(|| ApiError::not_found(format!("no instance named \"{name}\"")))?;
     let (Some(host), Some(port), InstanceState::Running) = (
         record.endpoint_host.clone(),
         record.endpoint_port,
@@ -27,7 +27,7 @@ pub async fn handle(
         return Err(ApiError::conflict(
             "not_running",
             format!(
-                "instance {name:?} is {}; its connection string is available once it is running",
+                "instance \"{name}\" is {}; its connection string is available once it is running",
                 record.state
             ),
         ));

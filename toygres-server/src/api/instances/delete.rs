@@ -23,7 +23,7 @@ pub async fn handle(
     let name = parse_name(name)?;
     let record = cms::instances::find_live(&app.cms, name.as_str())
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no live instance named {name:?}")))?;
+        .ok_or_else(|| ApiError::not_found(format!("no live instance named \"{name}\"")))?;
     let orchestration_id = format!("delete-{}", record.id);
     let status = app
         .client

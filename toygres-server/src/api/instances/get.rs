@@ -16,7 +16,7 @@ pub async fn handle(
     let name = parse_name(name)?;
     let record = cms::instances::find_latest(&app.cms, name.as_str())
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no instance named {name:?}")))?;
+        .ok_or_else(|| ApiError::not_found(format!("no instance named \"{name}\"")))?;
     let view = view::with_orchestration_statuses(view::instance(&record), &app.client).await;
     Ok(Json(view))
 }

@@ -32,6 +32,7 @@ pub fn instance(record: &InstanceRecord) -> InstanceView {
         create_orchestration: OrchestrationView {
             id: record.create_orchestration_id.clone(),
             status: None,
+            step: None,
         },
         delete_orchestration: record
             .delete_orchestration_id
@@ -39,6 +40,7 @@ pub fn instance(record: &InstanceRecord) -> InstanceView {
             .map(|id| OrchestrationView {
                 id: id.clone(),
                 status: None,
+                step: None,
             }),
         actor_orchestration_id: record.actor_orchestration_id.clone(),
         created_at: record.created_at,
@@ -47,25 +49,26 @@ pub fn instance(record: &InstanceRecord) -> InstanceView {
     }
 }
 
-/// Fills in the orchestrations' statuses (one duroxide query each).
+/// Fills in the orchestrations' statuses and current steps (one duroxide query each).
 pub async fn with_orchestration_statuses(mut view: InstanceView, client: &Client) -> InstanceView {
-    view.create_orchestration.status = Some(status(client, &view.create_orchestration.id).await);
+    fill(&mut view.create_orchestration, client).await;
     if let Some(delete) = view.delete_orchestration.as_mut() {
-        delete.status = Some(status(client, &delete.id).await);
+        fill(delete, client).await;
     }
     view
 }
 
-async fn status(client: &Client, id: &str) -> String {
-    match client.get_orchestration_status(id).await {
-        Ok(OrchestrationStatus::NotFound) => "not_found",
-        Ok(OrchestrationStatus::Running { .. }) => "running",
-        Ok(OrchestrationStatus::Completed { .. }) => "completed",
-        Ok(OrchestrationStatus::Failed { .. }) => "failed",
+async fn fill(view: &mut OrchestrationView, client: &Client) {
+    let (status, step) = match client.get_orchestration_status(&view.id).await {
+        Ok(OrchestrationStatus::NotFound) => ("not_found", None),
+        Ok(OrchestrationStatus::Running { custom_status, .. }) => ("running", custom_status),
+        Ok(OrchestrationStatus::Completed { .. }) => ("completed", None),
+        Ok(OrchestrationStatus::Failed { .. }) => ("failed", None),
         Err(error) => {
-            tracing::warn!(orchestration_id = id, %error, "reading an orchestration's status");
-            "unknown"
+            tracing::warn!(orchestration_id = %view.id, %error, "reading an orchestration's status");
+            ("unknown", None)
         }
-    }
-    .to_string()
+    };
+    view.status = Some(status.to_string());
+    view.step = step;
 }

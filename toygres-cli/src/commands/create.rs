@@ -1,0 +1,48 @@
+//! `create NAME [--postgres-version V] [--storage-gb N] [--wait] [--timeout SECS]`
+
+use toygres_domain::api::{CreateInstanceRequest, VersionField};
+use toygres_domain::{PostgresVersion, StorageSize};
+
+use super::{parse_name, wait};
+use crate::args::{Format, Target};
+use crate::client::ApiClient;
+use crate::error::CliError;
+use crate::output;
+
+pub struct Request {
+    pub name: String,
+    pub postgres_version: Option<String>,
+    pub storage_gb: Option<u32>,
+    pub wait: bool,
+    pub timeout: u64,
+}
+
+pub async fn run(client: &ApiClient, format: Format, request: Request) -> Result<(), CliError> {
+    let name = parse_name(&request.name)?;
+    if let Some(version) = &request.postgres_version {
+        PostgresVersion::parse(version).map_err(|e| CliError::Usage(e.0))?;
+    }
+    if let Some(gib) = request.storage_gb {
+        StorageSize::from_gib(gib).map_err(|e| CliError::Usage(e.0))?;
+    }
+    let accepted = client
+        .create(&CreateInstanceRequest {
+            name: name.to_string(),
+            postgres_version: request.postgres_version.map(VersionField::Text),
+            storage_gb: request.storage_gb,
+        })
+        .await?;
+    if !request.wait {
+        match format {
+            Format::Json => output::json(&accepted),
+            Format::Table => println!(
+                "creating {name} (orchestration {}); follow it with: toygres-cli wait {name} --for running",
+                accepted.orchestration_id
+            ),
+        }
+        return Ok(());
+    }
+    let instance = wait::until(client, &name, Target::Running, request.timeout).await?;
+    wait::report(format, &instance);
+    Ok(())
+}

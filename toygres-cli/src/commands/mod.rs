@@ -1,0 +1,74 @@
+//! One file per subcommand; this one resolves the token and dispatches.
+
+mod connection_string;
+mod create;
+mod delete;
+mod get;
+mod list;
+mod wait;
+
+use toygres_domain::InstanceName;
+
+use crate::args::{Args, Command, default_token_file};
+use crate::client::ApiClient;
+use crate::error::CliError;
+
+pub async fn run(args: Args) -> Result<(), CliError> {
+    let token = args.token.clone().or_else(read_default_token);
+    let client = ApiClient::new(&args.server, token)?;
+    let format = args.output;
+    match args.command {
+        Command::Create {
+            name,
+            postgres_version,
+            storage_gb,
+            wait,
+            timeout,
+        } => {
+            create::run(
+                &client,
+                format,
+                create::Request {
+                    name,
+                    postgres_version,
+                    storage_gb,
+                    wait,
+                    timeout,
+                },
+            )
+            .await
+        }
+        Command::List => list::run(&client, format).await,
+        Command::Get { name } => get::run(&client, format, &parse_name(&name)?).await,
+        Command::Delete {
+            name,
+            wait,
+            timeout,
+        } => delete::run(&client, format, &parse_name(&name)?, wait, timeout).await,
+        Command::Wait {
+            name,
+            target,
+            timeout,
+        } => {
+            let name = parse_name(&name)?;
+            let instance = wait::until(&client, &name, target, timeout).await?;
+            wait::report(format, &instance);
+            Ok(())
+        }
+        Command::ConnectionString { name } => {
+            connection_string::run(&client, &parse_name(&name)?).await
+        }
+    }
+}
+
+/// Checked here too, so a typo fails fast with the same message the server would give.
+fn parse_name(raw: &str) -> Result<InstanceName, CliError> {
+    InstanceName::parse(raw).map_err(|e| CliError::Usage(e.0))
+}
+
+fn read_default_token() -> Option<String> {
+    std::fs::read_to_string(default_token_file())
+        .ok()
+        .map(|token| token.trim().to_string())
+        .filter(|token| !token.is_empty())
+}

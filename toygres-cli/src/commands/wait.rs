@@ -1,0 +1,91 @@
+//! `wait NAME --for running|deleted [--timeout SECS]`, also behind `create --wait` and
+//! `delete --wait`: polls the instance and shows its state and current step.
+
+use std::time::{Duration, Instant};
+
+use toygres_domain::InstanceName;
+use toygres_domain::api::InstanceView;
+
+use crate::args::{Format, Target};
+use crate::client::ApiClient;
+use crate::error::CliError;
+use crate::output;
+use crate::progress::Progress;
+
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+pub async fn until(
+    client: &ApiClient,
+    name: &InstanceName,
+    target: Target,
+    timeout_secs: u64,
+) -> Result<InstanceView, CliError> {
+    let deadline = Instant::now() + Duration::from_secs(timeout_secs);
+    let mut progress = Progress::start();
+    let outcome = loop {
+        let instance = client.get(name.as_str()).await?;
+        progress.update(&describe(&instance));
+        match (target, instance.state.as_str()) {
+            (Target::Running, "running") | (Target::Deleted, "deleted") => break Ok(instance),
+            (Target::Running, "failed") => {
+                break Err(CliError::Failed(format!(
+                    "{name} failed: {}",
+                    instance
+                        .last_error
+                        .as_deref()
+                        .unwrap_or("no error recorded")
+                )));
+            }
+            (Target::Running, "deleting" | "deleted") => {
+                break Err(CliError::Failed(format!(
+                    "{name} is {} and will not run",
+                    instance.state
+                )));
+            }
+            _ if Instant::now() >= deadline => {
+                break Err(CliError::Failed(format!(
+                    "timed out after {timeout_secs}s waiting for {name} to be {}: it is {}",
+                    target_name(target),
+                    instance.state
+                )));
+            }
+            _ => tokio::time::sleep(POLL_INTERVAL).await,
+        }
+    };
+    progress.finish();
+    outcome
+}
+
+pub fn report(format: Format, instance: &InstanceView) {
+    match format {
+        Format::Json => output::json(instance),
+        Format::Table => match &instance.endpoint {
+            Some(e) if instance.state == "running" => println!(
+                "{} is running at {}:{} (connect with: toygres-cli connection-string {})",
+                instance.name, e.host, e.port, instance.name
+            ),
+            _ => println!("{} is {}", instance.name, instance.state),
+        },
+    }
+}
+
+fn describe(instance: &InstanceView) -> String {
+    let step = [
+        &instance.delete_orchestration,
+        &Some(instance.create_orchestration.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|o| o.step.clone());
+    match step {
+        Some(step) => format!("{}: {}, {step}", instance.name, instance.state),
+        None => format!("{}: {}", instance.name, instance.state),
+    }
+}
+
+fn target_name(target: Target) -> &'static str {
+    match target {
+        Target::Running => "running",
+        Target::Deleted => "deleted",
+    }
+}

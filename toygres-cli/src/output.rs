@@ -1,0 +1,120 @@
+//! Rendering for people (aligned tables) and programs (JSON).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use toygres_domain::api::InstanceView;
+
+pub fn json<T: Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("API types serialise")
+    );
+}
+
+/// `NAME STATE HEALTH ENDPOINT AGE`, one row per instance.
+pub fn instance_table(instances: &[InstanceView]) {
+    let rows: Vec<[String; 5]> = instances
+        .iter()
+        .map(|i| {
+            [
+                i.name.clone(),
+                i.state.clone(),
+                i.health.status.clone(),
+                endpoint(i),
+                age(i.created_at, Utc::now()),
+            ]
+        })
+        .collect();
+    print_table(["NAME", "STATE", "HEALTH", "ENDPOINT", "AGE"], &rows);
+}
+
+/// One instance, one field per line.
+pub fn instance_details(i: &InstanceView) {
+    let mut fields = vec![
+        ("name", i.name.clone()),
+        ("state", i.state.clone()),
+        ("health", i.health.status.clone()),
+        ("endpoint", endpoint(i)),
+        ("postgres", i.postgres_version.clone()),
+        ("storage", format!("{} GiB", i.storage_gb)),
+        ("platform", i.platform.clone()),
+        ("age", age(i.created_at, Utc::now())),
+        ("id", i.id.to_string()),
+        ("create", orchestration(&i.create_orchestration)),
+    ];
+    if let Some(delete) = &i.delete_orchestration {
+        fields.push(("delete", orchestration(delete)));
+    }
+    if let Some(checked) = i.health.last_checked_at {
+        fields.push(("last check", format!("{} ago", age(checked, Utc::now()))));
+    }
+    if let Some(error) = &i.last_error {
+        fields.push(("last error", error.clone()));
+    }
+    for (label, value) in fields {
+        println!("{:<11} {value}", format!("{label}:"));
+    }
+}
+
+fn orchestration(view: &toygres_domain::api::OrchestrationView) -> String {
+    match (&view.status, &view.step) {
+        (Some(status), Some(step)) => format!("{} ({status}: {step})", view.id),
+        (Some(status), None) => format!("{} ({status})", view.id),
+        _ => view.id.clone(),
+    }
+}
+
+fn endpoint(i: &InstanceView) -> String {
+    i.endpoint
+        .as_ref()
+        .map(|e| format!("{}:{}", e.host, e.port))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// `45s`, `12m`, `3h`, `5d`.
+pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - since).num_seconds().max(0);
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86400 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86400),
+    }
+}
+
+fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+    let mut widths: [usize; N] = header.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_are_short() {
+        let now = Utc::now();
+        let ago = |secs| now - chrono::Duration::seconds(secs);
+        assert_eq!(age(ago(5), now), "5s");
+        assert_eq!(age(ago(125), now), "2m");
+        assert_eq!(age(ago(7200), now), "2h");
+        assert_eq!(age(ago(3 * 86400), now), "3d");
+        assert_eq!(age(now + chrono::Duration::seconds(5), now), "0s");
+    }
+}
