@@ -69,15 +69,14 @@ pub fn report(format: Format, instance: &InstanceView) {
     }
 }
 
+/// `shop: creating, deploying`: the state, and the step while one is in progress.
 fn describe(instance: &InstanceView) -> String {
-    let step = [
-        &instance.delete_orchestration,
-        &Some(instance.create_orchestration.clone()),
-    ]
-    .into_iter()
-    .flatten()
-    .find_map(|o| o.step.clone());
-    match step {
+    let orchestration = match instance.state.as_str() {
+        "creating" => Some(&instance.create_orchestration),
+        "deleting" => instance.delete_orchestration.as_ref(),
+        _ => None,
+    };
+    match orchestration.and_then(|o| o.step.as_ref()) {
         Some(step) => format!("{}: {}, {step}", instance.name, instance.state),
         None => format!("{}: {}", instance.name, instance.state),
     }
