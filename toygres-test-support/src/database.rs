@@ -122,6 +122,19 @@ pub fn free_port() -> u16 {
 }
 
 impl TestDatabase {
+    /// An existing database (e.g. a server's embedded one), to look into.
+    pub async fn connect(url: &str) -> Self {
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect(url)
+            .await
+            .expect("connect to the database");
+        Self {
+            url: url.to_string(),
+            pool,
+        }
+    }
+
     /// Tables of `schema` with a row whose text form contains `needle`.
     pub async fn tables_containing(&self, schema: &str, needle: &str) -> Vec<String> {
         let tables: Vec<String> = sqlx::query_scalar(

@@ -5,6 +5,8 @@
 //!   PostgreSQL binaries (as the `postgres` user when the tests run as root).
 //! - [`control_plane::TestControlPlane`]: the CMS, the local platform and a duroxide
 //!   runtime on duroxide-pg, which a test can crash and start again.
+//! - [`server::TestServer`]: the real `toygres-server` binary as a child process, and the
+//!   real `toygres-cli` binary to drive it.
 //!
 //! Everything a test process creates lives under one scratch directory; a watchdog removes
 //! it, and stops every PostgreSQL server under it, when the process exits, even after a
@@ -14,6 +16,7 @@ pub mod control_plane;
 pub mod database;
 pub mod processes;
 pub mod scratch;
+pub mod server;
 
 pub use control_plane::TestControlPlane;
 pub use database::TestDatabase;

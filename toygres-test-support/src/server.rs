@@ -1,0 +1,254 @@
+//! The real `toygres-server` binary as a child process, driven by the real `toygres-cli`.
+//!
+//! Binaries come from the same target directory as the running test (`cargo test
+//! --workspace` builds both). Each server gets a free port and a data directory under the
+//! scratch root; its logs go to `<data-dir>/server.log`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::process::{Child, Command};
+use toygres_orchestrations::domain::InstanceName;
+use toygres_orchestrations::platform::Platform;
+use toygres_orchestrations::platform::local::LocalPlatform;
+use toygres_orchestrations::platform::local::binaries::PgBinaries;
+
+use crate::database::free_port;
+use crate::scratch;
+
+/// How to start a server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub data_dir: PathBuf,
+    /// `None`: the embedded database.
+    pub database_url: Option<String>,
+    /// `None`: let the server generate one (embedded mode only).
+    pub api_token: Option<String>,
+    pub health_check_interval_secs: u64,
+}
+
+impl ServerOptions {
+    /// Embedded database, generated token, a fresh data directory, 1 s health checks.
+    pub fn embedded() -> Self {
+        Self {
+            data_dir: scratch::subdir("server"),
+            database_url: None,
+            api_token: None,
+            health_check_interval_secs: 1,
+        }
+    }
+
+    /// An external database shared with other servers.
+    pub fn external(database_url: &str, api_token: &str) -> Self {
+        Self {
+            database_url: Some(database_url.to_string()),
+            api_token: Some(api_token.to_string()),
+            ..Self::embedded()
+        }
+    }
+}
+
+pub struct TestServer {
+    pub options: ServerOptions,
+    pub url: String,
+    pub token: String,
+    child: Option<Child>,
+}
+
+impl TestServer {
+    pub async fn start(options: ServerOptions) -> Self {
+        crate::init_tracing();
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(options.data_dir.join("server.log"))
+            .expect("open the server log");
+        let mut command = Command::new(binary("toygres-server"));
+        command
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(&options.data_dir)
+            .arg("--health-check-interval-secs")
+            .arg(options.health_check_interval_secs.to_string())
+            .args(["--poll-interval-ms", "50", "--shutdown-grace-secs", "5"])
+            .env_remove("DATABASE_URL")
+            .env_remove("TOYGRES_API_TOKEN")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone the log handle"))
+            .stderr(log)
+            .kill_on_drop(true);
+        if let Some(database_url) = &options.database_url {
+            command.env("DATABASE_URL", database_url);
+        }
+        if let Some(token) = &options.api_token {
+            command.env("TOYGRES_API_TOKEN", token);
+        }
+        let child = command.spawn().expect("start toygres-server");
+        let mut server = Self {
+            options,
+            url,
+            token: String::new(),
+            child: Some(child),
+        };
+        server.wait_until_serving().await;
+        server.token = match &server.options.api_token {
+            Some(token) => token.clone(),
+            None => std::fs::read_to_string(server.options.data_dir.join("api-token"))
+                .expect("the server wrote its API token")
+                .trim()
+                .to_string(),
+        };
+        server
+    }
+
+    async fn wait_until_serving(&mut self) {
+        let health = format!("{}/healthz", self.url);
+        for _ in 0..600 {
+            if let Ok(response) = reqwest::get(&health).await
+                && response.status().is_success()
+            {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("toygres-server exited with {status}:\n{}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("toygres-server did not become healthy:\n{}", self.log());
+    }
+
+    /// Runs `toygres-cli ARGS` against this server.
+    pub async fn cli(&self, args: &[&str]) -> Output {
+        self.cli_with_token(args, Some(&self.token)).await
+    }
+
+    pub async fn cli_with_token(&self, args: &[&str], token: Option<&str>) -> Output {
+        let mut command = Command::new(binary("toygres-cli"));
+        command
+            .args(args)
+            .env("TOYGRES_URL", &self.url)
+            .env_remove("TOYGRES_TOKEN")
+            .current_dir(scratch::root())
+            .stdin(Stdio::null());
+        if let Some(token) = token {
+            command.env("TOYGRES_TOKEN", token);
+        }
+        command.output().await.expect("run toygres-cli")
+    }
+
+    /// `cli`, asserting success; returns stdout.
+    pub async fn cli_ok(&self, args: &[&str]) -> String {
+        let output = self.cli(args).await;
+        assert!(
+            output.status.success(),
+            "toygres-cli {args:?} failed ({}):\nstdout: {}\nstderr: {}\nserver log:\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+            self.log()
+        );
+        String::from_utf8(output.stdout).expect("utf-8 output")
+    }
+
+    pub fn pid(&self) -> Option<i32> {
+        self.child.as_ref().and_then(|c| c.id()).map(|id| id as i32)
+    }
+
+    /// `kill -9`: no shutdown, no cleanup.
+    pub async fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.expect("kill -9 toygres-server");
+        }
+    }
+
+    /// SIGTERM, then waits for the process to exit; panics if it does not within 30 s.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("the server is running");
+        let pid = Pid::from_raw(child.id().expect("a pid") as i32);
+        kill(pid, Signal::SIGTERM).expect("send SIGTERM");
+        tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .expect("toygres-server exits after SIGTERM")
+            .expect("wait for toygres-server")
+    }
+
+    /// Starts the server again with the same options (same data directory).
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop the server before restarting it");
+        let again = Self::start(self.options.clone()).await;
+        *self = again;
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.options.data_dir.join("server.log")).unwrap_or_default()
+    }
+
+    /// Where the server keeps a local instance's data directory.
+    pub fn instance_data_dir(&self, name: &str) -> PathBuf {
+        self.options
+            .data_dir
+            .join("instances")
+            .join(name)
+            .join("data")
+    }
+
+    /// The password of a local instance, read the way the platform reads it.
+    pub async fn instance_password(&self, name: &str) -> String {
+        let platform = local_platform(&self.options.data_dir.join("instances"));
+        let credentials = platform
+            .credentials(&InstanceName::parse(name).expect("a valid name"))
+            .await
+            .expect("the instance's credentials");
+        credentials.password().to_string()
+    }
+
+    /// URL of the database the server uses (embedded or external).
+    pub async fn database_url(&self) -> String {
+        if let Some(url) = &self.options.database_url {
+            return url.clone();
+        }
+        let platform = local_platform(&self.options.data_dir.join("control-plane"));
+        let name = InstanceName::parse("cms").expect("a valid name");
+        let endpoint = platform.endpoint(&name).await.expect("embedded endpoint");
+        let credentials = platform
+            .credentials(&name)
+            .await
+            .expect("embedded credentials");
+        credentials.connection_string(&endpoint)
+    }
+}
+
+fn local_platform(root: &Path) -> LocalPlatform {
+    LocalPlatform::new(
+        root.to_path_buf(),
+        PgBinaries::discover(None).expect("binaries"),
+    )
+    .expect("a local platform view")
+}
+
+/// A workspace binary next to the running test executable (`target/<profile>/NAME`).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps/<test>");
+    let path = profile_dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run the tests with `cargo test --workspace` so every binary is built",
+        path.display()
+    );
+    path
+}
