@@ -175,6 +175,11 @@ pub fn test_runtime_options() -> RuntimeOptions {
     }
 }
 
+/// A duroxide client on the store at `url` (e.g. a test server's database).
+pub async fn duroxide_client(url: &str) -> Client {
+    Client::new(provider(url).await)
+}
+
 async fn provider(url: &str) -> Arc<PostgresProvider> {
     Arc::new(
         PostgresProvider::new_with_schema(url, Some(DUROXIDE_SCHEMA))

@@ -2,7 +2,7 @@
 //!
 //! Binaries come from the same target directory as the running test (`cargo test
 //! --workspace` builds both). Each server gets a free port and a data directory under the
-//! scratch root; its logs go to `<data-dir>/server.log`.
+//! scratch root; its logs go to `<data-dir>/server-<port>.log`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
@@ -55,6 +55,8 @@ pub struct TestServer {
     pub options: ServerOptions,
     pub url: String,
     pub token: String,
+    /// This process's log (servers sharing a data directory log apart).
+    pub log_path: PathBuf,
     child: Option<Child>,
 }
 
@@ -63,10 +65,11 @@ impl TestServer {
         crate::init_tracing();
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
+        let log_path = options.data_dir.join(format!("server-{port}.log"));
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(options.data_dir.join("server.log"))
+            .open(&log_path)
             .expect("open the server log");
         let mut command = Command::new(binary("toygres-server"));
         command
@@ -95,6 +98,7 @@ impl TestServer {
             options,
             url,
             token: String::new(),
+            log_path,
             child: Some(child),
         };
         server.wait_until_serving().await;
@@ -191,7 +195,7 @@ impl TestServer {
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.options.data_dir.join("server.log")).unwrap_or_default()
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
     /// Where the server keeps a local instance's data directory.

@@ -1,8 +1,13 @@
 //! A JSON body extractor whose rejections are API errors (axum's are plain text).
+//!
+//! The body must be a JSON object: serde would otherwise also accept an array as a struct
+//! (`["shop"]` as `{"name": "shop"}`), which no client means.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::ApiError;
 
@@ -10,16 +15,24 @@ pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
-    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(into_api_error(rejection)),
+        let axum::Json(value) = axum::Json::<Value>::from_request(request, state)
+            .await
+            .map_err(into_api_error)?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                "the request body must be a JSON object",
+            ));
         }
+        serde_json::from_value(value).map(Self).map_err(|e| {
+            ApiError::bad_request("invalid_request", format!("invalid request body: {e}"))
+        })
     }
 }
 
