@@ -12,31 +12,23 @@ use std::time::{Duration, Instant};
 
 use toygres_orchestrations::names;
 use toygres_orchestrations::platform::Platform;
-use toygres_orchestrations::platform::local::binaries::PgBinaries;
-use toygres_orchestrations::platform::local::cluster::{
-    Auth, ClusterSettings, PgCluster, StopMode,
-};
-use toygres_orchestrations::platform::local::os_user;
 use toygres_orchestrations::types::{CreateInstanceInput, CreateInstanceOutput};
+use toygres_test_support::TestControlPlane;
+use toygres_test_support::bench::{initdb_and_start, report, report_ratio};
 use toygres_test_support::control_plane::{completed_output, spec};
-use toygres_test_support::database::free_port;
-use toygres_test_support::{TestControlPlane, scratch};
 
 const RUNS: usize = 5;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let baseline = measure(initdb_and_start).await;
+    let baseline = measure(|_| initdb_and_start()).await;
     let cp = TestControlPlane::start().await;
     let orchestrated = measure(|run| create_instance(&cp, run)).await;
     cp.shutdown().await;
 
     report("initdb + start (baseline)", &baseline);
     report("create-instance", &orchestrated);
-    println!(
-        "ratio create-instance / baseline (medians): {:.2}",
-        median(&orchestrated).as_secs_f64() / median(&baseline).as_secs_f64()
-    );
+    report_ratio("create-instance / baseline", &orchestrated, &baseline);
 }
 
 async fn measure<F, Fut>(mut once: F) -> Vec<Duration>
@@ -49,39 +41,6 @@ where
         times.push(once(run).await);
     }
     times
-}
-
-async fn initdb_and_start(run: usize) -> Duration {
-    let binaries = PgBinaries::discover(None).unwrap();
-    let run_as = os_user::detect().unwrap();
-    let dir = scratch::subdir(&format!("baseline-{run}"));
-    let password = dir.join("password");
-    std::fs::write(&password, "bench-password").unwrap();
-    if let Some(run_as) = &run_as {
-        run_as.give(&dir).unwrap();
-        run_as.give(&password).unwrap();
-    }
-    let port = free_port();
-    let cluster = PgCluster::new(dir.join("data"), binaries.newest().clone(), run_as);
-    let started = Instant::now();
-    cluster
-        .init("postgres", &Auth::Password(password))
-        .await
-        .unwrap();
-    cluster
-        .configure(&ClusterSettings {
-            port,
-            extra: Vec::new(),
-        })
-        .await
-        .unwrap();
-    cluster.start(&dir.join("postgres.log")).await.unwrap();
-    while !cluster.accepts_connections(port).await {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let elapsed = started.elapsed();
-    cluster.stop(StopMode::Immediate).await.unwrap();
-    elapsed
 }
 
 async fn create_instance(cp: &TestControlPlane, run: usize) -> Duration {
@@ -100,22 +59,4 @@ async fn create_instance(cp: &TestControlPlane, run: usize) -> Duration {
     let elapsed = started.elapsed();
     cp.platform.delete(&spec.name).await.unwrap();
     elapsed
-}
-
-fn median(times: &[Duration]) -> Duration {
-    let mut sorted = times.to_vec();
-    sorted.sort();
-    sorted[sorted.len() / 2]
-}
-
-fn report(label: &str, times: &[Duration]) {
-    let all: Vec<String> = times
-        .iter()
-        .map(|t| format!("{:.2}", t.as_secs_f64()))
-        .collect();
-    println!(
-        "{label:<28} median {:.2}s  (runs: {} s)",
-        median(times).as_secs_f64(),
-        all.join(", ")
-    );
 }

@@ -12,6 +12,7 @@
 //! it, and stops every PostgreSQL server under it, when the process exits, even after a
 //! panic or a `kill -9`.
 
+pub mod bench;
 pub mod control_plane;
 pub mod database;
 pub mod processes;
