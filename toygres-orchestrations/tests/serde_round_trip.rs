@@ -133,6 +133,9 @@ fn activity_types_round_trip() {
         reason: "starting".into(),
     });
     round_trip(InstanceStatus::Missing);
+    round_trip(InstanceStatus::Failed {
+        reason: "ErrImagePull".into(),
+    });
 }
 
 #[test]

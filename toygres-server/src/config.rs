@@ -58,12 +58,75 @@ pub struct Config {
     /// How long in-flight work may take to finish at shutdown, in seconds.
     #[arg(long, env = "TOYGRES_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+
+    #[command(flatten)]
+    pub kubernetes: KubernetesArgs,
+}
+
+/// Settings of `--platform kubernetes` (the cluster comes from KUBECONFIG, ~/.kube/config
+/// or the in-cluster service account).
+#[derive(Debug, Clone, clap::Args)]
+pub struct KubernetesArgs {
+    /// Namespace instances are created in.
+    #[arg(long, env = "TOYGRES_KUBE_NAMESPACE", default_value = "toygres")]
+    pub kube_namespace: String,
+
+    /// Prefix of the postgres:<major> image (a registry mirror, with trailing slash).
+    #[arg(
+        long,
+        env = "TOYGRES_KUBE_IMAGE_REGISTRY",
+        default_value = "docker.io/library/"
+    )]
+    pub kube_image_registry: String,
+
+    /// StorageClass of the data volumes (default: the cluster's default class).
+    #[arg(long, env = "TOYGRES_KUBE_STORAGE_CLASS")]
+    pub kube_storage_class: Option<String>,
+
+    /// Service type of each instance.
+    #[arg(long, env = "TOYGRES_KUBE_SERVICE_TYPE", value_enum, default_value_t = KubeServiceType::ClusterIp)]
+    pub kube_service_type: KubeServiceType,
+
+    /// Service port of each instance.
+    #[arg(long, env = "TOYGRES_KUBE_SERVICE_PORT", default_value_t = 5432)]
+    pub kube_service_port: u16,
+
+    /// How clients reach instances: the Service's cluster DNS name (control plane in the
+    /// cluster) or the LoadBalancer's address.
+    #[arg(long, env = "TOYGRES_KUBE_ENDPOINT", value_enum, default_value_t = KubeEndpoint::ClusterDns)]
+    pub kube_endpoint: KubeEndpoint,
+
+    /// Cluster DNS domain for `cluster-dns` endpoints.
+    #[arg(
+        long,
+        env = "TOYGRES_KUBE_CLUSTER_DOMAIN",
+        default_value = "cluster.local"
+    )]
+    pub kube_cluster_domain: String,
+
+    /// HOST:PORT that reaches every instance (a port-forward); overrides --kube-endpoint.
+    #[arg(long, env = "TOYGRES_KUBE_ENDPOINT_ADDRESS")]
+    pub kube_endpoint_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KubeServiceType {
+    ClusterIp,
+    LoadBalancer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KubeEndpoint {
+    ClusterDns,
+    LoadBalancer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlatformKind {
     /// PostgreSQL server processes on this machine.
     Local,
+    /// Secret + StatefulSet + Service per instance on a Kubernetes cluster.
+    Kubernetes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

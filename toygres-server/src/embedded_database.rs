@@ -68,6 +68,9 @@ async fn wait_until_ready(platform: &LocalPlatform, name: &InstanceName) -> anyh
                 anyhow::bail!("the embedded database did not start: {reason}")
             }
             InstanceStatus::Missing => anyhow::bail!("the embedded database disappeared"),
+            InstanceStatus::Failed { reason } => {
+                anyhow::bail!("the embedded database cannot start: {reason}")
+            }
             InstanceStatus::NotReady { .. } => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

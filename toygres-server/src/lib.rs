@@ -8,6 +8,7 @@ pub mod api;
 pub mod api_token;
 pub mod config;
 pub mod embedded_database;
+pub mod platform;
 pub mod reconcile;
 pub mod startup;
 pub mod telemetry;

@@ -9,8 +9,6 @@ use duroxide::{Client, RuntimeOptions};
 use duroxide_pg::PostgresProvider;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
-use toygres_orchestrations::platform::Platform;
-use toygres_orchestrations::platform::local::LocalPlatform;
 use toygres_orchestrations::platform::local::binaries::PgBinaries;
 use toygres_orchestrations::{DUROXIDE_SCHEMA, Dependencies, cms, registry};
 
@@ -23,11 +21,11 @@ use crate::reconcile;
 pub async fn run(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
-    let binaries = PgBinaries::discover(config.pg_bin.as_deref())?;
     let embedded = match &config.database_url {
         Some(_) => None,
         None => {
-            Some(EmbeddedDatabase::start(config.embedded_database_dir(), binaries.clone()).await?)
+            let binaries = PgBinaries::discover(config.pg_bin.as_deref())?;
+            Some(EmbeddedDatabase::start(config.embedded_database_dir(), binaries).await?)
         }
     };
     let token = api_token(&config, embedded.is_some())?;
@@ -36,7 +34,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         (None, Some(db)) => db.url().to_string(),
         (None, None) => unreachable!("embedded is started when there is no URL"),
     };
-    let served = serve(&config, &database_url, binaries, token, embedded.is_some()).await;
+    let served = serve(&config, &database_url, token, embedded.is_some()).await;
     if let Some(db) = embedded {
         match db.stop().await {
             Ok(()) => tracing::info!("embedded database stopped"),
@@ -64,7 +62,6 @@ fn api_token(config: &Config, embedded: bool) -> anyhow::Result<ApiToken> {
 async fn serve(
     config: &Config,
     database_url: &str,
-    binaries: PgBinaries,
     token: ApiToken,
     embedded: bool,
 ) -> anyhow::Result<()> {
@@ -81,8 +78,7 @@ async fn serve(
             .await
             .context("starting the duroxide store")?,
     );
-    let platform: Arc<dyn Platform> =
-        Arc::new(LocalPlatform::new(config.instances_dir(), binaries)?);
+    let platform = crate::platform::build(config).await?;
     let deps = Dependencies::new(cms.clone(), platform.clone());
     let runtime = Runtime::start_with_options(
         provider.clone(),

@@ -159,6 +159,9 @@ async fn wait_until_ready(
                     instance.name
                 ));
             }
+            InstanceStatus::Failed { reason } => {
+                return Err(format!("instance {} cannot start: {reason}", instance.name));
+            }
             InstanceStatus::NotReady { reason } if waited >= timeout => {
                 return Err(format!(
                     "instance {} was not ready after {}s: {reason}",

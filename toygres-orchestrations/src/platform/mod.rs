@@ -7,7 +7,9 @@
 //! [`Platform::credentials`], so it never travels through orchestration history.
 
 mod credentials;
+pub mod kubernetes;
 pub mod local;
+pub mod password;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -34,6 +36,9 @@ pub enum InstanceStatus {
     NotReady { reason: String },
     /// Nothing exists for this instance.
     Missing,
+    /// The server cannot become ready without someone fixing something (e.g. its image
+    /// cannot be pulled); `reason` says what.
+    Failed { reason: String },
 }
 
 /// Where to connect to an instance (everything but the password).

@@ -22,7 +22,6 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 
 use self::binaries::PgBinaries;
@@ -30,13 +29,14 @@ use self::cluster::{
     Auth, ClusterSettings, PgCluster, StopMode, io_error, remove_dir_if_present, tail,
 };
 use self::os_user::RunAs;
-use super::{Credentials, Endpoint, InstanceSpec, InstanceStatus, Platform, PlatformError};
+use super::{
+    Credentials, Endpoint, InstanceSpec, InstanceStatus, Platform, PlatformError, password,
+};
 use crate::domain::{InstanceName, PostgresVersion};
 
 const SUPERUSER: &str = "postgres";
 const DATABASE: &str = "postgres";
 const HOST: &str = "127.0.0.1";
-const PASSWORD_LEN: usize = 32;
 
 /// What deploy fixes for the lifetime of an instance.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -118,7 +118,7 @@ impl LocalPlatform {
         if path.is_file() {
             return Ok(path);
         }
-        let password = Alphanumeric.sample_string(&mut rand::rng(), PASSWORD_LEN);
+        let password = password::generate();
         let scratch = dir.join("password.tmp");
         let mut file = std::fs::OpenOptions::new()
             .write(true)
