@@ -13,9 +13,9 @@ use duroxide::{
 use duroxide_pg::PostgresProvider;
 use sqlx::postgres::PgPoolOptions;
 use toygres_orchestrations::domain::{InstanceName, PostgresVersion, StorageSize};
-use toygres_orchestrations::platform::InstanceSpec;
 use toygres_orchestrations::platform::local::LocalPlatform;
 use toygres_orchestrations::platform::local::binaries::PgBinaries;
+use toygres_orchestrations::platform::{InstanceSpec, Platform};
 use toygres_orchestrations::{DUROXIDE_SCHEMA, Dependencies, cms, registry};
 
 use crate::{TestDatabase, init_tracing, scratch};
@@ -24,9 +24,9 @@ use crate::{TestDatabase, init_tracing, scratch};
 /// results, to show that a re-run activity has one effect.
 pub const RUN_ACTIVITY_TWICE: &str = "toygres-test-support::orchestration::run-activity-twice";
 
-pub struct TestControlPlane {
+pub struct TestControlPlane<P: Platform + 'static = LocalPlatform> {
     pub db: TestDatabase,
-    pub platform: Arc<LocalPlatform>,
+    pub platform: Arc<P>,
     /// Dependencies on the test's own pool, for calling CMS and platform code directly.
     pub deps: Arc<Dependencies>,
     /// A client on its own provider, unaffected by crashes of the node.
@@ -41,19 +41,26 @@ struct Node {
     runtime: Arc<Runtime>,
 }
 
-impl TestControlPlane {
+impl TestControlPlane<LocalPlatform> {
+    /// On the local platform, with instances under the scratch directory.
     pub async fn start() -> Self {
         Self::start_with_probe_timeout(Dependencies::DEFAULT_PROBE_TIMEOUT).await
     }
 
     pub async fn start_with_probe_timeout(probe_timeout: Duration) -> Self {
+        let binaries = PgBinaries::discover(None).expect("PostgreSQL binaries");
+        let platform =
+            LocalPlatform::new(scratch::subdir("instances"), binaries).expect("local platform");
+        Self::start_on(Arc::new(platform), probe_timeout).await
+    }
+}
+
+impl<P: Platform + 'static> TestControlPlane<P> {
+    /// On any platform.
+    pub async fn start_on(platform: Arc<P>, probe_timeout: Duration) -> Self {
         init_tracing();
         let db = TestDatabase::create().await;
         cms::migrate(&db.pool).await.expect("apply CMS migrations");
-        let binaries = PgBinaries::discover(None).expect("PostgreSQL binaries");
-        let platform = Arc::new(
-            LocalPlatform::new(scratch::subdir("instances"), binaries).expect("local platform"),
-        );
         let deps = Arc::new(Dependencies {
             cms: db.pool.clone(),
             platform: platform.clone(),
@@ -188,7 +195,7 @@ async fn provider(url: &str) -> Arc<PostgresProvider> {
     )
 }
 
-async fn start_node(url: &str, platform: Arc<LocalPlatform>, probe_timeout: Duration) -> Node {
+async fn start_node(url: &str, platform: Arc<dyn Platform>, probe_timeout: Duration) -> Node {
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("test-node")

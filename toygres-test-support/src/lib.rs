@@ -5,6 +5,8 @@
 //!   PostgreSQL binaries (as the `postgres` user when the tests run as root).
 //! - [`control_plane::TestControlPlane`]: the CMS, the local platform and a duroxide
 //!   runtime on duroxide-pg, which a test can crash and start again.
+//! - [`kubernetes::TestCluster`]: the Kubernetes-style test API server (`KUBECONFIG`), a
+//!   namespace per test, and a fake kubelet that runs a real PostgreSQL for a pod.
 //! - [`server::TestServer`]: the real `toygres-server` binary as a child process, and the
 //!   real `toygres-cli` binary to drive it.
 //!
@@ -15,6 +17,7 @@
 pub mod bench;
 pub mod control_plane;
 pub mod database;
+pub mod kubernetes;
 pub mod processes;
 pub mod scratch;
 pub mod server;

@@ -1,0 +1,254 @@
+//! Kubernetes for tests: the API server `KUBECONFIG` points at (in CI, the
+//! kube-test-apiserver that `scripts/test` starts), one fresh namespace per test, and a
+//! [`FakeKubelet`] for the controllers that server does not have.
+//!
+//! The test API server runs no controllers: a StatefulSet makes no pod and nothing is
+//! garbage-collected. The fake kubelet creates pod `<name>-0` from the StatefulSet's
+//! template, patches its status the way a kubelet would, and stands up a real PostgreSQL
+//! process with the password from the instance's Secret, for the connection test and the
+//! health probes to reach (through the platform's fixed endpoint).
+
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{Namespace, Pod, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Client;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::json;
+use toygres_orchestrations::domain::InstanceName;
+use toygres_orchestrations::platform::kubernetes::objects;
+use toygres_orchestrations::platform::local::binaries::PgBinaries;
+use toygres_orchestrations::platform::local::cluster::{
+    Auth, ClusterSettings, PgCluster, StopMode,
+};
+use toygres_orchestrations::platform::local::os_user;
+
+use crate::scratch;
+
+pub struct TestCluster {
+    pub client: Client,
+}
+
+impl TestCluster {
+    /// The cluster of `KUBECONFIG`, or `None` (with the reason printed) when there is none,
+    /// so a test can skip instead of failing on a machine without one.
+    pub async fn connect() -> Option<Self> {
+        crate::init_tracing();
+        if std::env::var_os("KUBECONFIG").is_none() {
+            eprintln!("skipped: KUBECONFIG is not set (scripts/test starts a test API server)");
+            return None;
+        }
+        let client = Client::try_default()
+            .await
+            .expect("a client from KUBECONFIG");
+        if let Err(error) = client.apiserver_version().await {
+            panic!("KUBECONFIG is set but its API server does not answer: {error}");
+        }
+        Some(Self { client })
+    }
+
+    /// A namespace of its own for one test.
+    pub async fn new_namespace(&self) -> String {
+        let name = format!(
+            "toygres-test-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..10]
+        );
+        let namespace = Namespace {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        };
+        Api::<Namespace>::all(self.client.clone())
+            .create(&PostParams::default(), &namespace)
+            .await
+            .expect("create a test namespace");
+        name
+    }
+
+    pub fn kubelet(&self, namespace: &str) -> FakeKubelet {
+        FakeKubelet {
+            client: self.client.clone(),
+            namespace: namespace.to_string(),
+        }
+    }
+}
+
+/// Plays the kubelet (and the StatefulSet controller) for one namespace.
+pub struct FakeKubelet {
+    client: Client,
+    namespace: String,
+}
+
+/// A PostgreSQL server standing in for an instance's pod; stopped on drop.
+pub struct PodDatabase {
+    cluster: PgCluster,
+}
+
+impl Drop for PodDatabase {
+    fn drop(&mut self) {
+        if let Some(pid) = self.cluster.running_pid() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGQUIT,
+            );
+        }
+    }
+}
+
+impl PodDatabase {
+    pub async fn stop(self) {
+        self.cluster
+            .stop(StopMode::Immediate)
+            .await
+            .expect("stop the pod's database");
+    }
+}
+
+impl FakeKubelet {
+    fn pods(&self) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    /// Waits for the StatefulSet of `name` to exist.
+    pub async fn wait_for_stateful_set(&self, name: &InstanceName) -> StatefulSet {
+        let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &self.namespace);
+        for _ in 0..600 {
+            if let Some(sts) = api
+                .get_opt(name.as_str())
+                .await
+                .expect("read the StatefulSet")
+            {
+                return sts;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("StatefulSet {name} never appeared");
+    }
+
+    /// Creates pod `<name>-0` from the StatefulSet's template (as the controller would).
+    pub async fn create_pod(&self, stateful_set: &StatefulSet) -> String {
+        let template = stateful_set.spec.clone().expect("a spec").template;
+        let name = format!(
+            "{}-0",
+            stateful_set
+                .metadata
+                .name
+                .clone()
+                .expect("a StatefulSet name")
+        );
+        let pod = Pod {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(self.namespace.clone()),
+                labels: template.metadata.and_then(|m| m.labels),
+                ..ObjectMeta::default()
+            },
+            spec: template.spec,
+            ..Pod::default()
+        };
+        self.pods()
+            .create(&PostParams::default(), &pod)
+            .await
+            .expect("create the pod");
+        name
+    }
+
+    /// Starts a real PostgreSQL on `port` with the instance's password, then reports the
+    /// pod Running and Ready, as a kubelet would once its readiness probe passes.
+    pub async fn run_ready(&self, name: &InstanceName, port: u16) -> PodDatabase {
+        let stateful_set = self.wait_for_stateful_set(name).await;
+        let database = self.start_database(name, port).await;
+        let pod = self.create_pod(&stateful_set).await;
+        self.patch_status(
+            &pod,
+            json!({
+                "phase": "Running",
+                "podIP": "127.0.0.1",
+                "conditions": [
+                    { "type": "PodScheduled", "status": "True" },
+                    { "type": "Ready", "status": "True" }
+                ]
+            }),
+        )
+        .await;
+        database
+    }
+
+    /// Reports the pod's image as impossible to pull.
+    pub async fn fail_image_pull(&self, name: &InstanceName) {
+        let stateful_set = self.wait_for_stateful_set(name).await;
+        let pod = self.create_pod(&stateful_set).await;
+        self.patch_status(
+            &pod,
+            json!({
+                "phase": "Pending",
+                "containerStatuses": [{
+                    "name": "postgres",
+                    "image": "docker.io/library/postgres:15",
+                    "imageID": "",
+                    "ready": false,
+                    "restartCount": 0,
+                    "state": { "waiting": {
+                        "reason": "ErrImagePull",
+                        "message": "failed to pull image: not found"
+                    }}
+                }]
+            }),
+        )
+        .await;
+    }
+
+    async fn patch_status(&self, pod: &str, status: serde_json::Value) {
+        self.pods()
+            .patch_status(
+                pod,
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "status": status })),
+            )
+            .await
+            .expect("patch the pod's status");
+    }
+
+    async fn start_database(&self, name: &InstanceName, port: u16) -> PodDatabase {
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let secret = secrets
+            .get(&objects::credentials_secret_name(name))
+            .await
+            .expect("the instance's credentials Secret");
+        let password = secret.data.expect("Secret data")[objects::PASSWORD_KEY]
+            .0
+            .clone();
+        let binaries = PgBinaries::discover(None).expect("PostgreSQL binaries");
+        let run_as = os_user::detect().expect("an OS user");
+        let dir = scratch::subdir("pod");
+        let password_file = dir.join("password");
+        std::fs::write(&password_file, &password).expect("write the password");
+        if let Some(run_as) = &run_as {
+            run_as.give(&dir).expect("chown");
+            run_as.give(&password_file).expect("chown");
+        }
+        let cluster = PgCluster::new(dir.join("data"), binaries.newest().clone(), run_as);
+        cluster
+            .init(objects::SUPERUSER, &Auth::Password(password_file))
+            .await
+            .expect("initdb");
+        cluster
+            .configure(&ClusterSettings {
+                port,
+                extra: Vec::new(),
+            })
+            .await
+            .expect("configure");
+        cluster
+            .start(&dir.join("postgres.log"))
+            .await
+            .expect("start");
+        while !cluster.accepts_connections(port).await {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        PodDatabase { cluster }
+    }
+}
