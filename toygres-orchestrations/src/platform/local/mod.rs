@@ -52,8 +52,10 @@ pub struct LocalPlatform {
 }
 
 impl LocalPlatform {
-    /// Instances live under `root`, which is created if needed.
+    /// Instances live under `root`, which is created if needed. A relative `root` is
+    /// resolved now: PostgreSQL tools run in other working directories.
     pub fn new(root: PathBuf, binaries: PgBinaries) -> Result<Self, PlatformError> {
+        let root = std::path::absolute(&root).map_err(|e| io_error("resolving", &root, e))?;
         let run_as = os_user::detect()?;
         std::fs::create_dir_all(&root).map_err(|e| io_error("creating", &root, e))?;
         if run_as.is_some() {
