@@ -10,7 +10,6 @@
 
 use std::time::{Duration, Instant};
 
-use toygres_orchestrations::names;
 use toygres_orchestrations::platform::Platform;
 use toygres_orchestrations::types::{CreateInstanceInput, CreateInstanceOutput};
 use toygres_test_support::TestControlPlane;
@@ -47,14 +46,8 @@ async fn create_instance(cp: &TestControlPlane, run: usize) -> Duration {
     let spec = spec(&format!("bench-{run}"));
     let id = format!("create-bench-{run}");
     let started = Instant::now();
-    cp.client
-        .start_orchestration_typed(
-            &id,
-            names::orchestrations::CREATE_INSTANCE,
-            CreateInstanceInput::new(spec.clone()),
-        )
-        .await
-        .unwrap();
+    cp.start_create(&id, CreateInstanceInput::new(spec.clone()))
+        .await;
     let _: CreateInstanceOutput = completed_output(&cp.wait(&id, Duration::from_secs(120)).await);
     let elapsed = started.elapsed();
     cp.platform.delete(&spec.name).await.unwrap();

@@ -27,10 +27,7 @@ async fn instance_deleted_ends_the_actor_at_every_point_of_its_cycle() {
         health_check_interval_secs: 3600,
         ..CreateInstanceInput::new(spec.clone())
     };
-    cp.client
-        .start_orchestration_typed("create", orchestrations::CREATE_INSTANCE, create)
-        .await
-        .unwrap();
+    cp.start_create("create", create).await;
     let created: CreateInstanceOutput =
         completed_output(&cp.wait("create", Duration::from_secs(120)).await);
     let postmaster = postmasters_for(&cp.platform.instance_dir(&spec.name).join("data"))[0];

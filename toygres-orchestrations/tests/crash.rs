@@ -8,7 +8,7 @@ use toygres_orchestrations::names;
 use toygres_orchestrations::platform::Platform;
 use toygres_orchestrations::types::{CreateInstanceInput, CreateInstanceOutput};
 use toygres_test_support::TestControlPlane;
-use toygres_test_support::control_plane::{completed_output, scheduled, spec};
+use toygres_test_support::control_plane::{completed_output, scheduled, spec, transitions};
 use toygres_test_support::processes::postmasters_for;
 
 /// Where in create-instance the node dies.
@@ -34,14 +34,8 @@ async fn crash_and_recover(name: &str, point: CrashPoint) {
     let mut cp = TestControlPlane::start().await;
     let spec = spec(name);
     let create_id = format!("create-{name}");
-    cp.client
-        .start_orchestration_typed(
-            &create_id,
-            names::orchestrations::CREATE_INSTANCE,
-            CreateInstanceInput::new(spec.clone()),
-        )
-        .await
-        .unwrap();
+    cp.start_create(&create_id, CreateInstanceInput::new(spec.clone()))
+        .await;
 
     cp.wait_for_history(&create_id, |history| {
         scheduled(history, names::activities::DEPLOY_INSTANCE)
@@ -77,12 +71,7 @@ async fn crash_and_recover(name: &str, point: CrashPoint) {
     let records = cms::instances::list(&cp.db.pool).await.unwrap();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].state(), InstanceState::Running);
-    let events: Vec<String> = cms::instances::events(&cp.db.pool, record.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.to_state)
-        .collect();
+    let events: Vec<String> = transitions(&cp.db.pool, record.id).await;
     assert_eq!(
         events,
         ["creating", "running"],

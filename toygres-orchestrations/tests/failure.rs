@@ -7,11 +7,9 @@ use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::domain::PostgresVersion;
 use toygres_orchestrations::names;
 use toygres_orchestrations::platform::local::binaries::PgBinaries;
-use toygres_orchestrations::types::{
-    CreateInstanceInput, DeleteInstanceInput, DeleteInstanceOutput, DeleteMode,
-};
+use toygres_orchestrations::types::{CreateInstanceInput, DeleteInstanceOutput};
 use toygres_test_support::TestControlPlane;
-use toygres_test_support::control_plane::{completed_output, failure_message, spec};
+use toygres_test_support::control_plane::{completed_output, failure_message, spec, transitions};
 use toygres_test_support::processes::postmasters_for;
 
 fn a_version_that_is_not_installed() -> PostgresVersion {
@@ -27,14 +25,8 @@ async fn an_uninstalled_version_fails_cleanly_and_keeps_the_error() {
     let cp = TestControlPlane::start().await;
     let mut spec = spec("ghost");
     spec.postgres_version = a_version_that_is_not_installed();
-    cp.client
-        .start_orchestration_typed(
-            "create-ghost",
-            names::orchestrations::CREATE_INSTANCE,
-            CreateInstanceInput::new(spec.clone()),
-        )
-        .await
-        .unwrap();
+    cp.start_create("create-ghost", CreateInstanceInput::new(spec.clone()))
+        .await;
     let status = cp.wait("create-ghost", Duration::from_secs(60)).await;
     let message = failure_message(&status);
     let expected = format!("PostgreSQL {} is not installed", spec.postgres_version);
@@ -53,12 +45,7 @@ async fn an_uninstalled_version_fails_cleanly_and_keeps_the_error() {
             .contains(&expected),
         "{record:?}"
     );
-    let events: Vec<String> = cms::instances::events(&cp.db.pool, record.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.to_state)
-        .collect();
+    let events: Vec<String> = transitions(&cp.db.pool, record.id).await;
     assert_eq!(events, ["creating", "failed"]);
     assert!(
         !cp.platform.instance_dir(&spec.name).exists(),
@@ -66,19 +53,7 @@ async fn an_uninstalled_version_fails_cleanly_and_keeps_the_error() {
     );
 
     // The user then deletes the failed instance, which frees the name.
-    let delete = DeleteInstanceInput {
-        instance_id: record.id,
-        name: spec.name.clone(),
-        mode: DeleteMode::Delete,
-    };
-    cp.client
-        .start_orchestration_typed(
-            "delete-ghost",
-            names::orchestrations::DELETE_INSTANCE,
-            delete,
-        )
-        .await
-        .unwrap();
+    cp.start_delete("delete-ghost", record.id, &spec.name).await;
     let _: DeleteInstanceOutput =
         completed_output(&cp.wait("delete-ghost", Duration::from_secs(60)).await);
     assert!(
@@ -95,28 +70,16 @@ async fn a_second_live_instance_with_the_same_name_is_refused_and_changes_nothin
     let cp = TestControlPlane::start().await;
     let mut spec = spec("dup");
     spec.postgres_version = a_version_that_is_not_installed();
-    cp.client
-        .start_orchestration_typed(
-            "create-dup-1",
-            names::orchestrations::CREATE_INSTANCE,
-            CreateInstanceInput::new(spec.clone()),
-        )
-        .await
-        .unwrap();
+    cp.start_create("create-dup-1", CreateInstanceInput::new(spec.clone()))
+        .await;
     failure_message(&cp.wait("create-dup-1", Duration::from_secs(60)).await);
     let first = cms::instances::find_live(&cp.db.pool, "dup")
         .await
         .unwrap()
         .unwrap();
 
-    cp.client
-        .start_orchestration_typed(
-            "create-dup-2",
-            names::orchestrations::CREATE_INSTANCE,
-            CreateInstanceInput::new(spec.clone()),
-        )
-        .await
-        .unwrap();
+    cp.start_create("create-dup-2", CreateInstanceInput::new(spec.clone()))
+        .await;
     let message = failure_message(&cp.wait("create-dup-2", Duration::from_secs(60)).await);
     assert!(
         message.contains("an instance named \"dup\" already exists"),
@@ -144,14 +107,8 @@ async fn deleting_an_instance_while_it_is_created_leaves_nothing_running() {
         let name = format!("race-{round}");
         let spec = spec(&name);
         let create_id = format!("create-{name}");
-        cp.client
-            .start_orchestration_typed(
-                &create_id,
-                names::orchestrations::CREATE_INSTANCE,
-                CreateInstanceInput::new(spec.clone()),
-            )
-            .await
-            .unwrap();
+        cp.start_create(&create_id, CreateInstanceInput::new(spec.clone()))
+            .await;
         let record = wait_for_record(&cp, &name).await;
         if wait_for_directory {
             let dir = cp.platform.instance_dir(&spec.name);
@@ -163,15 +120,7 @@ async fn deleting_an_instance_while_it_is_created_leaves_nothing_running() {
             }
         }
         let delete_id = format!("delete-{name}");
-        let delete = DeleteInstanceInput {
-            instance_id: record.id,
-            name: spec.name.clone(),
-            mode: DeleteMode::Delete,
-        };
-        cp.client
-            .start_orchestration_typed(&delete_id, names::orchestrations::DELETE_INSTANCE, delete)
-            .await
-            .unwrap();
+        cp.start_delete(&delete_id, record.id, &spec.name).await;
         let _: DeleteInstanceOutput =
             completed_output(&cp.wait(&delete_id, Duration::from_secs(60)).await);
         let create = cp.wait(&create_id, Duration::from_secs(60)).await;

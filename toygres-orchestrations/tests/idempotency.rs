@@ -13,9 +13,8 @@ use toygres_orchestrations::names::{activities, instance_ids, orchestrations};
 use toygres_orchestrations::platform::{Endpoint, InstanceStatus, Platform};
 use toygres_orchestrations::types::{InstanceActorInput, InstanceActorOutput};
 use toygres_test_support::TestControlPlane;
-use toygres_test_support::control_plane::{completed_output, spec};
+use toygres_test_support::control_plane::{completed_output, spec, transitions};
 use toygres_test_support::processes::postmasters_for;
-use uuid::Uuid;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_activity_run_twice_has_one_effect() {
@@ -33,7 +32,7 @@ async fn every_activity_run_twice_has_one_effect() {
     assert_eq!(a, b, "a re-run returns the same record");
     let id = a.instance_id;
     assert_eq!(cms::instances::list(pool).await.unwrap().len(), 1);
-    assert_eq!(states(&cp, id).await, ["creating"]);
+    assert_eq!(transitions(&cp.db.pool, id).await, ["creating"]);
     let instance = InstanceRef {
         instance_id: id,
         name: spec.name.clone(),
@@ -103,7 +102,7 @@ async fn every_activity_run_twice_has_one_effect() {
             TransitionOutcome::AlreadyThere
         )
     );
-    assert_eq!(states(&cp, id).await, ["creating", "running"]);
+    assert_eq!(transitions(&cp.db.pool, id).await, ["creating", "running"]);
 
     let (a, b): (ProbeResult, ProbeResult) = cp
         .run_activity_twice("probe", activities::PROBE_HEALTH, &instance)
@@ -193,7 +192,7 @@ async fn every_activity_run_twice_has_one_effect() {
         )
     );
     assert_eq!(
-        states(&cp, id).await,
+        transitions(&cp.db.pool, id).await,
         ["creating", "running", "deleting", "deleted"]
     );
 
@@ -248,19 +247,10 @@ async fn marking_failed_twice_records_one_failure() {
         .unwrap();
     assert_eq!(record.last_error.as_deref(), Some("disk on fire"));
     assert_eq!(
-        states(&cp, reserved.instance_id).await,
+        transitions(&cp.db.pool, reserved.instance_id).await,
         ["creating", "failed"]
     );
     cp.shutdown().await;
-}
-
-async fn states(cp: &TestControlPlane, id: Uuid) -> Vec<String> {
-    cms::instances::events(&cp.db.pool, id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.to_state)
-        .collect()
 }
 
 async fn wait_until_ready(

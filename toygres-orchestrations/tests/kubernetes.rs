@@ -8,19 +8,15 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret, Service};
-use kube::Resource;
 use kube::api::{Api, ListParams};
-use serde::de::DeserializeOwned;
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::domain::InstanceName;
-use toygres_orchestrations::names;
 use toygres_orchestrations::platform::Platform;
-use toygres_orchestrations::platform::kubernetes::KubernetesPlatform;
 use toygres_orchestrations::platform::kubernetes::config::{EndpointMode, KubernetesConfig};
 use toygres_orchestrations::platform::kubernetes::objects;
+use toygres_orchestrations::platform::kubernetes::{KubernetesPlatform, NamespacedObject};
 use toygres_orchestrations::types::{
-    CreateInstanceInput, CreateInstanceOutput, DeleteInstanceInput, DeleteInstanceOutput,
-    DeleteMode,
+    CreateInstanceInput, CreateInstanceOutput, DeleteInstanceOutput,
 };
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{completed_output, failure_message, spec};
@@ -41,14 +37,11 @@ fn platform(cluster: &TestCluster, namespace: &str, port: u16) -> Arc<Kubernetes
     Arc::new(KubernetesPlatform::new(cluster.client.clone(), config))
 }
 
-async fn labelled<K>(cluster: &TestCluster, namespace: &str, name: &InstanceName) -> Vec<String>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-    <K as Resource>::DynamicType: Default,
-{
+async fn labelled<K: NamespacedObject>(
+    cluster: &TestCluster,
+    namespace: &str,
+    name: &InstanceName,
+) -> Vec<String> {
     let api: Api<K> = Api::namespaced(cluster.client.clone(), namespace);
     api.list(&ListParams::default().labels(&format!("app.kubernetes.io/instance={name}")))
         .await
@@ -73,13 +66,6 @@ async fn everything_labelled(
     all
 }
 
-async fn create(cp: &TestControlPlane<KubernetesPlatform>, id: &str, input: CreateInstanceInput) {
-    cp.client
-        .start_orchestration_typed(id, names::orchestrations::CREATE_INSTANCE, input)
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_lives_and_dies_on_kubernetes() {
     let Some(cluster) = TestCluster::connect().await else {
@@ -93,7 +79,7 @@ async fn an_instance_lives_and_dies_on_kubernetes() {
         health_check_interval_secs: 1,
         ..CreateInstanceInput::new(spec.clone())
     };
-    create(&cp, "create-kshop", input).await;
+    cp.start_create("create-kshop", input).await;
 
     let pod_database = cluster
         .kubelet(&namespace)
@@ -169,19 +155,8 @@ async fn an_instance_lives_and_dies_on_kubernetes() {
         .unwrap();
     assert!(health.iter().filter(|h| h.ok).count() >= 2, "{health:?}");
 
-    let delete = DeleteInstanceInput {
-        instance_id: created.instance_id,
-        name: spec.name.clone(),
-        mode: DeleteMode::Delete,
-    };
-    cp.client
-        .start_orchestration_typed(
-            "delete-kshop",
-            names::orchestrations::DELETE_INSTANCE,
-            delete,
-        )
-        .await
-        .unwrap();
+    cp.start_delete("delete-kshop", created.instance_id, &spec.name)
+        .await;
     let deleted: DeleteInstanceOutput =
         completed_output(&cp.wait("delete-kshop", Duration::from_secs(60)).await);
     assert!(deleted.resources_deleted);
@@ -252,7 +227,7 @@ async fn a_pod_that_never_becomes_ready_fails_the_create_and_is_cleaned_up() {
         readiness_timeout_secs: 3,
         ..CreateInstanceInput::new(spec.clone())
     };
-    create(&cp, "create-stuck", input).await;
+    cp.start_create("create-stuck", input).await;
     let message = failure_message(&cp.wait("create-stuck", Duration::from_secs(60)).await);
     assert!(
         message.contains("was not ready after") && message.contains("waiting for pod stuck-0"),
@@ -279,7 +254,8 @@ async fn an_image_that_cannot_be_pulled_fails_the_create_at_once() {
     let cp = TestControlPlane::start_on(platform(&cluster, &namespace, free_port()), PROBE_TIMEOUT)
         .await;
     let spec = spec("nopull");
-    create(&cp, "create-nopull", CreateInstanceInput::new(spec.clone())).await;
+    cp.start_create("create-nopull", CreateInstanceInput::new(spec.clone()))
+        .await;
     cluster
         .kubelet(&namespace)
         .fail_image_pull(&spec.name)
@@ -310,7 +286,8 @@ async fn a_missing_namespace_fails_the_create_with_that_message() {
     let cp =
         TestControlPlane::start_on(platform(&cluster, &missing, free_port()), PROBE_TIMEOUT).await;
     let spec = spec("lost");
-    create(&cp, "create-lost", CreateInstanceInput::new(spec.clone())).await;
+    cp.start_create("create-lost", CreateInstanceInput::new(spec.clone()))
+        .await;
     let message = failure_message(&cp.wait("create-lost", Duration::from_secs(60)).await);
     assert!(
         message.contains(&format!("namespace \"{missing}\" does not exist")),

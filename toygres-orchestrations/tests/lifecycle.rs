@@ -7,14 +7,12 @@ use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use toygres_orchestrations::DUROXIDE_SCHEMA;
 use toygres_orchestrations::cms::{self, InstanceState};
-use toygres_orchestrations::names;
 use toygres_orchestrations::platform::Platform;
 use toygres_orchestrations::types::{
-    CreateInstanceInput, CreateInstanceOutput, DeleteInstanceInput, DeleteInstanceOutput,
-    DeleteMode, InstanceActorOutput,
+    CreateInstanceInput, CreateInstanceOutput, DeleteInstanceOutput, InstanceActorOutput,
 };
 use toygres_test_support::TestControlPlane;
-use toygres_test_support::control_plane::{completed_output, spec};
+use toygres_test_support::control_plane::{completed_output, spec, transitions};
 use toygres_test_support::processes::{port_is_listening, postmasters_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,10 +23,7 @@ async fn an_instance_is_created_watched_and_deleted() {
         health_check_interval_secs: 1,
         ..CreateInstanceInput::new(spec.clone())
     };
-    cp.client
-        .start_orchestration_typed("create-shop", names::orchestrations::CREATE_INSTANCE, input)
-        .await
-        .unwrap();
+    cp.start_create("create-shop", input).await;
     let created: CreateInstanceOutput =
         completed_output(&cp.wait("create-shop", Duration::from_secs(120)).await);
     assert_eq!(created.name, spec.name);
@@ -84,19 +79,8 @@ async fn an_instance_is_created_watched_and_deleted() {
     );
     let password = credentials.password().to_string();
 
-    let delete = DeleteInstanceInput {
-        instance_id: created.instance_id,
-        name: spec.name.clone(),
-        mode: DeleteMode::Delete,
-    };
-    cp.client
-        .start_orchestration_typed(
-            "delete-shop",
-            names::orchestrations::DELETE_INSTANCE,
-            delete,
-        )
-        .await
-        .unwrap();
+    cp.start_delete("delete-shop", created.instance_id, &spec.name)
+        .await;
     let deleted: DeleteInstanceOutput =
         completed_output(&cp.wait("delete-shop", Duration::from_secs(60)).await);
     assert!(deleted.resources_deleted);
@@ -128,12 +112,7 @@ async fn an_instance_is_created_watched_and_deleted() {
         .unwrap();
     assert_eq!(record.state(), InstanceState::Deleted);
     assert!(record.deleted_at.is_some());
-    let events: Vec<String> = cms::instances::events(&cp.db.pool, created.instance_id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.to_state)
-        .collect();
+    let events: Vec<String> = transitions(&cp.db.pool, created.instance_id).await;
     assert_eq!(events, ["creating", "running", "deleting", "deleted"]);
 
     // The password never reached duroxide's history or the CMS.

@@ -5,7 +5,7 @@
 //! so they share a data directory; across machines, the Kubernetes platform is the answer.
 
 use toygres_orchestrations::cms;
-use toygres_test_support::control_plane::duroxide_client;
+use toygres_test_support::control_plane::{duroxide_client, transitions};
 use toygres_test_support::processes::postmasters_for;
 use toygres_test_support::server::{ServerOptions, TestServer};
 use toygres_test_support::{TestDatabase, scratch};
@@ -35,12 +35,7 @@ async fn two_servers_share_one_database() {
     let records = cms::instances::list(&db.pool).await.unwrap();
     assert_eq!(records.len(), 5);
     for record in &records {
-        let states: Vec<String> = cms::instances::events(&db.pool, record.id)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.to_state)
-            .collect();
+        let states: Vec<String> = transitions(&db.pool, record.id).await;
         assert_eq!(
             states,
             ["creating", "running"],

@@ -3,50 +3,16 @@
 
 use std::time::{Duration, Instant};
 
-use toygres_orchestrations::platform::local::binaries::PgBinaries;
-use toygres_orchestrations::platform::local::cluster::{
-    Auth, ClusterSettings, PgCluster, StopMode,
-};
-use toygres_orchestrations::platform::local::os_user;
-
 use crate::database::free_port;
-use crate::scratch;
+use crate::password_server::PasswordServer;
 
-/// The floor of any local PostgreSQL: initdb with a password file, configure, start, until
-/// it accepts connections. The server is stopped afterwards.
+/// The floor of any local PostgreSQL: initdb with a password, configure, start, until it
+/// accepts connections. The server is stopped afterwards.
 pub async fn initdb_and_start() -> Duration {
-    let binaries = PgBinaries::discover(None).expect("PostgreSQL binaries");
-    let run_as = os_user::detect().expect("an OS user for PostgreSQL");
-    let dir = scratch::subdir("baseline");
-    let password = dir.join("password");
-    std::fs::write(&password, "bench-password").expect("write the password file");
-    if let Some(run_as) = &run_as {
-        run_as.give(&dir).expect("chown the directory");
-        run_as.give(&password).expect("chown the password file");
-    }
-    let port = free_port();
-    let cluster = PgCluster::new(dir.join("data"), binaries.newest().clone(), run_as);
     let started = Instant::now();
-    cluster
-        .init("postgres", &Auth::Password(password))
-        .await
-        .expect("initdb");
-    cluster
-        .configure(&ClusterSettings {
-            port,
-            extra: Vec::new(),
-        })
-        .await
-        .expect("configure");
-    cluster
-        .start(&dir.join("postgres.log"))
-        .await
-        .expect("start");
-    while !cluster.accepts_connections(port).await {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let server = PasswordServer::start(b"bench-password", free_port()).await;
     let elapsed = started.elapsed();
-    cluster.stop(StopMode::Immediate).await.expect("stop");
+    server.stop().await;
     elapsed
 }
 

@@ -11,12 +11,15 @@ use duroxide::{
     Client, Event, EventKind, OrchestrationRegistry, OrchestrationStatus, RuntimeOptions,
 };
 use duroxide_pg::PostgresProvider;
+use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use toygres_orchestrations::domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::platform::local::LocalPlatform;
 use toygres_orchestrations::platform::local::binaries::PgBinaries;
 use toygres_orchestrations::platform::{InstanceSpec, Platform};
-use toygres_orchestrations::{DUROXIDE_SCHEMA, Dependencies, cms, registry};
+use toygres_orchestrations::types::{CreateInstanceInput, DeleteInstanceInput, DeleteMode};
+use toygres_orchestrations::{DUROXIDE_SCHEMA, Dependencies, cms, names, registry};
+use uuid::Uuid;
 
 use crate::{TestDatabase, init_tracing, scratch};
 
@@ -131,6 +134,27 @@ impl<P: Platform + 'static> TestControlPlane<P> {
         panic!("the history of {instance} never reached the expected point");
     }
 
+    /// Starts create-instance as orchestration `id`.
+    pub async fn start_create(&self, id: &str, input: CreateInstanceInput) {
+        self.client
+            .start_orchestration_typed(id, names::orchestrations::CREATE_INSTANCE, input)
+            .await
+            .expect("start create-instance");
+    }
+
+    /// Starts a user's delete-instance of record `instance_id` as orchestration `id`.
+    pub async fn start_delete(&self, id: &str, instance_id: Uuid, name: &InstanceName) {
+        let input = DeleteInstanceInput {
+            instance_id,
+            name: name.clone(),
+            mode: DeleteMode::Delete,
+        };
+        self.client
+            .start_orchestration_typed(id, names::orchestrations::DELETE_INSTANCE, input)
+            .await
+            .expect("start delete-instance");
+    }
+
     /// Runs `activity` twice with the same input inside one orchestration (`id`), as a
     /// retry would, and returns both results.
     pub async fn run_activity_twice<I, O>(&self, id: &str, activity: &str, input: &I) -> (O, O)
@@ -241,6 +265,16 @@ fn with_test_orchestrations(base: OrchestrationRegistry) -> OrchestrationRegistr
         })
         .build_result()
         .expect("test orchestrations register")
+}
+
+/// The states a record went through, in order (from `instance_events`).
+pub async fn transitions(pool: &PgPool, id: Uuid) -> Vec<String> {
+    cms::instances::events(pool, id)
+        .await
+        .expect("read the record's events")
+        .into_iter()
+        .map(|event| event.to_state)
+        .collect()
 }
 
 /// Whether `history` shows `activity` scheduled.

@@ -18,13 +18,8 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 use toygres_orchestrations::domain::InstanceName;
 use toygres_orchestrations::platform::kubernetes::objects;
-use toygres_orchestrations::platform::local::binaries::PgBinaries;
-use toygres_orchestrations::platform::local::cluster::{
-    Auth, ClusterSettings, PgCluster, StopMode,
-};
-use toygres_orchestrations::platform::local::os_user;
 
-use crate::scratch;
+use crate::password_server::PasswordServer;
 
 pub struct TestCluster {
     pub client: Client,
@@ -82,31 +77,6 @@ pub struct FakeKubelet {
     namespace: String,
 }
 
-/// A PostgreSQL server standing in for an instance's pod; stopped on drop.
-pub struct PodDatabase {
-    cluster: PgCluster,
-}
-
-impl Drop for PodDatabase {
-    fn drop(&mut self) {
-        if let Some(pid) = self.cluster.running_pid() {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGQUIT,
-            );
-        }
-    }
-}
-
-impl PodDatabase {
-    pub async fn stop(self) {
-        self.cluster
-            .stop(StopMode::Immediate)
-            .await
-            .expect("stop the pod's database");
-    }
-}
-
 impl FakeKubelet {
     fn pods(&self) -> Api<Pod> {
         Api::namespaced(self.client.clone(), &self.namespace)
@@ -158,7 +128,7 @@ impl FakeKubelet {
 
     /// Starts a real PostgreSQL on `port` with the instance's password, then reports the
     /// pod Running and Ready, as a kubelet would once its readiness probe passes.
-    pub async fn run_ready(&self, name: &InstanceName, port: u16) -> PodDatabase {
+    pub async fn run_ready(&self, name: &InstanceName, port: u16) -> PasswordServer {
         let stateful_set = self.wait_for_stateful_set(name).await;
         let database = self.start_database(name, port).await;
         let pod = self.create_pod(&stateful_set).await;
@@ -212,7 +182,7 @@ impl FakeKubelet {
             .expect("patch the pod's status");
     }
 
-    async fn start_database(&self, name: &InstanceName, port: u16) -> PodDatabase {
+    async fn start_database(&self, name: &InstanceName, port: u16) -> PasswordServer {
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
         let secret = secrets
             .get(&objects::credentials_secret_name(name))
@@ -221,34 +191,6 @@ impl FakeKubelet {
         let password = secret.data.expect("Secret data")[objects::PASSWORD_KEY]
             .0
             .clone();
-        let binaries = PgBinaries::discover(None).expect("PostgreSQL binaries");
-        let run_as = os_user::detect().expect("an OS user");
-        let dir = scratch::subdir("pod");
-        let password_file = dir.join("password");
-        std::fs::write(&password_file, &password).expect("write the password");
-        if let Some(run_as) = &run_as {
-            run_as.give(&dir).expect("chown");
-            run_as.give(&password_file).expect("chown");
-        }
-        let cluster = PgCluster::new(dir.join("data"), binaries.newest().clone(), run_as);
-        cluster
-            .init(objects::SUPERUSER, &Auth::Password(password_file))
-            .await
-            .expect("initdb");
-        cluster
-            .configure(&ClusterSettings {
-                port,
-                extra: Vec::new(),
-            })
-            .await
-            .expect("configure");
-        cluster
-            .start(&dir.join("postgres.log"))
-            .await
-            .expect("start");
-        while !cluster.accepts_connections(port).await {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        PodDatabase { cluster }
+        PasswordServer::start(&password, port).await
     }
 }

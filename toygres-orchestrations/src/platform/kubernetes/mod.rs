@@ -27,6 +27,26 @@ use super::{
 use crate::domain::{InstanceName, PostgresVersion};
 
 const FIELD_MANAGER: &str = "toygres";
+
+/// What the platform needs of an object kind: a namespaced, typed, (de)serialisable
+/// Kubernetes resource.
+pub trait NamespacedObject:
+    Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+    + Clone
+    + DeserializeOwned
+    + Serialize
+    + std::fmt::Debug
+{
+}
+
+impl<K> NamespacedObject for K where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + std::fmt::Debug
+{
+}
 const DATABASE: &str = "postgres";
 
 pub struct KubernetesPlatform {
@@ -51,11 +71,7 @@ impl KubernetesPlatform {
         &self.config
     }
 
-    fn api<K>(&self) -> Api<K>
-    where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-        <K as Resource>::DynamicType: Default,
-    {
+    fn api<K: NamespacedObject>(&self) -> Api<K> {
         Api::namespaced(self.client.clone(), &self.config.namespace)
     }
 
@@ -93,17 +109,9 @@ impl KubernetesPlatform {
         }
     }
 
-    async fn apply<K>(&self, object: &K) -> Result<(), PlatformError>
-    where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + DeserializeOwned
-            + Serialize
-            + std::fmt::Debug,
-        <K as Resource>::DynamicType: Default,
-    {
+    async fn apply<K: NamespacedObject>(&self, object: &K) -> Result<(), PlatformError> {
         let name = object.meta().name.clone().unwrap_or_default();
-        let kind = K::kind(&Default::default()).to_string();
+        let kind = K::kind(&()).to_string();
         self.api::<K>()
             .patch(
                 &name,
@@ -115,14 +123,7 @@ impl KubernetesPlatform {
             .map_err(|e| classify(e, &format!("applying {kind} {name}")))
     }
 
-    async fn delete_named<K>(&self, name: &str) -> Result<(), PlatformError>
-    where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + DeserializeOwned
-            + std::fmt::Debug,
-        <K as Resource>::DynamicType: Default,
-    {
+    async fn delete_named<K: NamespacedObject>(&self, name: &str) -> Result<(), PlatformError> {
         match self.api::<K>().delete(name, &DeleteParams::default()).await {
             Ok(_) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
@@ -132,14 +133,10 @@ impl KubernetesPlatform {
 
     /// Deletes every object of kind `K` that carries the instance's labels (pods left by
     /// the StatefulSet, claims made from its template).
-    async fn delete_labelled<K>(&self, name: &InstanceName) -> Result<(), PlatformError>
-    where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + DeserializeOwned
-            + std::fmt::Debug,
-        <K as Resource>::DynamicType: Default,
-    {
+    async fn delete_labelled<K: NamespacedObject>(
+        &self,
+        name: &InstanceName,
+    ) -> Result<(), PlatformError> {
         let listed = self
             .api::<K>()
             .list(&ListParams::default().labels(&objects::label_selector(name)))
