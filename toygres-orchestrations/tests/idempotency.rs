@@ -93,15 +93,7 @@ async fn every_activity_run_twice_has_one_effect() {
     let outcomes: (TransitionOutcome, TransitionOutcome) = cp
         .run_activity_twice("mark-running", activities::CMS_MARK_RUNNING, &running)
         .await;
-    assert_eq!(
-        outcomes,
-        (
-            TransitionOutcome::Applied {
-                from: InstanceState::Creating
-            },
-            TransitionOutcome::AlreadyThere
-        )
-    );
+    assert_applied_then_no_op(outcomes, InstanceState::Creating);
     assert_eq!(transitions(&cp.db.pool, id).await, ["creating", "running"]);
 
     let (a, b): (ProbeResult, ProbeResult) = cp
@@ -154,15 +146,7 @@ async fn every_activity_run_twice_has_one_effect() {
     let outcomes: (TransitionOutcome, TransitionOutcome) = cp
         .run_activity_twice("mark-deleting", activities::CMS_MARK_DELETING, &id)
         .await;
-    assert_eq!(
-        outcomes,
-        (
-            TransitionOutcome::Applied {
-                from: InstanceState::Running
-            },
-            TransitionOutcome::AlreadyThere
-        )
-    );
+    assert_applied_then_no_op(outcomes, InstanceState::Running);
 
     let (a, b): (FencedOutcome, FencedOutcome) = cp
         .run_activity_twice(
@@ -182,15 +166,7 @@ async fn every_activity_run_twice_has_one_effect() {
     let outcomes: (TransitionOutcome, TransitionOutcome) = cp
         .run_activity_twice("mark-deleted", activities::CMS_MARK_DELETED, &id)
         .await;
-    assert_eq!(
-        outcomes,
-        (
-            TransitionOutcome::Applied {
-                from: InstanceState::Deleting
-            },
-            TransitionOutcome::AlreadyThere
-        )
-    );
+    assert_applied_then_no_op(outcomes, InstanceState::Deleting);
     assert_eq!(
         transitions(&cp.db.pool, id).await,
         ["creating", "running", "deleting", "deleted"]
@@ -232,15 +208,7 @@ async fn marking_failed_twice_records_one_failure() {
     let outcomes: (TransitionOutcome, TransitionOutcome) = cp
         .run_activity_twice("mark-failed", activities::CMS_MARK_FAILED, &input)
         .await;
-    assert_eq!(
-        outcomes,
-        (
-            TransitionOutcome::Applied {
-                from: InstanceState::Creating
-            },
-            TransitionOutcome::AlreadyThere
-        )
-    );
+    assert_applied_then_no_op(outcomes, InstanceState::Creating);
     let record = cms::instances::get(&cp.db.pool, reserved.instance_id)
         .await
         .unwrap()
@@ -264,4 +232,18 @@ async fn wait_until_ready(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("{name} never became ready");
+}
+
+/// A transition run twice: applied the first time, a no-op the second.
+fn assert_applied_then_no_op(
+    outcomes: (TransitionOutcome, TransitionOutcome),
+    from: InstanceState,
+) {
+    assert_eq!(
+        outcomes,
+        (
+            TransitionOutcome::Applied { from },
+            TransitionOutcome::AlreadyThere
+        )
+    );
 }
