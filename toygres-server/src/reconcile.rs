@@ -1,50 +1,117 @@
-//! Recovery at start-up.
+//! Recovery at start-up: put every record back under an orchestration that drives it.
 //!
-//! The API reserves the CMS record, then starts create-instance. A server that dies between
-//! the two leaves a `creating` record with no orchestration; this starts it, with the id the
-//! record names, so the create finishes as if nothing had happened. Starting an
-//! orchestration that already exists is never attempted.
+//! - A `creating` record with no create orchestration: the API reserved it and the server
+//!   died before starting create-instance. Start it, with the id the record names.
+//! - A `running` record whose actor is not running: the actor failed (duroxide fails an
+//!   orchestration for good when a database blip outlasts its retries) or was cancelled,
+//!   so nobody watches the instance. Replace it with a fresh actor under the same id.
+//!
+//! Servers sharing a database run this under one advisory lock, so two starting together
+//! do not both replace the same actor.
 
 use duroxide::{Client, OrchestrationStatus};
 use sqlx::PgPool;
+use toygres_orchestrations::cms::instances::InstanceRecord;
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::names;
 use toygres_orchestrations::platform::InstanceSpec;
-use toygres_orchestrations::types::CreateInstanceInput;
+use toygres_orchestrations::types::{CreateInstanceInput, InstanceActorInput};
 
-pub async fn start_orphaned_creates(
+/// The key of the reconciliation lock ("toygres" in ASCII).
+const LOCK_KEY: i64 = 0x0074_6f79_6772_6573;
+
+/// What a reconciliation did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    pub creates_started: usize,
+    pub actors_restarted: usize,
+}
+
+pub async fn run(
     cms: &PgPool,
     client: &Client,
     health_check_interval_secs: u64,
-) -> anyhow::Result<usize> {
-    let mut started = 0;
+) -> anyhow::Result<Reconciled> {
+    let mut lock = cms.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(LOCK_KEY)
+        .execute(&mut *lock)
+        .await?;
+    let mut done = Reconciled::default();
     for record in cms::instances::list(cms).await? {
-        if record.state() != InstanceState::Creating {
-            continue;
+        match record.state() {
+            InstanceState::Creating => {
+                let started = start_orphaned_create(client, &record, health_check_interval_secs);
+                done.creates_started += usize::from(started.await?);
+            }
+            InstanceState::Running => {
+                let restarted = restart_dead_actor(client, &record, health_check_interval_secs);
+                done.actors_restarted += usize::from(restarted.await?);
+            }
+            _ => {}
         }
-        let id = &record.create_orchestration_id;
-        if client.get_orchestration_status(id).await? != OrchestrationStatus::NotFound {
-            continue;
-        }
-        let spec = InstanceSpec {
-            name: InstanceName::parse(record.name.as_str())?,
-            postgres_version: PostgresVersion::parse(&record.postgres_version)?,
-            storage: StorageSize::from_gib(record.storage_gb.try_into()?)?,
-        };
-        let input = CreateInstanceInput {
-            health_check_interval_secs,
-            ..CreateInstanceInput::new(spec)
-        };
-        client
-            .start_orchestration_typed(id, names::orchestrations::CREATE_INSTANCE, input)
-            .await?;
-        tracing::warn!(
-            instance = %record.name,
-            orchestration_id = %id,
-            "started the create orchestration of a record left without one"
-        );
-        started += 1;
     }
-    Ok(started)
+    lock.commit().await?;
+    Ok(done)
+}
+
+async fn start_orphaned_create(
+    client: &Client,
+    record: &InstanceRecord,
+    health_check_interval_secs: u64,
+) -> anyhow::Result<bool> {
+    let id = &record.create_orchestration_id;
+    if client.get_orchestration_status(id).await? != OrchestrationStatus::NotFound {
+        return Ok(false);
+    }
+    let spec = InstanceSpec {
+        name: InstanceName::parse(record.name.as_str())?,
+        postgres_version: PostgresVersion::parse(&record.postgres_version)?,
+        storage: StorageSize::from_gib(record.storage_gb.try_into()?)?,
+    };
+    let input = CreateInstanceInput {
+        health_check_interval_secs,
+        ..CreateInstanceInput::new(spec)
+    };
+    client
+        .start_orchestration_typed(id, names::orchestrations::CREATE_INSTANCE, input)
+        .await?;
+    tracing::warn!(
+        instance = %record.name,
+        orchestration_id = %id,
+        "started the create orchestration of a record left without one"
+    );
+    Ok(true)
+}
+
+async fn restart_dead_actor(
+    client: &Client,
+    record: &InstanceRecord,
+    health_check_interval_secs: u64,
+) -> anyhow::Result<bool> {
+    let id = names::instance_ids::instance_actor(record.id);
+    let status = client.get_orchestration_status(&id).await?;
+    if matches!(status, OrchestrationStatus::Running { .. }) {
+        return Ok(false);
+    }
+    if status != OrchestrationStatus::NotFound {
+        client.delete_instance(&id, true).await?;
+    }
+    let input = InstanceActorInput {
+        instance_id: record.id,
+        name: InstanceName::parse(record.name.as_str())?,
+        interval_secs: health_check_interval_secs,
+        cycle: 0,
+    };
+    client
+        .start_orchestration_typed(&id, names::orchestrations::INSTANCE_ACTOR, input)
+        .await?;
+    tracing::warn!(
+        instance = %record.name,
+        orchestration_id = %id,
+        previous = ?status,
+        "restarted the health actor of a running instance"
+    );
+    Ok(true)
 }

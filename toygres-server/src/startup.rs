@@ -88,7 +88,13 @@ async fn serve(
     )
     .await;
     let client = Client::new(provider);
-    reconcile::start_orphaned_creates(&cms, &client, config.health_check_interval_secs).await?;
+    let reconciled = reconcile::run(&cms, &client, config.health_check_interval_secs).await?;
+    if reconciled != reconcile::Reconciled::default() {
+        tracing::warn!(
+            ?reconciled,
+            "recovered records left without an orchestration"
+        );
+    }
 
     let state = AppState {
         cms,
