@@ -1,8 +1,10 @@
 //! `DELETE /api/v1/instances/{name}`: start delete-instance for the live instance, 202.
 //!
 //! Repeating the request is harmless: the orchestration id is derived from the record, so
-//! a second DELETE answers with the delete already under way. A name with no live instance
-//! (never created, or already deleted) is 404.
+//! a second DELETE answers with the delete already under way. A delete orchestration that
+//! failed (e.g. a database outage outlasted duroxide's retries) is replaced by a new run
+//! under the same id; every step of delete-instance is idempotent. A name with no live
+//! instance (never created, or already deleted) is 404.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -30,27 +32,49 @@ pub async fn handle(
         .get_orchestration_status(&orchestration_id)
         .await
         .map_err(ApiError::internal)?;
-    if status == OrchestrationStatus::NotFound {
-        let input = DeleteInstanceInput {
-            instance_id: record.id,
-            name: name.clone(),
-            mode: DeleteMode::Delete,
-        };
-        app.client
-            .start_orchestration_typed(
-                &orchestration_id,
-                names::orchestrations::DELETE_INSTANCE,
-                input,
-            )
-            .await
-            .map_err(ApiError::internal)?;
-        tracing::info!(instance = %name, orchestration_id = %orchestration_id, "delete accepted");
-    } else {
-        tracing::info!(instance = %name, orchestration_id = %orchestration_id, "delete already under way");
+    match status {
+        OrchestrationStatus::NotFound => {}
+        OrchestrationStatus::Failed { details, .. } => {
+            tracing::warn!(
+                instance = %name,
+                orchestration_id = %orchestration_id,
+                error = %details.display_message(),
+                "replacing a failed delete"
+            );
+            app.client
+                .delete_instance(&orchestration_id, true)
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        OrchestrationStatus::Running { .. } | OrchestrationStatus::Completed { .. } => {
+            tracing::info!(instance = %name, orchestration_id = %orchestration_id, "delete already under way");
+            return Ok(accepted(&record, orchestration_id));
+        }
     }
-    let accepted = Accepted {
-        instance: view::instance(&record),
+    let input = DeleteInstanceInput {
+        instance_id: record.id,
+        name: name.clone(),
+        mode: DeleteMode::Delete,
+    };
+    app.client
+        .start_orchestration_typed(
+            &orchestration_id,
+            names::orchestrations::DELETE_INSTANCE,
+            input,
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    tracing::info!(instance = %name, orchestration_id = %orchestration_id, "delete accepted");
+    Ok(accepted(&record, orchestration_id))
+}
+
+fn accepted(
+    record: &cms::instances::InstanceRecord,
+    orchestration_id: String,
+) -> (StatusCode, Json<Accepted>) {
+    let body = Accepted {
+        instance: view::instance(record),
         orchestration_id,
     };
-    Ok((StatusCode::ACCEPTED, Json(accepted)))
+    (StatusCode::ACCEPTED, Json(body))
 }
