@@ -11,10 +11,12 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret, Service};
 use kube::api::{Api, ListParams};
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::domain::InstanceName;
-use toygres_orchestrations::platform::Platform;
-use toygres_orchestrations::platform::kubernetes::config::{EndpointMode, KubernetesConfig};
+use toygres_orchestrations::platform::kubernetes::config::{
+    EndpointMode, KubernetesConfig, ServiceType,
+};
 use toygres_orchestrations::platform::kubernetes::objects;
 use toygres_orchestrations::platform::kubernetes::{KubernetesPlatform, NamespacedObject};
+use toygres_orchestrations::platform::{InstanceStatus, Platform};
 use toygres_orchestrations::types::{
     CreateInstanceInput, CreateInstanceOutput, DeleteInstanceOutput,
 };
@@ -305,4 +307,56 @@ fn object_names_follow_the_instance() {
     let name = InstanceName::parse("shop").unwrap();
     assert_eq!(objects::credentials_secret_name(&name), "shop-credentials");
     assert_eq!(objects::pod_name(&name), "shop-0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_load_balancer_an_instance_is_ready_once_it_has_an_address() {
+    let Some(cluster) = TestCluster::connect().await else {
+        return;
+    };
+    let namespace = cluster.new_namespace().await;
+    let config = KubernetesConfig {
+        namespace: namespace.clone(),
+        service_type: ServiceType::LoadBalancer,
+        endpoint: EndpointMode::LoadBalancer,
+        ..KubernetesConfig::default()
+    };
+    let platform = KubernetesPlatform::new(cluster.client.clone(), config);
+    let spec = spec("balanced");
+    platform.deploy(&spec).await.unwrap();
+    cluster.kubelet(&namespace).mark_ready(&spec.name).await;
+    match platform.status(&spec.name).await.unwrap() {
+        InstanceStatus::NotReady { reason } => {
+            assert!(reason.contains("load balancer"), "{reason}")
+        }
+        other => panic!("ready without an address: {other:?}"),
+    }
+
+    // What a cloud controller does once the balancer exists.
+    let services: Api<Service> = Api::namespaced(cluster.client.clone(), &namespace);
+    let status = serde_json::json!({ "status": { "loadBalancer": { "ingress": [{ "ip": "203.0.113.7" }] } } });
+    services
+        .patch_status(
+            "balanced",
+            &Default::default(),
+            &kube::api::Patch::Merge(status),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        platform.status(&spec.name).await.unwrap(),
+        InstanceStatus::Ready
+    );
+    let endpoint = platform.endpoint(&spec.name).await.unwrap();
+    assert_eq!(
+        (endpoint.host.as_str(), endpoint.port),
+        ("203.0.113.7", 5432)
+    );
+    let service = services.get("balanced").await.unwrap();
+    assert_eq!(service.spec.unwrap().type_.as_deref(), Some("LoadBalancer"));
+    platform.delete(&spec.name).await.unwrap();
+    assert_eq!(
+        everything_labelled(&cluster, &namespace, &spec.name).await,
+        Vec::<String>::new()
+    );
 }

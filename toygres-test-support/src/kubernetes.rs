@@ -129,8 +129,15 @@ impl FakeKubelet {
     /// Starts a real PostgreSQL on `port` with the instance's password, then reports the
     /// pod Running and Ready, as a kubelet would once its readiness probe passes.
     pub async fn run_ready(&self, name: &InstanceName, port: u16) -> PasswordServer {
-        let stateful_set = self.wait_for_stateful_set(name).await;
+        self.wait_for_stateful_set(name).await;
         let database = self.start_database(name, port).await;
+        self.mark_ready(name).await;
+        database
+    }
+
+    /// Creates pod `<name>-0` and reports it Running and Ready (nothing runs behind it).
+    pub async fn mark_ready(&self, name: &InstanceName) {
+        let stateful_set = self.wait_for_stateful_set(name).await;
         let pod = self.create_pod(&stateful_set).await;
         self.patch_status(
             &pod,
@@ -144,7 +151,6 @@ impl FakeKubelet {
             }),
         )
         .await;
-        database
     }
 
     /// Reports the pod's image as impossible to pull.

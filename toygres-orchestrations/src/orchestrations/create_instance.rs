@@ -105,7 +105,11 @@ async fn provision(
     .await?;
     ctx.set_custom_status("testing a connection");
     let endpoint: Endpoint = ctx
-        .schedule_activity_typed(activities::GET_INSTANCE_ENDPOINT, instance)
+        .schedule_activity_with_retry_typed(
+            activities::GET_INSTANCE_ENDPOINT,
+            instance,
+            retry::with_backoff(3, Duration::from_secs(1)),
+        )
         .await?;
     let tested: TestConnectionOutput = ctx
         .schedule_activity_with_retry_typed(
@@ -121,13 +125,14 @@ async fn provision(
         ));
     }
     let marked: TransitionOutcome = ctx
-        .schedule_activity_typed(
+        .schedule_activity_with_retry_typed(
             activities::CMS_MARK_RUNNING,
             &MarkRunningInput {
                 instance_id: instance.instance_id,
                 endpoint: endpoint.clone(),
                 actor_orchestration_id: instance_ids::instance_actor(instance.instance_id),
             },
+            retry::with_backoff(5, Duration::from_secs(1)),
         )
         .await?;
     if let TransitionOutcome::NotAllowed { current } = marked {
@@ -149,7 +154,11 @@ async fn wait_until_ready(
     let mut delay = FIRST_READINESS_DELAY;
     loop {
         let status: InstanceStatus = ctx
-            .schedule_activity_typed(activities::GET_INSTANCE_STATUS, instance)
+            .schedule_activity_with_retry_typed(
+                activities::GET_INSTANCE_STATUS,
+                instance,
+                retry::with_backoff(3, Duration::from_secs(1)),
+            )
             .await?;
         match status {
             InstanceStatus::Ready => return Ok(()),
@@ -207,12 +216,13 @@ async fn fail_and_clean_up(
     ctx.trace_error(format!("instance={name}: create failed: {error}"));
     ctx.set_custom_status("cleaning up after a failure");
     let marked = ctx
-        .schedule_activity_typed::<_, TransitionOutcome>(
+        .schedule_activity_with_retry_typed::<_, TransitionOutcome>(
             activities::CMS_MARK_FAILED,
             &MarkFailedInput {
                 instance_id: instance.instance_id,
                 error: error.clone(),
             },
+            retry::with_backoff(5, Duration::from_secs(1)),
         )
         .await;
     if let Err(e) = marked {

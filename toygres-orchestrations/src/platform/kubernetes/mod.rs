@@ -150,6 +150,29 @@ impl KubernetesPlatform {
         Ok(())
     }
 
+    /// A ready pod behind a load balancer is reachable only once the balancer has an address.
+    async fn load_balancer_status(
+        &self,
+        name: &InstanceName,
+    ) -> Result<InstanceStatus, PlatformError> {
+        let service = self
+            .api::<Service>()
+            .get_opt(name.as_str())
+            .await
+            .map_err(|e| classify(e, "reading the Service"))?;
+        let has_address = match &service {
+            Some(service) => self.load_balancer_address(service).await.is_ok(),
+            None => false,
+        };
+        Ok(if has_address {
+            InstanceStatus::Ready
+        } else {
+            InstanceStatus::NotReady {
+                reason: format!("waiting for the load balancer of {name} to get an address"),
+            }
+        })
+    }
+
     async fn load_balancer_address(&self, service: &Service) -> Result<String, PlatformError> {
         service
             .status
@@ -195,7 +218,12 @@ impl Platform for KubernetesPlatform {
             .await
             .map_err(|e| classify(e, "reading the pod"))?;
         if let Some(pod) = pod {
-            return Ok(pod_status::interpret(&pod));
+            let status = pod_status::interpret(&pod);
+            if status == InstanceStatus::Ready && self.config.endpoint == EndpointMode::LoadBalancer
+            {
+                return self.load_balancer_status(name).await;
+            }
+            return Ok(status);
         }
         let stateful_set = self
             .api::<StatefulSet>()
