@@ -30,8 +30,6 @@ pub const RUN_ACTIVITY_TWICE: &str = "toygres-test-support::orchestration::run-a
 pub struct TestControlPlane<P: Platform + 'static = LocalPlatform> {
     pub db: TestDatabase,
     pub platform: Arc<P>,
-    /// Dependencies on the test's own pool, for calling CMS and platform code directly.
-    pub deps: Arc<Dependencies>,
     /// A client on its own provider, unaffected by crashes of the node.
     pub client: Client,
     probe_timeout: Duration,
@@ -64,17 +62,11 @@ impl<P: Platform + 'static> TestControlPlane<P> {
         init_tracing();
         let db = TestDatabase::create().await;
         cms::migrate(&db.pool).await.expect("apply CMS migrations");
-        let deps = Arc::new(Dependencies {
-            cms: db.pool.clone(),
-            platform: platform.clone(),
-            probe_timeout,
-        });
         let client = Client::new(provider(&db.url).await);
         let node = start_node(&db.url, platform.clone(), probe_timeout).await;
         Self {
             db,
             platform,
-            deps,
             client,
             probe_timeout,
             node: Some(node),

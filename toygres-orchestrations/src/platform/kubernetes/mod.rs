@@ -67,10 +67,6 @@ impl KubernetesPlatform {
         Ok(Self::new(client, config))
     }
 
-    pub fn config(&self) -> &KubernetesConfig {
-        &self.config
-    }
-
     fn api<K: NamespacedObject>(&self) -> Api<K> {
         Api::namespaced(self.client.clone(), &self.config.namespace)
     }

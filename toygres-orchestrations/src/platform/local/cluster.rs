@@ -69,10 +69,6 @@ impl PgCluster {
         }
     }
 
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
-    }
-
     pub fn is_initialised(&self) -> bool {
         self.data_dir.join("PG_VERSION").is_file()
     }
