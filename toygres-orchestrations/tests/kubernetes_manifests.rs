@@ -13,7 +13,7 @@ use toygres_orchestrations::platform::kubernetes::config::{
     EndpointMode, KubernetesConfig, ServiceType,
 };
 use toygres_orchestrations::platform::kubernetes::objects;
-use toygres_test_support::scratch;
+use toygres_test_support::{scratch, skip_or_fail_in_ci};
 
 const KUBERNETES_VERSION: &str = "1.33.0";
 
@@ -23,8 +23,8 @@ fn validator_available() -> bool {
         .output()
         .is_ok();
     if !found {
-        eprintln!(
-            "skipped: kubernetes-validate is not installed (scripts/prerequisites installs it)"
+        skip_or_fail_in_ci(
+            "kubernetes-validate is not installed (scripts/prerequisites installs it)",
         );
     }
     found

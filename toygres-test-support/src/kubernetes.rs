@@ -31,7 +31,9 @@ impl TestCluster {
     pub async fn connect() -> Option<Self> {
         crate::init_tracing();
         if std::env::var_os("KUBECONFIG").is_none() {
-            eprintln!("skipped: KUBECONFIG is not set (scripts/test starts a test API server)");
+            crate::skip_or_fail_in_ci(
+                "KUBECONFIG is not set (scripts/test starts a test API server)",
+            );
             return None;
         }
         let client = Client::try_default()
