@@ -55,6 +55,11 @@ pub struct Config {
     #[arg(long, env = "TOYGRES_PG_BIN")]
     pub pg_bin: Option<PathBuf>,
 
+    /// How often to look for records left without an orchestration (a create never
+    /// started, a health actor that died) and recover them, in seconds.
+    #[arg(long, env = "TOYGRES_RECONCILE_INTERVAL_SECS", default_value_t = 60)]
+    pub reconcile_interval_secs: u64,
+
     /// How long in-flight work may take to finish at shutdown, in seconds.
     #[arg(long, env = "TOYGRES_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,

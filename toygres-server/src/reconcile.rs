@@ -1,4 +1,5 @@
-//! Recovery at start-up: put every record back under an orchestration that drives it.
+//! Recovery: put every record back under an orchestration that drives it. Runs at start-up
+//! and then every `--reconcile-interval-secs`.
 //!
 //! - A `creating` record with no create orchestration: the API reserved it and the server
 //!   died before starting create-instance. Start it, with the id the record names.
@@ -6,8 +7,10 @@
 //!   orchestration for good when a database blip outlasts its retries) or was cancelled,
 //!   so nobody watches the instance. Replace it with a fresh actor under the same id.
 //!
-//! Servers sharing a database run this under one advisory lock, so two starting together
-//! do not both replace the same actor.
+//! Servers sharing a database run this under one advisory lock, so two do not both replace
+//! the same actor. Only records unchanged for [`SETTLE`] are touched: between the API's
+//! reservation and its start of create-instance, and between mark-running and the actor's
+//! start, a record is briefly without its orchestration by design.
 
 use duroxide::{Client, OrchestrationStatus};
 use sqlx::PgPool;
@@ -20,6 +23,9 @@ use toygres_orchestrations::types::{CreateInstanceInput, InstanceActorInput};
 
 /// The key of the reconciliation lock ("toygres" in ASCII).
 const LOCK_KEY: i64 = 0x0074_6f79_6772_6573;
+
+/// How long a record must be unchanged before reconciliation acts on it.
+pub const SETTLE: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 
 /// What a reconciliation did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -39,14 +45,16 @@ pub async fn run(
         .execute(&mut *lock)
         .await?;
     let mut done = Reconciled::default();
-    for record in cms::instances::list(cms).await? {
+    let settled_before = chrono::Utc::now() - SETTLE;
+    let records = cms::instances::list(cms).await?;
+    for record in records.iter().filter(|r| r.updated_at < settled_before) {
         match record.state() {
             InstanceState::Creating => {
-                let started = start_orphaned_create(client, &record, health_check_interval_secs);
+                let started = start_orphaned_create(client, record, health_check_interval_secs);
                 done.creates_started += usize::from(started.await?);
             }
             InstanceState::Running => {
-                let restarted = restart_dead_actor(client, &record, health_check_interval_secs);
+                let restarted = restart_dead_actor(client, record, health_check_interval_secs);
                 done.actors_restarted += usize::from(restarted.await?);
             }
             _ => {}
@@ -114,4 +122,27 @@ async fn restart_dead_actor(
         "restarted the health actor of a running instance"
     );
     Ok(true)
+}
+
+/// Reconciles every `interval` until the task is aborted; failures are logged and retried
+/// at the next tick.
+pub async fn every(
+    interval: std::time::Duration,
+    cms: PgPool,
+    client: Client,
+    health_check_interval_secs: u64,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        match run(&cms, &client, health_check_interval_secs).await {
+            Ok(done) if done != Reconciled::default() => {
+                tracing::warn!(?done, "reconciliation recovered records");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!("reconciliation failed: {error:#}"),
+        }
+    }
 }

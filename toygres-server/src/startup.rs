@@ -96,6 +96,13 @@ async fn serve(
         );
     }
 
+    let reconciler = tokio::spawn(reconcile::every(
+        std::time::Duration::from_secs(config.reconcile_interval_secs.max(1)),
+        cms.clone(),
+        client.clone(),
+        config.health_check_interval_secs,
+    ));
+
     let state = AppState {
         cms,
         client,
@@ -118,6 +125,7 @@ async fn serve(
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving the API")?;
+    reconciler.abort();
     tracing::info!(
         grace_secs = config.shutdown_grace_secs,
         "shutting down: no new requests; finishing in-flight work"

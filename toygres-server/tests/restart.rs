@@ -57,24 +57,20 @@ async fn instances_survive_a_restart_and_are_still_watched() {
         list.instances.iter().all(|i| i.state == "running"),
         "{list:?}"
     );
-    assert!(
-        server.log().contains("restarted the health actor"),
-        "{}",
-        server.log()
-    );
-
-    // Both instances are watched again: each gets new health rows.
+    // Both instances are watched again: each gets new health rows (the dead actor is
+    // replaced by reconciliation once its record has settled).
     let db = TestDatabase::connect(&server.database_url().await).await;
     let at_restart = [
         health_rows(&db, "steady").await,
         health_rows(&db, "orphan").await,
     ];
-    for _ in 0..100 {
+    for _ in 0..300 {
         let now = [
             health_rows(&db, "steady").await,
             health_rows(&db, "orphan").await,
         ];
         if now[0] >= at_restart[0] + 2 && now[1] >= at_restart[1] + 2 {
+            assert!(server.log().contains("restarted the health actor"));
             server.cli_ok(&["delete", "steady", "--wait"]).await;
             server.cli_ok(&["delete", "orphan", "--wait"]).await;
             return;

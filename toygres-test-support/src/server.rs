@@ -28,6 +28,8 @@ pub struct ServerOptions {
     /// `None`: let the server generate one (embedded mode only).
     pub api_token: Option<String>,
     pub health_check_interval_secs: u64,
+    /// More `toygres-server` flags.
+    pub extra_args: Vec<String>,
 }
 
 impl ServerOptions {
@@ -38,6 +40,7 @@ impl ServerOptions {
             database_url: None,
             api_token: None,
             health_check_interval_secs: 1,
+            extra_args: Vec::new(),
         }
     }
 
@@ -80,6 +83,8 @@ impl TestServer {
             .arg("--health-check-interval-secs")
             .arg(options.health_check_interval_secs.to_string())
             .args(["--poll-interval-ms", "50", "--shutdown-grace-secs", "5"])
+            .args(["--reconcile-interval-secs", "1"])
+            .args(&options.extra_args)
             .env_remove("DATABASE_URL")
             .env_remove("TOYGRES_API_TOKEN")
             .env("RUST_LOG", "info")
