@@ -1,12 +1,9 @@
 //! A delete whose orchestration failed is not stuck: deleting again replaces it, and the
 //! instance ends deleted with nothing running.
 
-use std::time::Duration;
-
-use duroxide::OrchestrationStatus;
 use toygres_orchestrations::domain::api::InstanceView;
 use toygres_test_support::TestDatabase;
-use toygres_test_support::control_plane::duroxide_client;
+use toygres_test_support::control_plane::{duroxide_client, kill_orchestration};
 use toygres_test_support::processes::postmasters_for;
 use toygres_test_support::server::{ServerOptions, TestServer};
 
@@ -28,18 +25,7 @@ async fn deleting_again_replaces_a_failed_delete() {
         .unwrap();
     server.cli_ok(&["delete", "sticky"]).await;
     let delete_id = format!("delete-{}", view.id);
-    client
-        .cancel_instance(&delete_id, "test: the delete dies")
-        .await
-        .unwrap();
-    let status = client
-        .wait_for_orchestration(&delete_id, Duration::from_secs(30))
-        .await
-        .unwrap();
-    assert!(
-        matches!(status, OrchestrationStatus::Failed { .. }),
-        "{status:?}"
-    );
+    kill_orchestration(&client, &delete_id).await;
     lock.rollback().await.unwrap();
 
     let done = server

@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use duroxide::OrchestrationStatus;
 use toygres_orchestrations::domain::api::{InstanceList, InstanceView};
 use toygres_test_support::TestDatabase;
-use toygres_test_support::control_plane::duroxide_client;
+use toygres_test_support::control_plane::{duroxide_client, kill_orchestration};
 use toygres_test_support::processes::postmasters_for;
 use toygres_test_support::server::{ServerOptions, TestServer};
 
@@ -22,18 +21,7 @@ async fn instances_survive_a_restart_and_are_still_watched() {
     let orphan: InstanceView =
         serde_json::from_str(&server.cli_ok(&["get", "orphan", "-o", "json"]).await).unwrap();
     let actor = orphan.actor_orchestration_id.expect("an actor");
-    client
-        .cancel_instance(&actor, "test: the actor dies")
-        .await
-        .unwrap();
-    let status = client
-        .wait_for_orchestration(&actor, Duration::from_secs(30))
-        .await
-        .unwrap();
-    assert!(
-        matches!(status, OrchestrationStatus::Failed { .. }),
-        "{status:?}"
-    );
+    kill_orchestration(&client, &actor).await;
 
     let status = server.terminate().await;
     assert!(status.success(), "clean exit after SIGTERM: {status}");

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use duroxide::OrchestrationStatus;
 use toygres_orchestrations::domain::api::InstanceView;
-use toygres_test_support::control_plane::duroxide_client;
+use toygres_test_support::control_plane::{duroxide_client, kill_orchestration};
 use toygres_test_support::server::{ServerOptions, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -17,18 +17,7 @@ async fn a_dead_actor_is_replaced_while_the_server_runs() {
     let actor = view.actor_orchestration_id.expect("an actor");
     let client = duroxide_client(&server.database_url().await).await;
 
-    client
-        .cancel_instance(&actor, "test: the actor dies")
-        .await
-        .unwrap();
-    let died = client
-        .wait_for_orchestration(&actor, Duration::from_secs(30))
-        .await
-        .unwrap();
-    assert!(
-        matches!(died, OrchestrationStatus::Failed { .. }),
-        "{died:?}"
-    );
+    kill_orchestration(&client, &actor).await;
 
     // Reconciliation acts once the record has been still for a while, then within a tick.
     for _ in 0..300 {

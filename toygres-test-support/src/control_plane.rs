@@ -198,6 +198,23 @@ pub fn test_runtime_options() -> RuntimeOptions {
     }
 }
 
+/// Cancels orchestration `id` and waits until duroxide reports it failed: the test's way
+/// of making an orchestration die.
+pub async fn kill_orchestration(client: &Client, id: &str) {
+    client
+        .cancel_instance(id, "test: the orchestration dies")
+        .await
+        .expect("cancel the orchestration");
+    let status = client
+        .wait_for_orchestration(id, Duration::from_secs(30))
+        .await
+        .expect("wait for the orchestration");
+    assert!(
+        matches!(status, OrchestrationStatus::Failed { .. }),
+        "{id} did not die: {status:?}"
+    );
+}
+
 /// A duroxide client on the store at `url` (e.g. a test server's database).
 pub async fn duroxide_client(url: &str) -> Client {
     Client::new(provider(url).await)
