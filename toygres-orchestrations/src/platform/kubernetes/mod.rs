@@ -157,7 +157,7 @@ impl KubernetesPlatform {
             .await
             .map_err(|e| classify(e, "reading the Service"))?;
         let has_address = match &service {
-            Some(service) => self.load_balancer_address(service).await.is_ok(),
+            Some(service) => Self::load_balancer_address(service).is_ok(),
             None => false,
         };
         Ok(if has_address {
@@ -169,7 +169,7 @@ impl KubernetesPlatform {
         })
     }
 
-    async fn load_balancer_address(&self, service: &Service) -> Result<String, PlatformError> {
+    fn load_balancer_address(service: &Service) -> Result<String, PlatformError> {
         service
             .status
             .as_ref()
@@ -247,7 +247,7 @@ impl Platform for KubernetesPlatform {
                 self.config.service_port,
             ),
             EndpointMode::LoadBalancer => (
-                self.load_balancer_address(&service).await?,
+                Self::load_balancer_address(&service)?,
                 self.config.service_port,
             ),
             EndpointMode::Fixed { host, port } => (host.clone(), *port),
