@@ -1,6 +1,6 @@
 //! The HTTP API, as typed calls. Error responses become [`CliError`]s by status.
 
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use toygres_domain::api::{
@@ -8,6 +8,12 @@ use toygres_domain::api::{
 };
 
 use crate::error::CliError;
+
+/// An instance as a long-poll returned it, with the tag to send back next time.
+pub struct Watched {
+    pub instance: InstanceView,
+    pub etag: Option<String>,
+}
 
 pub struct ApiClient {
     http: reqwest::Client,
@@ -41,6 +47,32 @@ impl ApiClient {
             .await
     }
 
+    /// A long-poll: the instance once it looks different from `seen` (an ETag from an
+    /// earlier answer), or `None` when it did not change within `wait_secs`.
+    pub async fn watch(
+        &self,
+        name: &str,
+        seen: Option<&str>,
+        wait_secs: u64,
+    ) -> Result<Option<Watched>, CliError> {
+        let path = format!("/instances/{name}?wait_secs={wait_secs}");
+        let mut request = self.request(Method::GET, &path);
+        if let Some(tag) = seen {
+            request = request.header(reqwest::header::IF_NONE_MATCH, tag);
+        }
+        let response = self.execute(request).await?;
+        if response.status() == StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        let etag = response
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string);
+        let instance = Self::decode(response).await?;
+        Ok(Some(Watched { instance, etag }))
+    }
+
     pub async fn delete(&self, name: &str) -> Result<Accepted, CliError> {
         self.send::<(), _>(Method::DELETE, &format!("/instances/{name}"), None)
             .await
@@ -57,21 +89,33 @@ impl ApiClient {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, CliError> {
-        let url = format!("{}{PREFIX}{path}", self.base);
-        let mut request = self.http.request(method, &url);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
+        let mut request = self.request(method, path);
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| {
+        Self::decode(self.execute(request).await?).await
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let url = format!("{}{PREFIX}{path}", self.base);
+        let request = self.http.request(method, &url);
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    async fn execute(&self, request: reqwest::RequestBuilder) -> Result<Response, CliError> {
+        request.send().await.map_err(|e| {
             CliError::Unreachable(format!(
                 "cannot reach the Toygres server at {}: {}",
                 self.base,
                 root_cause(&e)
             ))
-        })?;
+        })
+    }
+
+    async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, CliError> {
         let status = response.status();
         if status.is_success() {
             return response.json().await.map_err(|e| {

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use toygres_orchestrations::platform::Platform;
-use toygres_orchestrations::types::{CreateInstanceInput, CreateInstanceOutput};
+use toygres_orchestrations::types::v1_1::CreateInstanceOutput;
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::bench::{initdb_and_start, report, report_ratio};
 use toygres_test_support::control_plane::{completed_output, spec};
@@ -46,8 +46,8 @@ async fn create_instance(cp: &TestControlPlane, run: usize) -> Duration {
     let spec = spec(&format!("bench-{run}"));
     let id = format!("create-bench-{run}");
     let started = Instant::now();
-    cp.start_create(&id, CreateInstanceInput::new(spec.clone()))
-        .await;
+    let input = cp.reserve(&id, &spec).await;
+    cp.start_create(&id, input).await;
     let _: CreateInstanceOutput = completed_output(&cp.wait(&id, Duration::from_secs(120)).await);
     let elapsed = started.elapsed();
     cp.platform.delete(&spec.name).await.unwrap();

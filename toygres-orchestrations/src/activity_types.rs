@@ -102,3 +102,71 @@ pub struct RecordHealthOutput {
     /// The record's state when the result was stored; the actor stops unless `running`.
     pub state: InstanceState,
 }
+
+/// What provision-instance is asked to do: deploy the reserved record's instance and prove
+/// it accepts a login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvisionInstanceInput {
+    pub record_id: Uuid,
+    pub spec: InstanceSpec,
+    /// How long the server may take to accept connections.
+    pub readiness_timeout_secs: u64,
+}
+
+/// What provision-instance found. Errors that a retry may cure are activity errors;
+/// these are results, since no retry can change them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ProvisionOutcome {
+    /// The server runs and a login with the instance's own password worked.
+    Ready { endpoint: Endpoint, login_ms: u64 },
+    /// The record was not `creating` (a delete overtook the create); nothing was deployed.
+    Skipped { state: InstanceState },
+    /// The platform can never do this (e.g. a version that is not installed).
+    Refused { reason: String },
+    /// Deployed, but the server did not come up: it cannot start, vanished, or was not
+    /// ready within the readiness timeout.
+    NotReady { reason: String },
+}
+
+/// What destroy-instance is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestroyInstanceInput {
+    pub record_id: Uuid,
+    pub name: InstanceName,
+    /// A user's delete ends `deleted`; the cleanup after a failed create keeps the record
+    /// `failed` with its error.
+    pub mark_deleted: bool,
+}
+
+/// What check-health is asked to do: probe one instance and store the result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckHealthInput {
+    pub record_id: Uuid,
+    pub name: InstanceName,
+    /// The actor's incarnation; with the execution id it makes the stored row idempotent.
+    pub incarnation: String,
+}
+
+/// What one pass of the history pruner removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneReport {
+    pub executions_deleted: u64,
+    pub orchestrations_deleted: u64,
+    pub health_checks_deleted: u64,
+}
+
+/// The pruner's settings for one pass (see `types::HistoryPrunerInput`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneHistoryInput {
+    pub keep_executions: u32,
+    pub orchestration_retention_secs: u64,
+    pub health_retention_secs: u64,
+}
+
+/// How many warm data directories are ready after a refill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmPoolReport {
+    pub ready: u32,
+    pub made: u32,
+}

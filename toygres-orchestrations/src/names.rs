@@ -8,8 +8,18 @@ pub mod orchestrations {
     pub const CREATE_INSTANCE: &str = "toygres-orchestrations::orchestration::create-instance";
     pub const DELETE_INSTANCE: &str = "toygres-orchestrations::orchestration::delete-instance";
     pub const INSTANCE_ACTOR: &str = "toygres-orchestrations::orchestration::instance-actor";
+    /// System singleton: prunes old executions, terminal orchestrations and health rows.
+    pub const HISTORY_PRUNER: &str = "toygres-orchestrations::orchestration::history-pruner";
+    /// System singleton on the local platform: keeps pre-initialised data directories ready.
+    pub const WARM_POOL: &str = "toygres-orchestrations::orchestration::warm-pool";
 
-    pub const ALL: &[&str] = &[CREATE_INSTANCE, DELETE_INSTANCE, INSTANCE_ACTOR];
+    pub const ALL: &[&str] = &[
+        CREATE_INSTANCE,
+        DELETE_INSTANCE,
+        INSTANCE_ACTOR,
+        HISTORY_PRUNER,
+        WARM_POOL,
+    ];
 }
 
 /// Activity names: platform activities first, then CMS activities.
@@ -32,6 +42,16 @@ pub mod activities {
     pub const CMS_MARK_DELETED: &str = "toygres-orchestrations::activity::cms-mark-deleted";
     pub const CMS_RECORD_HEALTH: &str = "toygres-orchestrations::activity::cms-record-health";
 
+    // Since create/delete/actor 1.1.0: fewer, larger steps.
+    pub const PROVISION_INSTANCE: &str = "toygres-orchestrations::activity::provision-instance";
+    pub const DESTROY_INSTANCE: &str = "toygres-orchestrations::activity::destroy-instance";
+    pub const CHECK_HEALTH: &str = "toygres-orchestrations::activity::check-health";
+    pub const CMS_BEGIN_DELETE: &str = "toygres-orchestrations::activity::cms-begin-delete";
+
+    // System orchestrations.
+    pub const PRUNE_HISTORY: &str = "toygres-orchestrations::activity::prune-history";
+    pub const FILL_WARM_POOL: &str = "toygres-orchestrations::activity::fill-warm-pool";
+
     pub const ALL: &[&str] = &[
         DEPLOY_INSTANCE,
         GET_INSTANCE_STATUS,
@@ -46,7 +66,22 @@ pub mod activities {
         CMS_MARK_DELETING,
         CMS_MARK_DELETED,
         CMS_RECORD_HEALTH,
+        PROVISION_INSTANCE,
+        DESTROY_INSTANCE,
+        CHECK_HEALTH,
+        CMS_BEGIN_DELETE,
+        PRUNE_HISTORY,
+        FILL_WARM_POOL,
     ];
+}
+
+/// Activity tags: each names a worker pool, so long platform work (deploys, deletes) and
+/// health probes never wait behind each other or behind short CMS steps (untagged).
+pub mod tags {
+    pub const PLATFORM: &str = "toygres-orchestrations::tag::platform";
+    pub const HEALTH: &str = "toygres-orchestrations::tag::health";
+
+    pub const ALL: &[&str] = &[PLATFORM, HEALTH];
 }
 
 /// Event queues, delivered with `Client::enqueue_event` and read with `ctx.dequeue_event`.
@@ -55,24 +90,58 @@ pub mod activities {
 /// survives `continue_as_new`: a signal can never fall between two waits.
 pub mod events {
     pub const INSTANCE_DELETED: &str = "toygres-orchestrations::event::instance-deleted";
+    /// A deploy took a data directory from the warm pool: refill it now.
+    pub const WARM_POOL_CLAIMED: &str = "toygres-orchestrations::event::warm-pool-claimed";
 
-    pub const ALL: &[&str] = &[INSTANCE_DELETED];
+    pub const ALL: &[&str] = &[INSTANCE_DELETED, WARM_POOL_CLAIMED];
 }
 
 /// Orchestration versions, registered explicitly so a new one can sit beside them.
 pub mod versions {
+    use super::orchestrations::*;
+
     pub const V1_0_0: &str = "1.0.0";
+    pub const V1_1_0: &str = "1.1.0";
+
+    /// Every registered version of every orchestration, oldest first: the last is what
+    /// new instances start on. The registry test holds `registry.rs` to this table.
+    pub const REGISTERED: &[(&str, &[&str])] = &[
+        (CREATE_INSTANCE, &[V1_0_0, V1_1_0]),
+        (DELETE_INSTANCE, &[V1_0_0, V1_1_0]),
+        (INSTANCE_ACTOR, &[V1_0_0, V1_1_0]),
+        (HISTORY_PRUNER, &[V1_0_0]),
+        (WARM_POOL, &[V1_0_0]),
+    ];
 }
 
-/// Instance ids of orchestrations that Toygres starts itself, derived from the CMS id so
-/// that a re-run of the starting step targets the same instance.
+/// Instance ids of the orchestrations Toygres starts, in one place so that the API,
+/// reconciliation and tests all agree on them.
 pub mod instance_ids {
     use uuid::Uuid;
+
+    use crate::domain::InstanceName;
+
+    /// A create: unique per request (`attempt` is a fresh random value), so two creates
+    /// of a name never share an orchestration.
+    pub fn create_instance(name: &InstanceName, attempt: Uuid) -> String {
+        format!("create-{name}-{}", attempt.simple())
+    }
+
+    /// The delete of one CMS record; derived from it, so repeating a DELETE finds the
+    /// delete already under way.
+    pub fn delete_instance(record_id: Uuid) -> String {
+        format!("delete-{record_id}")
+    }
 
     /// The health-watching actor of one instance (one per CMS row, never reused).
     pub fn instance_actor(instance_id: Uuid) -> String {
         format!("toygres-instance-actor-{instance_id}")
     }
+
+    /// The one history pruner of a store.
+    pub const HISTORY_PRUNER: &str = "toygres-system-history-pruner";
+    /// The one warm pool of a store (local platform).
+    pub const WARM_POOL: &str = "toygres-system-warm-pool";
 }
 
 #[cfg(test)]
@@ -108,6 +177,7 @@ mod tests {
             .iter()
             .for_each(|n| assert_format(n, "activity"));
         events::ALL.iter().for_each(|n| assert_format(n, "event"));
+        tags::ALL.iter().for_each(|n| assert_format(n, "tag"));
     }
 
     #[test]
@@ -116,6 +186,7 @@ mod tests {
             .iter()
             .chain(activities::ALL)
             .chain(events::ALL)
+            .chain(tags::ALL)
             .copied()
             .collect();
         let unique: HashSet<&str> = all.iter().copied().collect();
@@ -129,11 +200,12 @@ mod tests {
             .lines()
             .filter(|l| l.trim_start().starts_with("pub const") && l.contains(": &str"))
             .count();
-        let listed = orchestrations::ALL.len() + activities::ALL.len() + events::ALL.len();
-        // versions::V1_0_0 is the one `&str` constant that is not a name.
+        let listed =
+            orchestrations::ALL.len() + activities::ALL.len() + events::ALL.len() + tags::ALL.len();
+        // The versions and the system instance ids are `&str` constants that are not names.
         assert_eq!(
             declared,
-            listed + 1,
+            listed + 2 + 2,
             "a name constant is missing from its ALL list"
         );
     }

@@ -13,7 +13,10 @@ use duroxide::runtime::registry::ActivityRegistry;
 use crate::activities::{self, cms};
 use crate::dependencies::Dependencies;
 use crate::names::{orchestrations, versions};
-use crate::orchestrations::{create_instance, delete_instance, instance_actor};
+use crate::orchestrations::{
+    create_instance, create_instance_v1_1_0, delete_instance, delete_instance_v1_1_0,
+    history_pruner, instance_actor, instance_actor_v1_1_0, warm_pool,
+};
 
 /// Registers `$module::run` under `$module::NAME`, handing it the shared dependencies.
 macro_rules! with_deps {
@@ -40,6 +43,12 @@ pub fn activity_registry(deps: Arc<Dependencies>) -> Result<ActivityRegistry, St
     let builder = with_deps!(builder, deps, cms::mark_deleting);
     let builder = with_deps!(builder, deps, cms::mark_deleted);
     let builder = with_deps!(builder, deps, cms::record_health);
+    let builder = with_deps!(builder, deps, activities::provision_instance);
+    let builder = with_deps!(builder, deps, activities::destroy_instance);
+    let builder = with_deps!(builder, deps, activities::check_health);
+    let builder = with_deps!(builder, deps, cms::begin_delete);
+    let builder = with_deps!(builder, deps, activities::prune_history);
+    let builder = with_deps!(builder, deps, activities::fill_warm_pool);
     builder
         .register_typed(
             activities::signal_instance_deleted::NAME,
@@ -56,14 +65,39 @@ pub fn orchestration_registry() -> Result<OrchestrationRegistry, String> {
             create_instance::create_instance,
         )
         .register_versioned_typed(
+            orchestrations::CREATE_INSTANCE,
+            versions::V1_1_0,
+            create_instance_v1_1_0::create_instance,
+        )
+        .register_versioned_typed(
             orchestrations::DELETE_INSTANCE,
             versions::V1_0_0,
             delete_instance::delete_instance,
         )
         .register_versioned_typed(
+            orchestrations::DELETE_INSTANCE,
+            versions::V1_1_0,
+            delete_instance_v1_1_0::delete_instance,
+        )
+        .register_versioned_typed(
             orchestrations::INSTANCE_ACTOR,
             versions::V1_0_0,
             instance_actor::instance_actor,
+        )
+        .register_versioned_typed(
+            orchestrations::INSTANCE_ACTOR,
+            versions::V1_1_0,
+            instance_actor_v1_1_0::instance_actor,
+        )
+        .register_versioned_typed(
+            orchestrations::HISTORY_PRUNER,
+            versions::V1_0_0,
+            history_pruner::history_pruner,
+        )
+        .register_versioned_typed(
+            orchestrations::WARM_POOL,
+            versions::V1_0_0,
+            warm_pool::warm_pool,
         )
         .build_result()
 }

@@ -102,3 +102,79 @@ pub enum InstanceActorOutput {
     /// The CMS record left `running` (a delete whose signal came before the actor existed).
     NoLongerRunning { cycle: u64, state: String },
 }
+
+/// Inputs and outputs that changed shape in version 1.1.0.
+pub mod v1_1 {
+    use serde::{Deserialize, Serialize};
+    use uuid::Uuid;
+
+    use super::{default_health_check_interval_secs, default_readiness_timeout_secs};
+    use crate::domain::InstanceName;
+    use crate::platform::{Endpoint, InstanceSpec};
+
+    /// create-instance 1.1.0 starts from a record the API already reserved, so it never
+    /// reserves the name a second time.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateInstanceInput {
+        pub record_id: Uuid,
+        pub spec: InstanceSpec,
+        #[serde(default = "default_health_check_interval_secs")]
+        pub health_check_interval_secs: u64,
+        /// How long the platform may take to accept connections before the create fails.
+        #[serde(default = "default_readiness_timeout_secs")]
+        pub readiness_timeout_secs: u64,
+    }
+
+    /// instance-actor 1.1.0's input: 1.0.0's plus `incarnation`, so a 1.0.0 actor's
+    /// `continue_as_new` input decodes as this one.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct InstanceActorInput {
+        pub instance_id: Uuid,
+        pub name: InstanceName,
+        pub interval_secs: u64,
+        /// Counts `continue_as_new` generations, for logs.
+        #[serde(default)]
+        pub cycle: u64,
+        /// Tells this actor apart from an earlier one under the same id (a replaced actor
+        /// starts its executions at 1 again): with the execution id it keys each health
+        /// row. Empty for an actor that started on 1.0.0.
+        #[serde(default)]
+        pub incarnation: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct CreateInstanceOutput {
+        pub record_id: Uuid,
+        pub name: InstanceName,
+        pub endpoint: Endpoint,
+        pub actor_orchestration_id: String,
+    }
+}
+
+/// Input of the history pruner (a system orchestration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPrunerInput {
+    /// Pause between two passes.
+    pub interval_secs: u64,
+    /// Executions kept per orchestration, the current one included.
+    pub keep_executions: u32,
+    /// Finished orchestrations older than this are deleted.
+    pub orchestration_retention_secs: u64,
+    /// Health checks older than this are deleted.
+    pub health_retention_secs: u64,
+    /// Counts `continue_as_new` generations, for logs.
+    #[serde(default)]
+    pub cycle: u64,
+}
+
+/// Input of the warm pool (a system orchestration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmPoolInput {
+    /// Data directories to keep ready.
+    pub size: u32,
+    /// The longest pause between two refills when no claim wakes the pool.
+    pub interval_secs: u64,
+    #[serde(default)]
+    pub cycle: u64,
+}

@@ -1,6 +1,7 @@
 //! InstanceDeleted ends the instance actor whatever it is doing when the signal arrives:
-//! probing, recording, waiting, or just after `continue_as_new`. Each phase is pinned with
-//! real means (a stopped server, a held row lock, a long timer) before the signal is sent.
+//! checking health (probing or recording, both inside one step since 1.1.0), waiting, or
+//! just after `continue_as_new`. Each phase is pinned with real means (a stopped server,
+//! a held row lock, a long timer) before the signal is sent.
 
 use std::time::Duration;
 
@@ -10,9 +11,8 @@ use toygres_orchestrations::cms::instances::Change;
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names::{activities, events, orchestrations};
 use toygres_orchestrations::platform::Platform;
-use toygres_orchestrations::types::{
-    CreateInstanceInput, CreateInstanceOutput, InstanceActorInput, InstanceActorOutput,
-};
+use toygres_orchestrations::types::InstanceActorOutput;
+use toygres_orchestrations::types::v1_1::{CreateInstanceOutput, InstanceActorInput};
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{completed_output, in_flight, spec};
 use toygres_test_support::processes::postmasters_for;
@@ -23,25 +23,24 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 async fn instance_deleted_ends_the_actor_at_every_point_of_its_cycle() {
     let cp = TestControlPlane::start_with_probe_timeout(PROBE_TIMEOUT).await;
     let spec = spec("watched");
-    let create = CreateInstanceInput {
-        health_check_interval_secs: 3600,
-        ..CreateInstanceInput::new(spec.clone())
-    };
+    let mut create = cp.reserve("create", &spec).await;
+    create.health_check_interval_secs = 3600;
     cp.start_create("create", create).await;
     let created: CreateInstanceOutput =
         completed_output(&cp.wait("create", Duration::from_secs(120)).await);
     let postmaster = postmasters_for(&cp.platform.instance_dir(&spec.name).join("data"))[0];
     let actor = |interval_secs: u64| InstanceActorInput {
-        instance_id: created.instance_id,
+        instance_id: created.record_id,
         name: spec.name.clone(),
         interval_secs,
         cycle: 0,
+        incarnation: uuid::Uuid::new_v4().to_string(),
     };
 
     // While it probes: the server is frozen, so the probe hangs until its timeout.
     kill(Pid::from_raw(postmaster), Signal::SIGSTOP).unwrap();
     start_actor(&cp, "probing", actor(3600)).await;
-    cp.wait_for_history("probing", |h| in_flight(h, activities::PROBE_HEALTH))
+    cp.wait_for_history("probing", |h| in_flight(h, activities::CHECK_HEALTH))
         .await;
     signal(&cp, "probing").await;
     kill(Pid::from_raw(postmaster), Signal::SIGCONT).unwrap();
@@ -53,12 +52,12 @@ async fn instance_deleted_ends_the_actor_at_every_point_of_its_cycle() {
     // While it records: the test holds the instance row's lock.
     let mut lock = cp.db.pool.begin().await.unwrap();
     sqlx::query("SELECT 1 FROM toygres_cms.instances WHERE id = $1 FOR UPDATE")
-        .bind(created.instance_id)
+        .bind(created.record_id)
         .execute(&mut *lock)
         .await
         .unwrap();
     start_actor(&cp, "recording", actor(3600)).await;
-    cp.wait_for_history("recording", |h| in_flight(h, activities::CMS_RECORD_HEALTH))
+    cp.wait_for_history("recording", |h| in_flight(h, activities::CHECK_HEALTH))
         .await;
     signal(&cp, "recording").await;
     lock.rollback().await.unwrap();
@@ -106,7 +105,7 @@ async fn instance_deleted_ends_the_actor_at_every_point_of_its_cycle() {
     signal(&cp, "late").await;
     cms::instances::transition(
         &cp.db.pool,
-        created.instance_id,
+        created.record_id,
         InstanceState::Deleting,
         &Change::default(),
         "test",

@@ -6,7 +6,7 @@ use std::time::Duration;
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names;
 use toygres_orchestrations::platform::Platform;
-use toygres_orchestrations::types::{CreateInstanceInput, CreateInstanceOutput};
+use toygres_orchestrations::types::v1_1::CreateInstanceOutput;
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{completed_output, scheduled, spec, transitions};
 use toygres_test_support::processes::postmasters_for;
@@ -14,9 +14,9 @@ use toygres_test_support::processes::postmasters_for;
 /// Where in create-instance the node dies.
 #[derive(Debug, Clone, Copy)]
 enum CrashPoint {
-    /// The deploy activity is in history but no worker has run it yet, or it just began.
+    /// The provision activity is in history but no worker has run it yet, or it just began.
     DeployScheduled,
-    /// The deploy activity is running: the instance directory exists, initdb is at work.
+    /// The provision activity is running: the instance directory exists, initdb is at work.
     DeployRunning,
 }
 
@@ -34,11 +34,11 @@ async fn crash_and_recover(name: &str, point: CrashPoint) {
     let mut cp = TestControlPlane::start().await;
     let spec = spec(name);
     let create_id = format!("create-{name}");
-    cp.start_create(&create_id, CreateInstanceInput::new(spec.clone()))
-        .await;
+    let input = cp.reserve(&create_id, &spec).await;
+    cp.start_create(&create_id, input).await;
 
     cp.wait_for_history(&create_id, |history| {
-        scheduled(history, names::activities::DEPLOY_INSTANCE)
+        scheduled(history, names::activities::PROVISION_INSTANCE)
     })
     .await;
     if let CrashPoint::DeployRunning = point {
@@ -58,7 +58,7 @@ async fn crash_and_recover(name: &str, point: CrashPoint) {
     let created: CreateInstanceOutput =
         completed_output(&cp.wait(&create_id, Duration::from_secs(120)).await);
     assert_eq!(
-        created.instance_id, record.id,
+        created.record_id, record.id,
         "the same record, not a second one"
     );
 
@@ -68,7 +68,7 @@ async fn crash_and_recover(name: &str, point: CrashPoint) {
         1,
         "{point:?}: exactly one server process"
     );
-    let records = cms::instances::list(&cp.db.pool).await.unwrap();
+    let records = cms::instances::list_all(&cp.db.pool).await.unwrap();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].state(), InstanceState::Running);
     let events: Vec<String> = transitions(&cp.db.pool, record.id).await;

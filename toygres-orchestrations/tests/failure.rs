@@ -3,11 +3,12 @@
 use std::time::Duration;
 
 use duroxide::OrchestrationStatus;
+use toygres_orchestrations::cms::instances::CmsError;
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::domain::PostgresVersion;
 use toygres_orchestrations::names;
 use toygres_orchestrations::platform::local::binaries::PgBinaries;
-use toygres_orchestrations::types::{CreateInstanceInput, DeleteInstanceOutput};
+use toygres_orchestrations::types::DeleteInstanceOutput;
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{completed_output, failure_message, spec, transitions};
 use toygres_test_support::processes::postmasters_for;
@@ -25,8 +26,8 @@ async fn an_uninstalled_version_fails_cleanly_and_keeps_the_error() {
     let cp = TestControlPlane::start().await;
     let mut spec = spec("ghost");
     spec.postgres_version = a_version_that_is_not_installed();
-    cp.start_create("create-ghost", CreateInstanceInput::new(spec.clone()))
-        .await;
+    let input = cp.reserve("create-ghost", &spec).await;
+    cp.start_create("create-ghost", input).await;
     let status = cp.wait("create-ghost", Duration::from_secs(60)).await;
     let message = failure_message(&status);
     let expected = format!("PostgreSQL {} is not installed", spec.postgres_version);
@@ -70,20 +71,19 @@ async fn a_second_live_instance_with_the_same_name_is_refused_and_changes_nothin
     let cp = TestControlPlane::start().await;
     let mut spec = spec("dup");
     spec.postgres_version = a_version_that_is_not_installed();
-    cp.start_create("create-dup-1", CreateInstanceInput::new(spec.clone()))
-        .await;
+    let input = cp.reserve("create-dup-1", &spec).await;
+    cp.start_create("create-dup-1", input).await;
     failure_message(&cp.wait("create-dup-1", Duration::from_secs(60)).await);
     let first = cms::instances::find_live(&cp.db.pool, "dup")
         .await
         .unwrap()
         .unwrap();
 
-    cp.start_create("create-dup-2", CreateInstanceInput::new(spec.clone()))
-        .await;
-    let message = failure_message(&cp.wait("create-dup-2", Duration::from_secs(60)).await);
+    // The reservation (the API's, before any orchestration starts) refuses the name.
+    let second = cms::instances::reserve(&cp.db.pool, &spec, "local", "create-dup-2").await;
     assert!(
-        message.contains("an instance named \"dup\" already exists"),
-        "{message}"
+        matches!(&second, Err(CmsError::NameTaken(name)) if name == "dup"),
+        "{second:?}"
     );
     let after = cms::instances::find_live(&cp.db.pool, "dup")
         .await
@@ -95,7 +95,10 @@ async fn a_second_live_instance_with_the_same_name_is_refused_and_changes_nothin
         InstanceState::Failed,
         "the first record was not touched"
     );
-    assert_eq!(cms::instances::list(&cp.db.pool).await.unwrap().len(), 1);
+    assert_eq!(
+        cms::instances::list_all(&cp.db.pool).await.unwrap().len(),
+        1
+    );
     cp.shutdown().await;
 }
 
@@ -107,8 +110,8 @@ async fn deleting_an_instance_while_it_is_created_leaves_nothing_running() {
         let name = format!("race-{round}");
         let spec = spec(&name);
         let create_id = format!("create-{name}");
-        cp.start_create(&create_id, CreateInstanceInput::new(spec.clone()))
-            .await;
+        let input = cp.reserve(&create_id, &spec).await;
+        cp.start_create(&create_id, input).await;
         let record = wait_for_record(&cp, &name).await;
         if wait_for_directory {
             let dir = cp.platform.instance_dir(&spec.name);
@@ -128,6 +131,13 @@ async fn deleting_an_instance_while_it_is_created_leaves_nothing_running() {
             // The create won the race; its actor must notice the delete and stop.
             let actor = names::instance_ids::instance_actor(record.id);
             cp.wait(&actor, Duration::from_secs(30)).await;
+        } else {
+            // The create lost: it says why, not which connection failed on the way.
+            assert_eq!(
+                failure_message(&create),
+                format!("instance {name} was deleted while it was being created"),
+                "round {round}"
+            );
         }
         // Give any straggling activity time to (wrongly) act before looking.
         tokio::time::sleep(Duration::from_secs(1)).await;

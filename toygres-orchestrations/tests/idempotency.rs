@@ -1,12 +1,14 @@
 //! Every activity, run twice with the same input (as duroxide may after a crash or a lock
-//! timeout), has the effect of running once.
+//! timeout), has the effect of running once: the steps of 1.0.0 (still registered, for
+//! orchestrations that started on it) and those of 1.1.0.
 
 use std::time::Duration;
 
 use toygres_orchestrations::activity_types::{
-    DeployInstanceInput, FencedOutcome, InstanceRef, MarkFailedInput, MarkRunningInput,
-    ProbeResult, RecordHealthInput, RecordHealthOutput, ReserveInstanceInput,
-    ReserveInstanceOutput, TestConnectionOutput, TransitionOutcome,
+    CheckHealthInput, DeployInstanceInput, DestroyInstanceInput, FencedOutcome, InstanceRef,
+    MarkFailedInput, MarkRunningInput, ProbeResult, ProvisionInstanceInput, ProvisionOutcome,
+    PruneHistoryInput, PruneReport, RecordHealthInput, RecordHealthOutput, ReserveInstanceInput,
+    ReserveInstanceOutput, TestConnectionOutput, TransitionOutcome, WarmPoolReport,
 };
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names::{activities, instance_ids, orchestrations};
@@ -31,7 +33,7 @@ async fn every_activity_run_twice_has_one_effect() {
         .await;
     assert_eq!(a, b, "a re-run returns the same record");
     let id = a.instance_id;
-    assert_eq!(cms::instances::list(pool).await.unwrap().len(), 1);
+    assert_eq!(cms::instances::list_all(pool).await.unwrap().len(), 1);
     assert_eq!(transitions(&cp.db.pool, id).await, ["creating"]);
     let instance = InstanceRef {
         instance_id: id,
@@ -246,4 +248,123 @@ fn assert_applied_then_no_op(
             TransitionOutcome::AlreadyThere
         )
     );
+}
+
+/// The steps of create/delete/actor 1.1.0 and of the system orchestrations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_step_since_1_1_0_run_twice_has_one_effect() {
+    let cp = TestControlPlane::start().await;
+    let spec = spec("twin-two");
+    let pool = &cp.db.pool;
+    let reserved = cp.reserve("create-twin-two", &spec).await;
+    let id = reserved.record_id;
+
+    let provision = ProvisionInstanceInput {
+        record_id: id,
+        spec: spec.clone(),
+        readiness_timeout_secs: 60,
+    };
+    let (a, b): (ProvisionOutcome, ProvisionOutcome) = cp
+        .run_activity_twice("provision", activities::PROVISION_INSTANCE, &provision)
+        .await;
+    let endpoint = cp.platform.endpoint(&spec.name).await.unwrap();
+    for outcome in [&a, &b] {
+        assert!(
+            matches!(outcome, ProvisionOutcome::Ready { endpoint: e, .. } if *e == endpoint),
+            "{outcome:?}"
+        );
+    }
+    let data_dir = cp.platform.instance_dir(&spec.name).join("data");
+    assert_eq!(postmasters_for(&data_dir).len(), 1, "one server");
+
+    let running = MarkRunningInput {
+        instance_id: id,
+        endpoint,
+        actor_orchestration_id: instance_ids::instance_actor(id),
+    };
+    let _: (TransitionOutcome, TransitionOutcome) = cp
+        .run_activity_twice("mark-running", activities::CMS_MARK_RUNNING, &running)
+        .await;
+
+    let check = CheckHealthInput {
+        record_id: id,
+        name: spec.name.clone(),
+        incarnation: "test".into(),
+    };
+    let (a, b): (RecordHealthOutput, RecordHealthOutput) = cp
+        .run_activity_twice("check", activities::CHECK_HEALTH, &check)
+        .await;
+    assert_eq!(
+        (a.state, b.state),
+        (InstanceState::Running, InstanceState::Running)
+    );
+    let rows = cms::health::history(pool, id, 10).await.unwrap();
+    assert_eq!(rows.len(), 1, "one health row for one execution");
+    assert!(rows[0].ok);
+
+    let instance = InstanceRef {
+        instance_id: id,
+        name: spec.name.clone(),
+    };
+    let outcomes: (TransitionOutcome, TransitionOutcome) = cp
+        .run_activity_twice("begin-delete", activities::CMS_BEGIN_DELETE, &instance)
+        .await;
+    assert_applied_then_no_op(outcomes, InstanceState::Running);
+
+    let destroy = DestroyInstanceInput {
+        record_id: id,
+        name: spec.name.clone(),
+        mark_deleted: true,
+    };
+    let (a, b): (FencedOutcome, FencedOutcome) = cp
+        .run_activity_twice("destroy", activities::DESTROY_INSTANCE, &destroy)
+        .await;
+    assert_eq!(a, FencedOutcome::Done);
+    assert_eq!(
+        b,
+        FencedOutcome::Skipped {
+            state: InstanceState::Deleted
+        },
+        "the second run finds the work done"
+    );
+    assert!(postmasters_for(&data_dir).is_empty());
+    assert!(!cp.platform.instance_dir(&spec.name).exists());
+    assert_eq!(
+        transitions(pool, id).await,
+        ["creating", "running", "deleting", "deleted"]
+    );
+
+    // Once deleted, a late provision touches nothing: the name may be someone else's.
+    let (late, _): (ProvisionOutcome, ProvisionOutcome) = cp
+        .run_activity_twice("late-provision", activities::PROVISION_INSTANCE, &provision)
+        .await;
+    assert_eq!(
+        late,
+        ProvisionOutcome::Skipped {
+            state: InstanceState::Deleted
+        }
+    );
+    assert!(!cp.platform.instance_dir(&spec.name).exists());
+
+    let (first, second): (WarmPoolReport, WarmPoolReport) = cp
+        .run_activity_twice("fill", activities::FILL_WARM_POOL, &1u32)
+        .await;
+    assert_eq!((first.made, first.ready), (1, 1));
+    assert_eq!(
+        (second.made, second.ready),
+        (0, 1),
+        "a full pool is left alone"
+    );
+
+    let prune = PruneHistoryInput {
+        keep_executions: 1,
+        orchestration_retention_secs: 0,
+        health_retention_secs: 0,
+    };
+    let (_, second): (PruneReport, PruneReport) = cp
+        .run_activity_twice("prune", activities::PRUNE_HISTORY, &prune)
+        .await;
+    assert_eq!(second.health_checks_deleted, 0, "nothing left to trim");
+    assert!(cms::health::history(pool, id, 10).await.unwrap().is_empty());
+    cp.shutdown().await;
 }

@@ -17,9 +17,8 @@ use toygres_orchestrations::platform::kubernetes::config::{
 use toygres_orchestrations::platform::kubernetes::objects;
 use toygres_orchestrations::platform::kubernetes::{KubernetesPlatform, NamespacedObject};
 use toygres_orchestrations::platform::{InstanceStatus, Platform};
-use toygres_orchestrations::types::{
-    CreateInstanceInput, CreateInstanceOutput, DeleteInstanceOutput,
-};
+use toygres_orchestrations::types::DeleteInstanceOutput;
+use toygres_orchestrations::types::v1_1::CreateInstanceOutput;
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{completed_output, failure_message, spec};
 use toygres_test_support::database::free_port;
@@ -77,10 +76,8 @@ async fn an_instance_lives_and_dies_on_kubernetes() {
     let port = free_port();
     let cp = TestControlPlane::start_on(platform(&cluster, &namespace, port), PROBE_TIMEOUT).await;
     let spec = spec("kshop");
-    let input = CreateInstanceInput {
-        health_check_interval_secs: 1,
-        ..CreateInstanceInput::new(spec.clone())
-    };
+    let mut input = cp.reserve("create-kshop", &spec).await;
+    input.health_check_interval_secs = 1;
     cp.start_create("create-kshop", input).await;
 
     let pod_database = cluster
@@ -140,7 +137,7 @@ async fn an_instance_lives_and_dies_on_kubernetes() {
 
     // The actor probes the real database behind the pod.
     for _ in 0..100 {
-        if cms::health::history(&cp.db.pool, created.instance_id, 10)
+        if cms::health::history(&cp.db.pool, created.record_id, 10)
             .await
             .unwrap()
             .iter()
@@ -152,12 +149,12 @@ async fn an_instance_lives_and_dies_on_kubernetes() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let health = cms::health::history(&cp.db.pool, created.instance_id, 10)
+    let health = cms::health::history(&cp.db.pool, created.record_id, 10)
         .await
         .unwrap();
     assert!(health.iter().filter(|h| h.ok).count() >= 2, "{health:?}");
 
-    cp.start_delete("delete-kshop", created.instance_id, &spec.name)
+    cp.start_delete("delete-kshop", created.record_id, &spec.name)
         .await;
     let deleted: DeleteInstanceOutput =
         completed_output(&cp.wait("delete-kshop", Duration::from_secs(60)).await);
@@ -166,7 +163,7 @@ async fn an_instance_lives_and_dies_on_kubernetes() {
         everything_labelled(&cluster, &namespace, &spec.name).await,
         Vec::<String>::new()
     );
-    let record = cms::instances::get(&cp.db.pool, created.instance_id)
+    let record = cms::instances::get(&cp.db.pool, created.record_id)
         .await
         .unwrap()
         .unwrap();
@@ -225,10 +222,8 @@ async fn a_pod_that_never_becomes_ready_fails_the_create_and_is_cleaned_up() {
     let cp = TestControlPlane::start_on(platform(&cluster, &namespace, free_port()), PROBE_TIMEOUT)
         .await;
     let spec = spec("stuck");
-    let input = CreateInstanceInput {
-        readiness_timeout_secs: 3,
-        ..CreateInstanceInput::new(spec.clone())
-    };
+    let mut input = cp.reserve("create-stuck", &spec).await;
+    input.readiness_timeout_secs = 3;
     cp.start_create("create-stuck", input).await;
     let message = failure_message(&cp.wait("create-stuck", Duration::from_secs(60)).await);
     assert!(
@@ -256,8 +251,8 @@ async fn an_image_that_cannot_be_pulled_fails_the_create_at_once() {
     let cp = TestControlPlane::start_on(platform(&cluster, &namespace, free_port()), PROBE_TIMEOUT)
         .await;
     let spec = spec("nopull");
-    cp.start_create("create-nopull", CreateInstanceInput::new(spec.clone()))
-        .await;
+    let input = cp.reserve("create-nopull", &spec).await;
+    cp.start_create("create-nopull", input).await;
     cluster
         .kubelet(&namespace)
         .fail_image_pull(&spec.name)
@@ -288,8 +283,8 @@ async fn a_missing_namespace_fails_the_create_with_that_message() {
     let cp =
         TestControlPlane::start_on(platform(&cluster, &missing, free_port()), PROBE_TIMEOUT).await;
     let spec = spec("lost");
-    cp.start_create("create-lost", CreateInstanceInput::new(spec.clone()))
-        .await;
+    let input = cp.reserve("create-lost", &spec).await;
+    cp.start_create("create-lost", input).await;
     let message = failure_message(&cp.wait("create-lost", Duration::from_secs(60)).await);
     assert!(
         message.contains(&format!("namespace \"{missing}\" does not exist")),

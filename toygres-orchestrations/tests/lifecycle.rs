@@ -8,9 +8,8 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use toygres_orchestrations::DUROXIDE_SCHEMA;
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::platform::Platform;
-use toygres_orchestrations::types::{
-    CreateInstanceInput, CreateInstanceOutput, DeleteInstanceOutput, InstanceActorOutput,
-};
+use toygres_orchestrations::types::v1_1::CreateInstanceOutput;
+use toygres_orchestrations::types::{DeleteInstanceOutput, InstanceActorOutput};
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{completed_output, spec, transitions};
 use toygres_test_support::processes::{port_is_listening, postmasters_for};
@@ -19,15 +18,12 @@ use toygres_test_support::processes::{port_is_listening, postmasters_for};
 async fn an_instance_is_created_watched_and_deleted() {
     let cp = TestControlPlane::start().await;
     let spec = spec("shop");
-    let input = CreateInstanceInput {
-        health_check_interval_secs: 1,
-        ..CreateInstanceInput::new(spec.clone())
-    };
+    let mut input = cp.reserve("create-shop", &spec).await;
+    input.health_check_interval_secs = 1;
     cp.start_create("create-shop", input).await;
     let created: CreateInstanceOutput =
         completed_output(&cp.wait("create-shop", Duration::from_secs(120)).await);
     assert_eq!(created.name, spec.name);
-    assert!(created.seconds > 0.0);
 
     // A user connects with the credentials the platform hands out, and uses the database.
     let credentials = cp.platform.credentials(&spec.name).await.unwrap();
@@ -61,9 +57,9 @@ async fn an_instance_is_created_watched_and_deleted() {
     );
 
     // The actor keeps probing and recording.
-    let health = wait_for_health_rows(&cp, created.instance_id, 2).await;
+    let health = wait_for_health_rows(&cp, created.record_id, 2).await;
     assert!(health.iter().all(|h| h.ok), "{health:?}");
-    let record = cms::instances::get(&cp.db.pool, created.instance_id)
+    let record = cms::instances::get(&cp.db.pool, created.record_id)
         .await
         .unwrap()
         .unwrap();
@@ -79,7 +75,7 @@ async fn an_instance_is_created_watched_and_deleted() {
     );
     let password = credentials.password().to_string();
 
-    cp.start_delete("delete-shop", created.instance_id, &spec.name)
+    cp.start_delete("delete-shop", created.record_id, &spec.name)
         .await;
     let deleted: DeleteInstanceOutput =
         completed_output(&cp.wait("delete-shop", Duration::from_secs(60)).await);
@@ -106,13 +102,13 @@ async fn an_instance_is_created_watched_and_deleted() {
         "the data directory is removed"
     );
 
-    let record = cms::instances::get(&cp.db.pool, created.instance_id)
+    let record = cms::instances::get(&cp.db.pool, created.record_id)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(record.state(), InstanceState::Deleted);
     assert!(record.deleted_at.is_some());
-    let events: Vec<String> = transitions(&cp.db.pool, created.instance_id).await;
+    let events: Vec<String> = transitions(&cp.db.pool, created.record_id).await;
     assert_eq!(events, ["creating", "running", "deleting", "deleted"]);
 
     // The password never reached duroxide's history or the CMS.

@@ -19,9 +19,23 @@ fn every_orchestration_is_registered_at_its_version() {
         sorted(orchestrations::ALL),
         registry.list_names().into_iter().collect()
     );
-    for name in orchestrations::ALL {
-        let (version, _) = registry.resolve_handler(name).expect("registered");
-        assert_eq!(version.to_string(), versions::V1_0_0, "{name}");
+    assert_eq!(versions::REGISTERED.len(), orchestrations::ALL.len());
+    for (name, declared) in versions::REGISTERED {
+        let registered: Vec<String> = registry
+            .list_versions(name)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            registered, *declared,
+            "{name}: every version stays registered"
+        );
+        let (latest, _) = registry.resolve_handler(name).expect("registered");
+        assert_eq!(
+            Some(latest.to_string().as_str()),
+            declared.last().copied(),
+            "{name}: new instances start on the newest"
+        );
     }
 }
 

@@ -139,6 +139,98 @@ fn activity_types_round_trip() {
 }
 
 #[test]
+fn version_1_1_types_round_trip() {
+    let id = Uuid::new_v4();
+    round_trip(v1_1::CreateInstanceInput {
+        record_id: id,
+        spec: spec(),
+        health_check_interval_secs: 5,
+        readiness_timeout_secs: 60,
+    });
+    round_trip(v1_1::CreateInstanceOutput {
+        record_id: id,
+        name: spec().name,
+        endpoint: endpoint(),
+        actor_orchestration_id: "actor".into(),
+    });
+    round_trip(v1_1::InstanceActorInput {
+        instance_id: id,
+        name: spec().name,
+        interval_secs: 5,
+        cycle: 3,
+        incarnation: "create-shop-1".into(),
+    });
+    round_trip(ProvisionInstanceInput {
+        record_id: id,
+        spec: spec(),
+        readiness_timeout_secs: 60,
+    });
+    for outcome in [
+        ProvisionOutcome::Ready {
+            endpoint: endpoint(),
+            login_ms: 3,
+        },
+        ProvisionOutcome::Skipped {
+            state: InstanceState::Deleting,
+        },
+        ProvisionOutcome::Refused {
+            reason: "no".into(),
+        },
+        ProvisionOutcome::NotReady {
+            reason: "slow".into(),
+        },
+    ] {
+        round_trip(outcome);
+    }
+    round_trip(DestroyInstanceInput {
+        record_id: id,
+        name: spec().name,
+        mark_deleted: true,
+    });
+    round_trip(CheckHealthInput {
+        record_id: id,
+        name: spec().name,
+        incarnation: String::new(),
+    });
+    round_trip(PruneHistoryInput {
+        keep_executions: 2,
+        orchestration_retention_secs: 10,
+        health_retention_secs: 10,
+    });
+    round_trip(PruneReport::default());
+    round_trip(WarmPoolReport { ready: 2, made: 1 });
+    round_trip(HistoryPrunerInput {
+        interval_secs: 60,
+        keep_executions: 2,
+        orchestration_retention_secs: 10,
+        health_retention_secs: 10,
+        cycle: 0,
+    });
+    round_trip(WarmPoolInput {
+        size: 2,
+        interval_secs: 60,
+        cycle: 0,
+    });
+}
+
+/// A 1.0.0 actor's `continue_as_new` hands its input to 1.1.0, which must take it.
+#[test]
+fn a_1_0_0_actor_input_decodes_as_1_1_0() {
+    let old = InstanceActorInput {
+        instance_id: Uuid::new_v4(),
+        name: spec().name,
+        interval_secs: 30,
+        cycle: 7,
+    };
+    let new: v1_1::InstanceActorInput =
+        serde_json::from_str(&serde_json::to_string(&old).unwrap()).unwrap();
+    assert_eq!(
+        (new.instance_id, new.cycle, new.incarnation.as_str()),
+        (old.instance_id, 7, "")
+    );
+}
+
+#[test]
 fn older_inputs_decode_with_defaults() {
     let create: CreateInstanceInput =
         serde_json::from_str(r#"{"spec":{"name":"shop","postgres_version":"15","storage":10}}"#)

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use toygres_orchestrations::platform::local::ports::PortRange;
 
 #[derive(Debug, Clone, Parser)]
 #[command(name = "toygres-server", version, about = "The Toygres control plane")]
@@ -32,15 +33,25 @@ pub struct Config {
     pub api_token: Option<String>,
 
     /// duroxide orchestration dispatchers in this process.
-    #[arg(long, env = "TOYGRES_ORCHESTRATION_DISPATCHERS", default_value_t = 2)]
+    #[arg(long, env = "TOYGRES_ORCHESTRATION_DISPATCHERS", default_value_t = 2, value_parser = at_least_one())]
     pub orchestration_dispatchers: usize,
 
-    /// duroxide activity workers in this process.
-    #[arg(long, env = "TOYGRES_WORKER_DISPATCHERS", default_value_t = 2)]
+    /// duroxide activity workers for short steps (CMS updates) in this process.
+    #[arg(long, env = "TOYGRES_WORKER_DISPATCHERS", default_value_t = 2, value_parser = at_least_one())]
     pub worker_dispatchers: usize,
 
-    /// How often an idle dispatcher polls the database, in milliseconds.
-    #[arg(long, env = "TOYGRES_POLL_INTERVAL_MS", default_value_t = 100)]
+    /// Workers for long platform work (deploys, deletes, warm-pool refills) in this process.
+    #[arg(long, env = "TOYGRES_PLATFORM_WORKERS", default_value_t = 4, value_parser = at_least_one())]
+    pub platform_workers: usize,
+
+    /// Workers for health probes in this process.
+    #[arg(long, env = "TOYGRES_HEALTH_WORKERS", default_value_t = 4, value_parser = at_least_one())]
+    pub health_workers: usize,
+
+    /// Longest an idle dispatcher waits before it checks the store again, in milliseconds.
+    /// Dispatchers wake as soon as work is written (NOTIFY); this only bounds how long a
+    /// lost wake-up can delay a step.
+    #[arg(long, env = "TOYGRES_POLL_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..))]
     pub poll_interval_ms: u64,
 
     /// How often each instance's actor probes it, in seconds.
@@ -59,6 +70,34 @@ pub struct Config {
     /// started, a health actor that died) and recover them, in seconds.
     #[arg(long, env = "TOYGRES_RECONCILE_INTERVAL_SECS", default_value_t = 60)]
     pub reconcile_interval_secs: u64,
+
+    /// Ports local instances listen on; must lie outside the kernel's ephemeral range.
+    #[arg(long, env = "TOYGRES_INSTANCE_PORTS", default_value_t = PortRange::DEFAULT)]
+    pub instance_ports: PortRange,
+
+    /// `initdb` runs allowed at once on the local platform (default: one per CPU).
+    #[arg(long, env = "TOYGRES_MAX_CONCURRENT_INITDB")]
+    pub max_concurrent_initdb: Option<usize>,
+
+    /// Data directories the local platform keeps initialised ahead of creates (0: none).
+    #[arg(long, env = "TOYGRES_WARM_POOL_SIZE", default_value_t = 2)]
+    pub warm_pool_size: u32,
+
+    /// How often the history pruner runs, in seconds.
+    #[arg(long, env = "TOYGRES_PRUNE_INTERVAL_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub prune_interval_secs: u64,
+
+    /// Executions of each running orchestration kept by the pruner (the current one included).
+    #[arg(long, env = "TOYGRES_KEEP_EXECUTIONS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep_executions: u32,
+
+    /// Finished orchestrations (creates, deletes, ended actors) are deleted after this many seconds.
+    #[arg(long, env = "TOYGRES_ORCHESTRATION_RETENTION_SECS", default_value_t = 7 * 24 * 3600)]
+    pub orchestration_retention_secs: u64,
+
+    /// Health checks are kept this many seconds.
+    #[arg(long, env = "TOYGRES_HEALTH_RETENTION_SECS", default_value_t = 7 * 24 * 3600)]
+    pub health_retention_secs: u64,
 
     /// How long in-flight work may take to finish at shutdown, in seconds.
     #[arg(long, env = "TOYGRES_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
@@ -138,6 +177,10 @@ pub enum PlatformKind {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..)
 }
 
 impl Config {

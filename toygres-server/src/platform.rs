@@ -8,8 +8,9 @@ use toygres_orchestrations::platform::kubernetes::KubernetesPlatform;
 use toygres_orchestrations::platform::kubernetes::config::{
     EndpointMode, KubernetesConfig, ServiceType,
 };
-use toygres_orchestrations::platform::local::LocalPlatform;
 use toygres_orchestrations::platform::local::binaries::PgBinaries;
+use toygres_orchestrations::platform::local::ports::PortRange;
+use toygres_orchestrations::platform::local::{LocalConfig, LocalPlatform};
 
 use crate::config::{Config, KubeEndpoint, KubeServiceType, KubernetesArgs, PlatformKind};
 
@@ -17,11 +18,37 @@ pub async fn build(config: &Config) -> anyhow::Result<Arc<dyn Platform>> {
     Ok(match config.platform {
         PlatformKind::Local => {
             let binaries = PgBinaries::discover(config.pg_bin.as_deref())?;
-            Arc::new(LocalPlatform::new(config.instances_dir(), binaries)?)
+            Arc::new(LocalPlatform::with_config(
+                config.instances_dir(),
+                binaries,
+                local_config(config)?,
+            )?)
         }
         PlatformKind::Kubernetes => Arc::new(
             KubernetesPlatform::from_environment(kubernetes_config(&config.kubernetes)?).await?,
         ),
+    })
+}
+
+/// The local platform's settings; refuses an instance port range the kernel may also use
+/// for outgoing connections.
+pub fn local_config(config: &Config) -> anyhow::Result<LocalConfig> {
+    if let Some(ephemeral) = PortRange::ephemeral() {
+        anyhow::ensure!(
+            !config.instance_ports.overlaps(&ephemeral),
+            "--instance-ports {} overlaps the kernel's ephemeral port range {ephemeral} \
+             (net.ipv4.ip_local_port_range): an outgoing connection could hold an instance's \
+             port; choose a range outside it",
+            config.instance_ports
+        );
+    }
+    let defaults = LocalConfig::default();
+    Ok(LocalConfig {
+        port_range: config.instance_ports,
+        max_concurrent_initdb: config
+            .max_concurrent_initdb
+            .unwrap_or(defaults.max_concurrent_initdb),
+        ..defaults
     })
 }
 

@@ -7,6 +7,8 @@
 //!   orchestration for good when a database blip outlasts its retries) or was cancelled,
 //!   so nobody watches the instance. Replace it with a fresh actor under the same id.
 //!
+//! - The system orchestrations (history pruner, warm pool): see `system_orchestrations`.
+//!
 //! Servers sharing a database run this under one advisory lock, so two do not both replace
 //! the same actor. Only records unchanged for [`SETTLE`] are touched: between the API's
 //! reservation and its start of create-instance, and between mark-running and the actor's
@@ -19,7 +21,9 @@ use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::names;
 use toygres_orchestrations::platform::InstanceSpec;
-use toygres_orchestrations::types::{CreateInstanceInput, InstanceActorInput};
+use toygres_orchestrations::types::v1_1::{CreateInstanceInput, InstanceActorInput};
+
+use crate::system_orchestrations::{self, SystemSettings};
 
 /// The key of the reconciliation lock ("toygres" in ASCII).
 const LOCK_KEY: i64 = 0x0074_6f79_6772_6573;
@@ -32,22 +36,37 @@ pub const SETTLE: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 pub struct Reconciled {
     pub creates_started: usize,
     pub actors_restarted: usize,
+    pub system_started: usize,
 }
 
-pub async fn run(
-    cms: &PgPool,
-    client: &Client,
-    health_check_interval_secs: u64,
-) -> anyhow::Result<Reconciled> {
+/// What reconciliation needs besides the database and the store.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub health_check_interval_secs: u64,
+    pub system: SystemSettings,
+}
+
+pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::Result<Reconciled> {
     let mut lock = cms.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(LOCK_KEY)
         .execute(&mut *lock)
         .await?;
-    let mut done = Reconciled::default();
+    let mut done = Reconciled {
+        system_started: system_orchestrations::ensure(client, &settings.system)
+            .await?
+            .started,
+        ..Reconciled::default()
+    };
+    let health_check_interval_secs = settings.health_check_interval_secs;
     let settled_before = chrono::Utc::now() - SETTLE;
-    let records = cms::instances::list(cms).await?;
-    for record in records.iter().filter(|r| r.updated_at < settled_before) {
+    let records = cms::instances::settled_in(
+        cms,
+        &[InstanceState::Creating, InstanceState::Running],
+        settled_before,
+    )
+    .await?;
+    for record in &records {
         match record.state() {
             InstanceState::Creating => {
                 let started = start_orphaned_create(client, record, health_check_interval_secs);
@@ -79,8 +98,10 @@ async fn start_orphaned_create(
         storage: StorageSize::from_gib(record.storage_gb.try_into()?)?,
     };
     let input = CreateInstanceInput {
+        record_id: record.id,
+        spec,
         health_check_interval_secs,
-        ..CreateInstanceInput::new(spec)
+        readiness_timeout_secs: toygres_orchestrations::types::DEFAULT_READINESS_TIMEOUT_SECS,
     };
     client
         .start_orchestration_typed(id, names::orchestrations::CREATE_INSTANCE, input)
@@ -111,6 +132,8 @@ async fn restart_dead_actor(
         name: InstanceName::parse(record.name.as_str())?,
         interval_secs: health_check_interval_secs,
         cycle: 0,
+        // A new incarnation: its executions count from 1 again.
+        incarnation: uuid::Uuid::new_v4().to_string(),
     };
     client
         .start_orchestration_typed(&id, names::orchestrations::INSTANCE_ACTOR, input)
@@ -126,18 +149,13 @@ async fn restart_dead_actor(
 
 /// Reconciles every `interval` until the task is aborted; failures are logged and retried
 /// at the next tick.
-pub async fn every(
-    interval: std::time::Duration,
-    cms: PgPool,
-    client: Client,
-    health_check_interval_secs: u64,
-) {
+pub async fn every(interval: std::time::Duration, cms: PgPool, client: Client, settings: Settings) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        match run(&cms, &client, health_check_interval_secs).await {
+        match run(&cms, &client, &settings).await {
             Ok(done) if done != Reconciled::default() => {
                 tracing::warn!(?done, "reconciliation recovered records");
             }

@@ -1,40 +1,53 @@
 //! Builds the running server from its configuration: database (embedded or external), CMS
-//! migrations, duroxide runtime, HTTP API; and takes it down again on SIGINT/SIGTERM.
+//! migrations, the duroxide engine, HTTP API; and takes it down again on SIGINT/SIGTERM,
+//! at any moment (see `shutdown`).
+//!
+//! An external database that is not up yet is waited for, with backoff, rather than
+//! treated as fatal: a server started by the same `systemctl start` or `kubectl apply` as
+//! its database must not lose the race.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use duroxide::runtime::Runtime;
-use duroxide::{Client, RuntimeOptions};
-use duroxide_pg::PostgresProvider;
+use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 use toygres_orchestrations::platform::local::binaries::PgBinaries;
-use toygres_orchestrations::{DUROXIDE_SCHEMA, Dependencies, cms, registry};
+use toygres_orchestrations::types::HistoryPrunerInput;
+use toygres_orchestrations::{Dependencies, cms, registry};
 
 use crate::api::{self, AppState};
 use crate::api_token::ApiToken;
 use crate::config::Config;
 use crate::embedded_database::EmbeddedDatabase;
+use crate::engine::{self, Engine, PoolSizes, Store};
 use crate::reconcile;
+use crate::shutdown::Shutdown;
+use crate::system_orchestrations::SystemSettings;
 
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// How long an API request may wait for a database connection before answering 503.
+pub const DATABASE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+const MAX_RETRY: Duration = Duration::from_secs(10);
+
+pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let embedded = match &config.database_url {
         Some(_) => None,
         None => {
+            // Not raced against the signal: a half-started postmaster must be stopped,
+            // and only a finished start says where it is.
             let binaries = PgBinaries::discover(config.pg_bin.as_deref())?;
             Some(EmbeddedDatabase::start(config.embedded_database_dir(), binaries).await?)
         }
     };
-    let token = api_token(&config, embedded.is_some())?;
-    let database_url = match (&config.database_url, &embedded) {
-        (Some(url), _) => url.clone(),
-        (None, Some(db)) => db.url().to_string(),
+    let served = match (&config.database_url, &embedded) {
+        (Some(url), _) => serve(&config, url, embedded.is_some(), &shutdown).await,
+        (None, Some(db)) => serve(&config, db.url(), true, &shutdown).await,
         (None, None) => unreachable!("embedded is started when there is no URL"),
     };
-    let served = serve(&config, &database_url, token, embedded.is_some()).await;
     if let Some(db) = embedded {
         match db.stop().await {
             Ok(()) => tracing::info!("embedded database stopped"),
@@ -59,53 +72,101 @@ fn api_token(config: &Config, embedded: bool) -> anyhow::Result<ApiToken> {
     }
 }
 
+/// Connects, retrying with backoff while the database is unreachable; `None` when a stop
+/// was asked for first.
+async fn connect(database_url: &str, shutdown: &Shutdown) -> anyhow::Result<Option<PgPool>> {
+    let mut delay = FIRST_RETRY;
+    for attempt in 1.. {
+        let connecting = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(DATABASE_ACQUIRE_TIMEOUT)
+            .connect(database_url);
+        let Some(connected) = shutdown.unless_stopped(connecting).await else {
+            return Ok(None);
+        };
+        match connected {
+            Ok(pool) => {
+                if attempt > 1 {
+                    tracing::info!(attempt, "the database answers; starting");
+                }
+                return Ok(Some(pool));
+            }
+            Err(error) if is_unreachable(&error) => {
+                tracing::warn!(
+                    attempt,
+                    retry_in_ms = delay.as_millis() as u64,
+                    %error,
+                    "waiting for the database"
+                );
+                if shutdown
+                    .unless_stopped(tokio::time::sleep(delay))
+                    .await
+                    .is_none()
+                {
+                    return Ok(None);
+                }
+                delay = (delay * 2).min(MAX_RETRY);
+            }
+            Err(error) => return Err(error).context("connecting to the database"),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// A database that is down or starting, as opposed to a wrong URL or password.
+fn is_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        // 57P03: cannot_connect_now (the server is starting up or shutting down).
+        sqlx::Error::Database(e) => e.code().is_some_and(|code| code == "57P03"),
+        _ => false,
+    }
+}
+
 async fn serve(
     config: &Config,
     database_url: &str,
-    token: ApiToken,
     embedded: bool,
+    shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
-    let cms = PgPoolOptions::new()
-        .max_connections(10)
-        .connect(database_url)
+    let token = api_token(config, embedded)?;
+    let Some(cms) = connect(database_url, shutdown).await? else {
+        return Ok(());
+    };
+    let Some(started) = shutdown
+        .unless_stopped(start_engine(config, database_url, &cms))
         .await
-        .context("connecting to the database")?;
-    cms::migrate(&cms)
-        .await
-        .context("applying CMS migrations")?;
-    let provider = Arc::new(
-        PostgresProvider::new_with_schema(database_url, Some(DUROXIDE_SCHEMA))
-            .await
-            .context("starting the duroxide store")?,
-    );
-    let platform = crate::platform::build(config).await?;
-    let deps = Dependencies::new(cms.clone(), platform.clone());
-    let runtime = Runtime::start_with_options(
-        provider.clone(),
-        registry::activity_registry(deps).map_err(anyhow::Error::msg)?,
-        registry::orchestration_registry().map_err(anyhow::Error::msg)?,
-        runtime_options(config),
-    )
-    .await;
-    let client = Client::new(provider);
-    let reconciled = reconcile::run(&cms, &client, config.health_check_interval_secs).await?;
-    if reconciled != reconcile::Reconciled::default() {
-        tracing::warn!(
-            ?reconciled,
-            "recovered records left without an orchestration"
-        );
+    else {
+        return Ok(());
+    };
+    let (store, engine, platform) = started?;
+    let client = store.client();
+    let reconcile_settings = reconcile::Settings {
+        health_check_interval_secs: config.health_check_interval_secs,
+        system: system_settings(config, platform.has_warm_pool()),
+    };
+    let reconciled = shutdown
+        .unless_stopped(reconcile::run(&cms, &client, &reconcile_settings))
+        .await;
+    match reconciled {
+        Some(Ok(done)) if done.creates_started + done.actors_restarted > 0 => {
+            tracing::warn!(?done, "recovered records left without an orchestration");
+        }
+        Some(result) => {
+            result?;
+        }
+        None => {}
     }
-
     let reconciler = tokio::spawn(reconcile::every(
-        std::time::Duration::from_secs(config.reconcile_interval_secs.max(1)),
+        Duration::from_secs(config.reconcile_interval_secs.max(1)),
         cms.clone(),
         client.clone(),
-        config.health_check_interval_secs,
+        reconcile_settings,
     ));
-
     let state = AppState {
         cms,
         client,
+        changes: store.changes(),
         platform: platform.clone(),
         token,
         health_check_interval_secs: config.health_check_interval_secs,
@@ -113,45 +174,74 @@ async fn serve(
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
-    tracing::info!(
-        listen = %listener.local_addr()?,
-        platform = platform.kind(),
-        database = if embedded { "embedded" } else { "external" },
-        data_dir = %config.data_dir.display(),
-        "toygres-server serving on http://{}",
-        listener.local_addr()?
-    );
-    axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving the API")?;
+    if !shutdown.requested() {
+        tracing::info!(
+            listen = %listener.local_addr()?,
+            platform = platform.kind(),
+            database = if embedded { "embedded" } else { "external" },
+            data_dir = %config.data_dir.display(),
+            "toygres-server serving on http://{}",
+            listener.local_addr()?
+        );
+        axum::serve(listener, api::router(state))
+            .with_graceful_shutdown(shutdown.clone().wait_owned())
+            .await
+            .context("serving the API")?;
+    }
     reconciler.abort();
     tracing::info!(
         grace_secs = config.shutdown_grace_secs,
         "shutting down: no new requests; finishing in-flight work"
     );
-    runtime
-        .shutdown(Some(config.shutdown_grace().as_millis() as u64))
-        .await;
+    engine.shutdown(config.shutdown_grace()).await;
     Ok(())
 }
 
-fn runtime_options(config: &Config) -> RuntimeOptions {
-    RuntimeOptions {
-        orchestration_concurrency: config.orchestration_dispatchers,
-        worker_concurrency: config.worker_dispatchers,
-        dispatcher_min_poll_interval: config.poll_interval(),
-        ..RuntimeOptions::default()
+type Started = (
+    Store,
+    Engine,
+    Arc<dyn toygres_orchestrations::platform::Platform>,
+);
+
+async fn start_engine(
+    config: &Config,
+    database_url: &str,
+    cms: &PgPool,
+) -> anyhow::Result<Started> {
+    cms::migrate(cms).await.context("applying CMS migrations")?;
+    let store = Store::open(database_url).await?;
+    let platform = crate::platform::build(config).await?;
+    let deps = Dependencies::new(cms.clone(), platform.clone());
+    let engine = Engine::start(
+        &store,
+        registry::activity_registry(deps).map_err(anyhow::Error::msg)?,
+        registry::orchestration_registry().map_err(anyhow::Error::msg)?,
+        pool_sizes(config),
+        engine::runtime_options(config.poll_interval()),
+    )
+    .await;
+    Ok((store, engine, platform))
+}
+
+fn pool_sizes(config: &Config) -> PoolSizes {
+    PoolSizes {
+        orchestrations: config.orchestration_dispatchers,
+        workers: config.worker_dispatchers,
+        platform_workers: config.platform_workers,
+        health_workers: config.health_workers,
     }
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).expect("install the SIGTERM handler");
-    let mut interrupt = signal(SignalKind::interrupt()).expect("install the SIGINT handler");
-    let received = tokio::select! {
-        _ = terminate.recv() => "SIGTERM",
-        _ = interrupt.recv() => "SIGINT",
-    };
-    tracing::info!(signal = received, "shutdown requested");
+fn system_settings(config: &Config, platform_has_warm_pool: bool) -> SystemSettings {
+    SystemSettings {
+        pruner: HistoryPrunerInput {
+            interval_secs: config.prune_interval_secs,
+            keep_executions: config.keep_executions,
+            orchestration_retention_secs: config.orchestration_retention_secs,
+            health_retention_secs: config.health_retention_secs,
+            cycle: 0,
+        },
+        warm_pool_size: (platform_has_warm_pool && config.warm_pool_size > 0)
+            .then_some(config.warm_pool_size),
+    }
 }

@@ -32,7 +32,7 @@ async fn two_servers_share_one_database() {
             .await;
     }
 
-    let records = cms::instances::list(&db.pool).await.unwrap();
+    let records = cms::instances::list_all(&db.pool).await.unwrap();
     assert_eq!(records.len(), 5);
     for record in &records {
         let states: Vec<String> = transitions(&db.pool, record.id).await;

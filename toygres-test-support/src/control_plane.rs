@@ -1,24 +1,28 @@
-//! A control plane inside the test process: CMS, local platform, duroxide on duroxide-pg.
+//! A control plane inside the test process: CMS, local platform, and the server's own
+//! duroxide engine (the waking store and its worker pools) on duroxide-pg.
 //!
-//! `crash` drops the runtime without a grace period and `restart` starts a new one on the
+//! `crash` drops the engine without a grace period and `restart` starts a new one on the
 //! same database, as a new server process would after `kill -9`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use duroxide::runtime::Runtime;
 use duroxide::{
     Client, Event, EventKind, OrchestrationRegistry, OrchestrationStatus, RuntimeOptions,
 };
-use duroxide_pg::PostgresProvider;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use toygres_orchestrations::domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::platform::local::LocalPlatform;
 use toygres_orchestrations::platform::local::binaries::PgBinaries;
 use toygres_orchestrations::platform::{InstanceSpec, Platform};
-use toygres_orchestrations::types::{CreateInstanceInput, DeleteInstanceInput, DeleteMode};
-use toygres_orchestrations::{DUROXIDE_SCHEMA, Dependencies, cms, names, registry};
+use toygres_orchestrations::types::v1_1::CreateInstanceInput;
+use toygres_orchestrations::types::{
+    DEFAULT_HEALTH_CHECK_INTERVAL_SECS, DEFAULT_READINESS_TIMEOUT_SECS, DeleteInstanceInput,
+    DeleteMode,
+};
+use toygres_orchestrations::{Dependencies, cms, names, registry};
+use toygres_server::engine::{self, Engine, PoolSizes, Store};
 use uuid::Uuid;
 
 use crate::{TestDatabase, init_tracing, scratch};
@@ -36,10 +40,10 @@ pub struct TestControlPlane<P: Platform + 'static = LocalPlatform> {
     node: Option<Node>,
 }
 
-/// What one server process would hold: its own tokio runtime, pools and duroxide runtime.
+/// What one server process would hold: its own tokio runtime, pools and duroxide engine.
 struct Node {
     tokio: tokio::runtime::Runtime,
-    runtime: Arc<Runtime>,
+    engine: Engine,
 }
 
 impl TestControlPlane<LocalPlatform> {
@@ -62,7 +66,7 @@ impl<P: Platform + 'static> TestControlPlane<P> {
         init_tracing();
         let db = TestDatabase::create().await;
         cms::migrate(&db.pool).await.expect("apply CMS migrations");
-        let client = Client::new(provider(&db.url).await);
+        let client = duroxide_client(&db.url).await;
         let node = start_node(&db.url, platform.clone(), probe_timeout).await;
         Self {
             db,
@@ -89,10 +93,10 @@ impl<P: Platform + 'static> TestControlPlane<P> {
 
     pub async fn shutdown(mut self) {
         if let Some(node) = self.node.take() {
-            let runtime = node.runtime.clone();
+            let engine = node.engine;
             let stopped = node
                 .tokio
-                .spawn(async move { runtime.shutdown(Some(2_000)).await });
+                .spawn(async move { engine.shutdown(Duration::from_secs(2)).await });
             let _ = stopped.await;
             node.tokio.shutdown_background();
         }
@@ -126,7 +130,22 @@ impl<P: Platform + 'static> TestControlPlane<P> {
         panic!("the history of {instance} never reached the expected point");
     }
 
-    /// Starts create-instance as orchestration `id`.
+    /// Reserves a record for `spec` under orchestration id `id`, as the API does before it
+    /// starts create-instance, and returns the input to start it with (the defaults but
+    /// for the record).
+    pub async fn reserve(&self, id: &str, spec: &InstanceSpec) -> CreateInstanceInput {
+        let record_id = cms::instances::reserve(&self.db.pool, spec, self.platform.kind(), id)
+            .await
+            .expect("reserve the record");
+        CreateInstanceInput {
+            record_id,
+            spec: spec.clone(),
+            health_check_interval_secs: DEFAULT_HEALTH_CHECK_INTERVAL_SECS,
+            readiness_timeout_secs: DEFAULT_READINESS_TIMEOUT_SECS,
+        }
+    }
+
+    /// Starts create-instance (the latest version) as orchestration `id`.
     pub async fn start_create(&self, id: &str, input: CreateInstanceInput) {
         self.client
             .start_orchestration_typed(id, names::orchestrations::CREATE_INSTANCE, input)
@@ -187,14 +206,13 @@ pub fn spec(name: &str) -> InstanceSpec {
     }
 }
 
-/// Runtime options for tests: quick polling, and a short worker lock so an activity
-/// abandoned by a crashed runtime is picked up again within seconds.
+/// Runtime options for tests: the server's, with a quick fallback poll and a short worker
+/// lock, so an activity abandoned by a crashed node is picked up again within seconds.
 pub fn test_runtime_options() -> RuntimeOptions {
     RuntimeOptions {
-        dispatcher_min_poll_interval: Duration::from_millis(50),
         worker_lock_timeout: Duration::from_secs(5),
         worker_lock_renewal_buffer: Duration::from_secs(2),
-        ..RuntimeOptions::default()
+        ..engine::runtime_options(Duration::from_millis(250))
     }
 }
 
@@ -217,15 +235,7 @@ pub async fn kill_orchestration(client: &Client, id: &str) {
 
 /// A duroxide client on the store at `url` (e.g. a test server's database).
 pub async fn duroxide_client(url: &str) -> Client {
-    Client::new(provider(url).await)
-}
-
-async fn provider(url: &str) -> Arc<PostgresProvider> {
-    Arc::new(
-        PostgresProvider::new_with_schema(url, Some(DUROXIDE_SCHEMA))
-            .await
-            .expect("duroxide-pg provider"),
-    )
+    Store::open(url).await.expect("the duroxide store").client()
 }
 
 async fn start_node(url: &str, platform: Arc<dyn Platform>, probe_timeout: Duration) -> Node {
@@ -251,16 +261,23 @@ async fn start_node(url: &str, platform: Arc<dyn Platform>, probe_timeout: Durat
         let orchestrations = with_test_orchestrations(
             registry::orchestration_registry().expect("orchestration registry"),
         );
-        Runtime::start_with_options(
-            provider(&url).await,
+        let store = Store::open(&url).await.expect("the duroxide store");
+        let sizes = PoolSizes {
+            platform_workers: 2,
+            health_workers: 2,
+            ..PoolSizes::default()
+        };
+        Engine::start(
+            &store,
             activities,
             orchestrations,
+            sizes,
             test_runtime_options(),
         )
         .await
     });
-    let runtime = started.await.expect("the node starts");
-    Node { tokio, runtime }
+    let engine = started.await.expect("the node starts");
+    Node { tokio, engine }
 }
 
 fn with_test_orchestrations(base: OrchestrationRegistry) -> OrchestrationRegistry {

@@ -104,7 +104,10 @@ async fn start_throwaway_cluster() -> String {
         .await
         .expect("configure the test cluster");
     let log: PathBuf = dir.join("postgres.log");
-    cluster.start(&log).await.expect("start the test cluster");
+    cluster
+        .start(&log, Some(std::time::Duration::from_secs(60)))
+        .await
+        .expect("start the test cluster");
     for _ in 0..200 {
         if cluster.accepts_connections(port).await {
             return format!("postgres://postgres@127.0.0.1:{port}/postgres");

@@ -44,7 +44,10 @@ impl PasswordServer {
             .await
             .expect("configure");
         cluster
-            .start(&dir.join("postgres.log"))
+            .start(
+                &dir.join("postgres.log"),
+                Some(std::time::Duration::from_secs(60)),
+            )
             .await
             .expect("start");
         while !cluster.accepts_connections(port).await {

@@ -82,7 +82,7 @@ impl TestServer {
             .arg(&options.data_dir)
             .arg("--health-check-interval-secs")
             .arg(options.health_check_interval_secs.to_string())
-            .args(["--poll-interval-ms", "50", "--shutdown-grace-secs", "5"])
+            .args(["--poll-interval-ms", "250", "--shutdown-grace-secs", "5"])
             .args(["--reconcile-interval-secs", "1"])
             .args(&options.extra_args)
             .env_remove("DATABASE_URL")

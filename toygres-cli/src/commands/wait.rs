@@ -1,5 +1,6 @@
 //! `wait NAME --for running|deleted [--timeout SECS]`, also behind `create --wait` and
-//! `delete --wait`: polls the instance and shows its state and current step.
+//! `delete --wait`: follows the instance with long-polls (the server answers as soon as
+//! it changes) and shows its state and current step.
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,8 @@ use crate::error::CliError;
 use crate::output;
 use crate::progress::Progress;
 
-const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// The longest one long-poll waits; well inside the HTTP client's timeout.
+const LONG_POLL_SECS: u64 = 20;
 
 pub async fn until(
     client: &ApiClient,
@@ -22,8 +24,9 @@ pub async fn until(
 ) -> Result<InstanceView, CliError> {
     let deadline = Instant::now() + Duration::from_secs(timeout_secs);
     let mut progress = Progress::start();
+    let mut instance = client.get(name.as_str()).await?;
+    let mut etag = None;
     let outcome = loop {
-        let instance = client.get(name.as_str()).await?;
         progress.update(&describe(&instance));
         match (target, instance.state.as_str()) {
             (Target::Running, "running") | (Target::Deleted, "deleted") => break Ok(instance),
@@ -49,7 +52,17 @@ pub async fn until(
                     instance.state
                 )));
             }
-            _ => tokio::time::sleep(POLL_INTERVAL).await,
+            _ => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let wait_secs = left.as_secs().clamp(1, LONG_POLL_SECS);
+                if let Some(changed) = client
+                    .watch(name.as_str(), etag.as_deref(), wait_secs)
+                    .await?
+                {
+                    instance = changed.instance;
+                    etag = changed.etag;
+                }
+            }
         }
     };
     progress.finish();

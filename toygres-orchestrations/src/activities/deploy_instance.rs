@@ -33,7 +33,7 @@ pub async fn run(
     .await
     .map_err(|e| e.to_string())?;
     match outcome {
-        Ok(Fenced::Done(())) => {
+        Ok(Fenced::Done(_)) => {
             ctx.trace_info(format!("instance={name}: deployed"));
             Ok(FencedOutcome::Done)
         }

@@ -5,11 +5,16 @@
 //! it checks what is already done before doing anything, because duroxide runs activities
 //! at least once.
 
+pub mod check_health;
 pub mod cms;
 pub mod delete_instance_resources;
 pub mod deploy_instance;
+pub mod destroy_instance;
+pub mod fill_warm_pool;
 pub mod get_instance_endpoint;
 pub mod get_instance_status;
 pub mod probe_health;
+pub mod provision_instance;
+pub mod prune_history;
 pub mod signal_instance_deleted;
 pub mod test_connection;

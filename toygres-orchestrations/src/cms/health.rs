@@ -1,7 +1,10 @@
-//! Health history: one row per probe, keyed by the time the actor took from `utc_now()`.
+//! Health history: one row per probe.
 //!
-//! The key makes a retried insert a no-op; the instance's summary columns only move
-//! forward in time, so a late retry of an old probe never overwrites a newer result.
+//! Rows of the 1.0.0 actor are keyed by the time it took from `utc_now()`; rows of 1.1.0
+//! by the actor's incarnation and execution (`probe_key`), with the time stamped by the
+//! database. Either key makes a retried insert a no-op; the instance's summary columns
+//! only move forward in time, so a late retry of an old probe never overwrites a newer
+//! result. Rows older than the pruner's retention are trimmed.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -39,18 +42,7 @@ pub async fn record(
     .bind(&check.message)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "UPDATE toygres_cms.instances
-         SET health_status = CASE WHEN $3 THEN 'healthy' ELSE 'unhealthy' END,
-             last_health_check_at = $2
-         WHERE id = $1 AND state = 'running'
-           AND (last_health_check_at IS NULL OR last_health_check_at <= $2)",
-    )
-    .bind(id)
-    .bind(check.checked_at)
-    .bind(check.ok)
-    .execute(&mut *tx)
-    .await?;
+    update_summary(&mut tx, id, check.checked_at, check.ok).await?;
     tx.commit().await?;
     Ok(state)
 }
@@ -65,4 +57,86 @@ pub async fn history(pool: &PgPool, id: Uuid, limit: i64) -> Result<Vec<HealthCh
     .bind(limit)
     .fetch_all(pool)
     .await?)
+}
+
+/// What one probe of create/delete/actor 1.1.0 found; the database stamps the time.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub ok: bool,
+    pub latency_ms: Option<i32>,
+    pub message: Option<String>,
+}
+
+/// Records `probe` under `probe_key` (the actor's incarnation and execution) and returns
+/// the instance's state. A second call with the same key stores nothing.
+pub async fn record_probe(
+    pool: &PgPool,
+    id: Uuid,
+    probe_key: &str,
+    probe: &Probe,
+) -> Result<InstanceState, CmsError> {
+    let mut tx = pool.begin().await?;
+    let state = lock_state(&mut tx, id).await?;
+    let inserted: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "INSERT INTO toygres_cms.health_checks
+             (instance_id, checked_at, ok, latency_ms, message, probe_key)
+         VALUES ($1, clock_timestamp(), $2, $3, $4, $5)
+         ON CONFLICT (instance_id, probe_key) WHERE probe_key IS NOT NULL DO NOTHING
+         RETURNING checked_at",
+    )
+    .bind(id)
+    .bind(probe.ok)
+    .bind(probe.latency_ms)
+    .bind(&probe.message)
+    .bind(probe_key)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(checked_at) = inserted {
+        update_summary(&mut tx, id, checked_at, probe.ok).await?;
+    }
+    tx.commit().await?;
+    Ok(state)
+}
+
+/// Moves the instance's summary forward to a newer check (never backwards).
+async fn update_summary(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    id: Uuid,
+    checked_at: DateTime<Utc>,
+    ok: bool,
+) -> Result<(), CmsError> {
+    sqlx::query(
+        "UPDATE toygres_cms.instances
+         SET health_status = CASE WHEN $3 THEN 'healthy' ELSE 'unhealthy' END,
+             last_health_check_at = $2
+         WHERE id = $1 AND state = 'running'
+           AND (last_health_check_at IS NULL OR last_health_check_at <= $2)",
+    )
+    .bind(id)
+    .bind(checked_at)
+    .bind(ok)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Deletes checks older than `before`, at most `batch` rows per statement, until none
+/// are left; returns how many went.
+pub async fn trim(pool: &PgPool, before: DateTime<Utc>, batch: i64) -> Result<u64, CmsError> {
+    let mut deleted = 0;
+    loop {
+        let done = sqlx::query(
+            "DELETE FROM toygres_cms.health_checks WHERE ctid IN (
+                 SELECT ctid FROM toygres_cms.health_checks WHERE checked_at < $1 LIMIT $2)",
+        )
+        .bind(before)
+        .bind(batch)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        deleted += done;
+        if done < batch as u64 {
+            return Ok(deleted);
+        }
+    }
 }

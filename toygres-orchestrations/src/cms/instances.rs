@@ -274,11 +274,37 @@ pub async fn find_latest(pool: &PgPool, name: &str) -> Result<Option<InstanceRec
     .await?)
 }
 
+/// Live records (every state but `deleted`), newest first.
+pub async fn list_live(pool: &PgPool) -> Result<Vec<InstanceRecord>, CmsError> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_RECORD} WHERE state <> 'deleted' ORDER BY created_at DESC"
+    ))
+    .fetch_all(pool)
+    .await?)
+}
+
 /// Every record, live ones first, newest first.
-pub async fn list(pool: &PgPool) -> Result<Vec<InstanceRecord>, CmsError> {
+pub async fn list_all(pool: &PgPool) -> Result<Vec<InstanceRecord>, CmsError> {
     Ok(sqlx::query_as(&format!(
         "{SELECT_RECORD} ORDER BY (state = 'deleted'), created_at DESC"
     ))
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Live records in one of `states` that have not changed since `before`.
+pub async fn settled_in(
+    pool: &PgPool,
+    states: &[InstanceState],
+    before: DateTime<Utc>,
+) -> Result<Vec<InstanceRecord>, CmsError> {
+    let states: Vec<&str> = states.iter().map(|state| state.as_str()).collect();
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_RECORD} WHERE state <> 'deleted' AND state = ANY($1) AND updated_at < $2
+         ORDER BY created_at"
+    ))
+    .bind(states)
+    .bind(before)
     .fetch_all(pool)
     .await?)
 }

@@ -41,6 +41,20 @@ pub enum InstanceStatus {
     Failed { reason: String },
 }
 
+/// What a deploy did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployed {
+    /// The data directory came from the warm pool, which should be refilled.
+    pub from_warm_pool: bool,
+}
+
+/// The warm pool after a refill.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WarmPoolFill {
+    pub ready: u32,
+    pub made: u32,
+}
+
 /// Where to connect to an instance (everything but the password).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
@@ -76,8 +90,9 @@ pub trait Platform: Send + Sync {
     /// The version used when a request names none.
     fn default_version(&self) -> PostgresVersion;
 
-    /// Creates whatever is missing and starts the server; converges when repeated.
-    async fn deploy(&self, spec: &InstanceSpec) -> Result<(), PlatformError>;
+    /// Creates whatever is missing and starts the server; converges when repeated. Where
+    /// the platform can tell, it returns once the server accepts connections.
+    async fn deploy(&self, spec: &InstanceSpec) -> Result<Deployed, PlatformError>;
 
     async fn status(&self, name: &InstanceName) -> Result<InstanceStatus, PlatformError>;
 
@@ -87,4 +102,14 @@ pub trait Platform: Send + Sync {
 
     /// Stops the server and removes everything; an absent instance is success.
     async fn delete(&self, name: &InstanceName) -> Result<(), PlatformError>;
+
+    /// Whether this platform keeps pre-initialised servers ready (see `fill_warm_pool`).
+    fn has_warm_pool(&self) -> bool {
+        false
+    }
+
+    /// Prepares servers ahead of time until `size` are ready for the default version.
+    async fn fill_warm_pool(&self, _size: u32) -> Result<WarmPoolFill, PlatformError> {
+        Ok(WarmPoolFill::default())
+    }
 }

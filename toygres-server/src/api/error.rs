@@ -10,10 +10,12 @@
 //! | 413 | `payload_too_large` |
 //! | 415 | `unsupported_media_type` |
 //! | 500 | `internal` (details in the server log only) |
+//! | 503 | `unavailable` (the control database did not answer in time) |
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use toygres_orchestrations::cms::instances::CmsError;
 use toygres_orchestrations::domain::api::ErrorBody;
 
 #[derive(Debug)]
@@ -52,6 +54,16 @@ impl ApiError {
         )
     }
 
+    /// The control database did not answer in time: retrying later may work.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "request answered 503");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the control plane's database is not answering; try again shortly",
+        )
+    }
+
     /// Logs the cause and answers without it: internals are for operators.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "request failed");
@@ -73,9 +85,14 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<toygres_orchestrations::cms::instances::CmsError> for ApiError {
-    fn from(error: toygres_orchestrations::cms::instances::CmsError) -> Self {
-        Self::internal(error)
+impl From<CmsError> for ApiError {
+    fn from(error: CmsError) -> Self {
+        match &error {
+            CmsError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+                Self::unavailable(error)
+            }
+            _ => Self::internal(error),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! error is `{ "error": code, "message": ... }` with a 4xx/5xx status (see `error.rs`).
 
 mod auth;
+mod deadline;
 mod error;
 mod healthz;
 mod instances;
@@ -17,6 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use duroxide::Client;
 use sqlx::PgPool;
+use tokio::sync::watch;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use toygres_orchestrations::domain::api::PREFIX;
 use toygres_orchestrations::platform::Platform;
@@ -34,6 +36,8 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub struct AppState {
     pub cms: PgPool,
     pub client: Client,
+    /// Moves whenever the store is written to: long-polls look again when it does.
+    pub changes: watch::Receiver<u64>,
     pub platform: Arc<dyn Platform>,
     pub token: ApiToken,
     pub health_check_interval_secs: u64,
@@ -56,7 +60,8 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
-        ));
+        ))
+        .route_layer(axum::middleware::from_fn(deadline::enforce));
     Router::new()
         .route("/healthz", get(healthz::handle))
         .nest(PREFIX, v1)

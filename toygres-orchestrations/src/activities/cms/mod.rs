@@ -3,6 +3,7 @@
 //! Each is a thin, idempotent wrapper over [`crate::cms`]; the orchestration id recorded
 //! with every state change comes from the activity context, not from the input.
 
+pub mod begin_delete;
 pub mod mark_deleted;
 pub mod mark_deleting;
 pub mod mark_failed;

@@ -22,7 +22,8 @@ use serde::de::DeserializeOwned;
 use self::config::{EndpointMode, KubernetesConfig};
 use self::errors::{classify, is_conflict, is_not_found};
 use super::{
-    Credentials, Endpoint, InstanceSpec, InstanceStatus, Platform, PlatformError, password,
+    Credentials, Deployed, Endpoint, InstanceSpec, InstanceStatus, Platform, PlatformError,
+    password,
 };
 use crate::domain::{InstanceName, PostgresVersion};
 
@@ -197,13 +198,14 @@ impl Platform for KubernetesPlatform {
         PostgresVersion::default()
     }
 
-    async fn deploy(&self, spec: &InstanceSpec) -> Result<(), PlatformError> {
+    async fn deploy(&self, spec: &InstanceSpec) -> Result<Deployed, PlatformError> {
         self.check_namespace().await?;
         self.ensure_credentials(&spec.name).await?;
         self.apply(&objects::stateful_set(&self.config, spec))
             .await?;
         self.apply(&objects::service(&self.config, &spec.name))
-            .await
+            .await?;
+        Ok(Deployed::default())
     }
 
     async fn status(&self, name: &InstanceName) -> Result<InstanceStatus, PlatformError> {

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
+use std::time::Duration;
 
 use tokio::process::Command;
 
@@ -141,8 +142,14 @@ impl PgCluster {
         Ok(())
     }
 
-    /// Starts the server unless it already runs; does not wait for it to accept connections.
-    pub async fn start(&self, log_file: &Path) -> Result<(), PlatformError> {
+    /// Starts the server unless it already runs. With `wait`, returns once the server
+    /// accepts connections, or fails when it does not within that time; without, returns
+    /// as soon as the postmaster is launched.
+    pub async fn start(
+        &self,
+        log_file: &Path,
+        wait: Option<Duration>,
+    ) -> Result<(), PlatformError> {
         if self.running_pid().is_some() {
             return Ok(());
         }
@@ -153,8 +160,14 @@ impl PgCluster {
             .arg(&self.data_dir)
             .arg("-l")
             .arg(log_file)
-            .args(["-W", "-s"])
+            .arg("-s")
             .process_group(0);
+        match wait {
+            Some(timeout) => command
+                .arg("-w")
+                .args(["-t", &timeout.as_secs().max(1).to_string()]),
+            None => command.arg("-W"),
+        };
         run(command, "pg_ctl start").await.map(|_| ())
     }
 

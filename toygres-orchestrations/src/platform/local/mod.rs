@@ -7,36 +7,53 @@
 //! <root>/<name>/password        the superuser's password, mode 0600
 //! <root>/<name>/data/           PGDATA
 //! <root>/<name>/postgres.log    server log
+//! <root>/<name>/claimed/        while a warm-pool directory is being adopted
 //! ```
 //!
 //! Everything the platform needs to find an instance again is in that directory, so a
 //! restarted control plane picks up where it left off; servers run detached and keep
-//! serving while the control plane is down.
+//! serving while the control plane is down. `initdb` is the slow part of a deploy and
+//! uses a whole core, so at most [`LocalConfig::max_concurrent_initdb`] run at once: a
+//! burst of creates queues here instead of thrashing the machine.
 
 pub mod binaries;
 pub mod cluster;
 pub mod os_user;
+pub mod ports;
+mod scram;
+mod secret_file;
+mod warm_pool;
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection, Executor};
+use tokio::sync::{Mutex, Semaphore};
 
 use self::binaries::PgBinaries;
 use self::cluster::{
     Auth, ClusterSettings, PgCluster, StopMode, io_error, remove_dir_if_present, tail,
 };
 use self::os_user::RunAs;
+use self::ports::PortRange;
+use self::warm_pool::WarmPool;
 use super::{
-    Credentials, Endpoint, InstanceSpec, InstanceStatus, Platform, PlatformError, password,
+    Credentials, Deployed, Endpoint, InstanceSpec, InstanceStatus, Platform, PlatformError,
+    WarmPoolFill,
 };
 use crate::domain::{InstanceName, PostgresVersion};
 
 const SUPERUSER: &str = "postgres";
 const DATABASE: &str = "postgres";
 const HOST: &str = "127.0.0.1";
+/// Where an adopted warm-pool directory waits until the instance's password is set.
+const CLAIMED: &str = "claimed";
+/// How often a server that finds its port taken gets another one.
+const PORT_ATTEMPTS: usize = 3;
 
 /// What deploy fixes for the lifetime of an instance.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -45,16 +62,50 @@ struct InstanceFile {
     postgres_major: u32,
 }
 
+/// How the local platform runs instances.
+#[derive(Debug, Clone)]
+pub struct LocalConfig {
+    /// Ports instances listen on.
+    pub port_range: PortRange,
+    /// `initdb` runs allowed at the same time.
+    pub max_concurrent_initdb: usize,
+    /// How long a server may take to accept connections after `pg_ctl start`.
+    pub startup_timeout: Duration,
+}
+
+impl Default for LocalConfig {
+    fn default() -> Self {
+        Self {
+            port_range: PortRange::DEFAULT,
+            max_concurrent_initdb: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            startup_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
 pub struct LocalPlatform {
     root: PathBuf,
     binaries: PgBinaries,
     run_as: Option<RunAs>,
+    config: LocalConfig,
+    initdb_slots: Semaphore,
+    /// Held while a port is chosen and recorded, so two deploys never pick the same one.
+    port_allocation: Mutex<()>,
+    warm_pool: WarmPool,
 }
 
 impl LocalPlatform {
     /// Instances live under `root`, which is created if needed. A relative `root` is
     /// resolved now: PostgreSQL tools run in other working directories.
     pub fn new(root: PathBuf, binaries: PgBinaries) -> Result<Self, PlatformError> {
+        Self::with_config(root, binaries, LocalConfig::default())
+    }
+
+    pub fn with_config(
+        root: PathBuf,
+        binaries: PgBinaries,
+        config: LocalConfig,
+    ) -> Result<Self, PlatformError> {
         let root = std::path::absolute(&root).map_err(|e| io_error("resolving", &root, e))?;
         let run_as = os_user::detect()?;
         std::fs::create_dir_all(&root).map_err(|e| io_error("creating", &root, e))?;
@@ -64,9 +115,13 @@ impl LocalPlatform {
                 .map_err(|e| io_error("setting permissions on", &root, e))?;
         }
         Ok(Self {
+            warm_pool: WarmPool::new(&root, run_as),
+            initdb_slots: Semaphore::new(config.max_concurrent_initdb.max(1)),
+            port_allocation: Mutex::new(()),
             root,
             binaries,
             run_as,
+            config,
         })
     }
 
@@ -100,14 +155,22 @@ impl LocalPlatform {
         }
     }
 
+    async fn write_instance_file(
+        &self,
+        dir: &Path,
+        record: &InstanceFile,
+    ) -> Result<(), PlatformError> {
+        let json =
+            serde_json::to_vec_pretty(record).map_err(|e| PlatformError::Failed(e.to_string()))?;
+        cluster::write_file(&dir.join("instance.json"), &json).await
+    }
+
     async fn ensure_instance_dir(&self, name: &InstanceName) -> Result<PathBuf, PlatformError> {
         let dir = self.instance_dir(name);
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(|e| io_error("creating", &dir, e))?;
-        tokio::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-            .await
-            .map_err(|e| io_error("setting permissions on", &dir, e))?;
+        secret_file::set_private(&dir)?;
         if let Some(run_as) = &self.run_as {
             run_as.give(&dir)?;
         }
@@ -117,25 +180,9 @@ impl LocalPlatform {
     /// Creates the password file once; later deploys keep the password.
     fn ensure_password_file(&self, dir: &Path) -> Result<PathBuf, PlatformError> {
         let path = dir.join("password");
-        if path.is_file() {
-            return Ok(path);
+        if !path.is_file() {
+            secret_file::write_new(&path, self.run_as.as_ref())?;
         }
-        let password = password::generate();
-        let scratch = dir.join("password.tmp");
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&scratch)
-            .map_err(|e| io_error("creating", &scratch, e))?;
-        file.write_all(password.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| io_error("writing", &scratch, e))?;
-        if let Some(run_as) = &self.run_as {
-            run_as.give(&scratch)?;
-        }
-        std::fs::rename(&scratch, &path).map_err(|e| io_error("renaming into", &path, e))?;
         Ok(path)
     }
 
@@ -146,6 +193,7 @@ impl LocalPlatform {
         dir: &Path,
     ) -> Result<InstanceFile, PlatformError> {
         let wanted = spec.postgres_version.major();
+        let _allocating = self.port_allocation.lock().await;
         match self.read_instance_file(&spec.name).await {
             Ok(existing) if existing.postgres_major == wanted => Ok(existing),
             Ok(existing) => Err(PlatformError::Unsupported(format!(
@@ -154,17 +202,134 @@ impl LocalPlatform {
             ))),
             Err(PlatformError::NotFound(_)) => {
                 let record = InstanceFile {
-                    port: free_port()?,
+                    port: self.free_port()?,
                     postgres_major: wanted,
                 };
-                let json = serde_json::to_vec_pretty(&record)
-                    .map_err(|e| PlatformError::Failed(e.to_string()))?;
-                cluster::write_file(&dir.join("instance.json"), &json).await?;
+                self.write_instance_file(dir, &record).await?;
                 Ok(record)
             }
             Err(other) => Err(other),
         }
     }
+
+    /// A port of the range that no instance here has and nobody listens on.
+    fn free_port(&self) -> Result<u16, PlatformError> {
+        self.config
+            .port_range
+            .pick(&ports::recorded_under(&self.root), HOST)
+    }
+
+    /// Takes a warm data directory when the instance has none yet, and finishes moving one
+    /// that an interrupted deploy claimed. True when the instance runs on a warm one.
+    async fn adopt_warm_data(
+        &self,
+        dir: &Path,
+        cluster: &PgCluster,
+        major: u32,
+    ) -> Result<bool, PlatformError> {
+        let claimed = dir.join(CLAIMED);
+        if !cluster.is_initialised()
+            && !claimed.exists()
+            && !self.warm_pool.claim(major, &claimed).await?
+        {
+            return Ok(false);
+        }
+        let warm_data = claimed.join("data");
+        if warm_data.is_dir() && !cluster.is_initialised() {
+            let data = dir.join("data");
+            tokio::fs::rename(&warm_data, &data)
+                .await
+                .map_err(|e| io_error("moving a warm data directory to", &data, e))?;
+        }
+        Ok(claimed.exists())
+    }
+
+    /// Gives the superuser of an adopted warm directory the instance's own password.
+    async fn finish_warm_claim(&self, dir: &Path, port: u16) -> Result<(), PlatformError> {
+        let claimed = dir.join(CLAIMED);
+        let bootstrap = claimed.join(warm_pool::BOOTSTRAP_PASSWORD);
+        if bootstrap.is_file() {
+            let bootstrap = read_secret(&bootstrap).await?;
+            let own = read_secret(&dir.join("password")).await?;
+            set_superuser_password(port, &bootstrap, &own).await?;
+        }
+        remove_dir_if_present(&claimed).await
+    }
+
+    /// Starts the server on its recorded port; a port someone else took meanwhile is
+    /// replaced (only before the instance ever ran, since the port is fixed once known).
+    async fn start_on_own_port(
+        &self,
+        cluster: &PgCluster,
+        dir: &Path,
+        mut record: InstanceFile,
+    ) -> Result<InstanceFile, PlatformError> {
+        let log = dir.join("postgres.log");
+        for attempt in 1..=PORT_ATTEMPTS {
+            cluster
+                .configure(&ClusterSettings {
+                    port: record.port,
+                    extra: Vec::new(),
+                })
+                .await?;
+            match cluster.start(&log, Some(self.config.startup_timeout)).await {
+                Ok(()) => return Ok(record),
+                Err(error) if attempt < PORT_ATTEMPTS && self.port_was_taken(dir).await => {
+                    tracing::warn!(port = record.port, %error, "instance port taken; choosing another");
+                    let _allocating = self.port_allocation.lock().await;
+                    record.port = self.free_port()?;
+                    self.write_instance_file(dir, &record).await?;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    async fn port_was_taken(&self, dir: &Path) -> bool {
+        let log = tokio::fs::read_to_string(dir.join("postgres.log"))
+            .await
+            .unwrap_or_default();
+        tail(&log, 600).contains("Address already in use")
+    }
+}
+
+async fn read_secret(path: &Path) -> Result<String, PlatformError> {
+    secret_file::read(path)
+        .await
+        .map_err(|e| io_error("reading", path, e))
+}
+
+/// Logs in with `current` and sets `new` as the superuser's password (as a SCRAM
+/// verifier, so the plaintext never reaches the server). An earlier attempt may have set
+/// it already and stopped before cleaning up: then `new` logs in and nothing is left to do.
+async fn set_superuser_password(port: u16, current: &str, new: &str) -> Result<(), PlatformError> {
+    let mut connection = match connect(port, current).await {
+        Ok(connection) => connection,
+        Err(_) if connect(port, new).await.is_ok() => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let statement = format!("ALTER ROLE {SUPERUSER} PASSWORD '{}'", scram::verifier(new));
+    let altered = connection.execute(sqlx::raw_sql(&statement)).await;
+    let _ = connection.close().await;
+    altered
+        .map(|_| ())
+        .map_err(|e| PlatformError::Failed(format!("setting the instance's password: {e}")))
+}
+
+/// A superuser connection to a local instance; statements are not logged.
+async fn connect(port: u16, password: &str) -> Result<PgConnection, PlatformError> {
+    let options = PgConnectOptions::new()
+        .host(HOST)
+        .port(port)
+        .username(SUPERUSER)
+        .password(password)
+        .database(DATABASE)
+        .log_statements(log::LevelFilter::Off)
+        .log_slow_statements(log::LevelFilter::Off, Duration::MAX);
+    PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| PlatformError::Failed(format!("connecting to 127.0.0.1:{port}: {e}")))
 }
 
 #[async_trait]
@@ -186,22 +351,23 @@ impl Platform for LocalPlatform {
         PostgresVersion::new(self.binaries.newest().major).unwrap_or(preferred)
     }
 
-    async fn deploy(&self, spec: &InstanceSpec) -> Result<(), PlatformError> {
+    async fn deploy(&self, spec: &InstanceSpec) -> Result<Deployed, PlatformError> {
+        let major = spec.postgres_version.major();
         // Refuse an uninstalled version before anything touches the disk.
-        let cluster = self.cluster(&spec.name, spec.postgres_version.major())?;
+        let cluster = self.cluster(&spec.name, major)?;
         let dir = self.ensure_instance_dir(&spec.name).await?;
         let password_file = self.ensure_password_file(&dir)?;
         let record = self.ensure_instance_file(spec, &dir).await?;
-        cluster
-            .init(SUPERUSER, &Auth::Password(password_file))
-            .await?;
-        cluster
-            .configure(&ClusterSettings {
-                port: record.port,
-                extra: Vec::new(),
-            })
-            .await?;
-        cluster.start(&dir.join("postgres.log")).await
+        let from_warm_pool = self.adopt_warm_data(&dir, &cluster, major).await?;
+        if !cluster.is_initialised() {
+            let _slot = self.initdb_slots.acquire().await.expect("never closed");
+            cluster
+                .init(SUPERUSER, &Auth::Password(password_file))
+                .await?;
+        }
+        let record = self.start_on_own_port(&cluster, &dir, record).await?;
+        self.finish_warm_claim(&dir, record.port).await?;
+        Ok(Deployed { from_warm_pool })
     }
 
     async fn status(&self, name: &InstanceName) -> Result<InstanceStatus, PlatformError> {
@@ -243,8 +409,8 @@ impl Platform for LocalPlatform {
 
     async fn credentials(&self, name: &InstanceName) -> Result<Credentials, PlatformError> {
         let path = self.instance_dir(name).join("password");
-        match tokio::fs::read_to_string(&path).await {
-            Ok(password) => Ok(Credentials::new(SUPERUSER, password.trim())),
+        match secret_file::read(&path).await {
+            Ok(password) => Ok(Credentials::new(SUPERUSER, password)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Err(PlatformError::NotFound(name.to_string()))
             }
@@ -271,6 +437,40 @@ impl Platform for LocalPlatform {
             .await?;
         remove_dir_if_present(&dir).await
     }
+
+    fn has_warm_pool(&self) -> bool {
+        true
+    }
+
+    async fn fill_warm_pool(&self, size: u32) -> Result<WarmPoolFill, PlatformError> {
+        let install = self
+            .binaries
+            .for_major(self.default_version().major())?
+            .clone();
+        let major = install.major;
+        let discarded = self.warm_pool.discard_half_made(major).await?;
+        if discarded > 0 {
+            tracing::warn!(
+                discarded,
+                "discarded warm-pool directories a crash left half-made"
+            );
+        }
+        let mut fill = WarmPoolFill {
+            ready: self.warm_pool.ready(major).len() as u32,
+            made: 0,
+        };
+        while fill.ready < size {
+            let _slot = self.initdb_slots.acquire().await.expect("never closed");
+            self.warm_pool
+                .make_one(major, |data| {
+                    PgCluster::new(data, install.clone(), self.run_as)
+                })
+                .await?;
+            fill.ready += 1;
+            fill.made += 1;
+        }
+        Ok(fill)
+    }
 }
 
 impl LocalPlatform {
@@ -295,12 +495,4 @@ impl LocalPlatform {
             Err(_) => "(no log)".into(),
         }
     }
-}
-
-/// A port nobody listens on right now, chosen by the kernel.
-fn free_port() -> Result<u16, PlatformError> {
-    std::net::TcpListener::bind((HOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .map_err(|e| PlatformError::Failed(format!("allocating a port: {e}")))
 }

@@ -1,8 +1,8 @@
 //! `POST /api/v1/instances`: validate, reserve the name, start create-instance, answer 202.
 //!
 //! The record is reserved here, under the id of the orchestration about to start, so a
-//! duplicate name is a synchronous 409 and create-instance's own reservation step finds
-//! the same record. A server that dies in between is covered by `reconcile`.
+//! duplicate name is a synchronous 409; create-instance is handed the record and never
+//! reserves again. A server that dies in between is covered by `reconcile`.
 
 use axum::Json;
 use axum::extract::State;
@@ -12,7 +12,8 @@ use toygres_orchestrations::domain::api::{Accepted, CreateInstanceRequest};
 use toygres_orchestrations::domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::names;
 use toygres_orchestrations::platform::InstanceSpec;
-use toygres_orchestrations::types::CreateInstanceInput;
+use toygres_orchestrations::types::DEFAULT_READINESS_TIMEOUT_SECS;
+use toygres_orchestrations::types::v1_1::CreateInstanceInput;
 use uuid::Uuid;
 
 use super::view;
@@ -24,7 +25,7 @@ pub async fn handle(
     ApiJson(request): ApiJson<CreateInstanceRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let spec = validate(&app, request)?;
-    let orchestration_id = format!("create-{}-{}", spec.name, Uuid::new_v4().simple());
+    let orchestration_id = names::instance_ids::create_instance(&spec.name, Uuid::new_v4());
     let instance_id = instances::reserve(&app.cms, &spec, app.platform.kind(), &orchestration_id)
         .await
         .map_err(|error| match error {
@@ -37,8 +38,10 @@ pub async fn handle(
             other => ApiError::internal(other),
         })?;
     let input = CreateInstanceInput {
+        record_id: instance_id,
+        spec: spec.clone(),
         health_check_interval_secs: app.health_check_interval_secs,
-        ..CreateInstanceInput::new(spec.clone())
+        readiness_timeout_secs: DEFAULT_READINESS_TIMEOUT_SECS,
     };
     app.client
         .start_orchestration_typed(

@@ -26,7 +26,7 @@ pub async fn handle(
     let record = cms::instances::find_live(&app.cms, name.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no live instance named \"{name}\"")))?;
-    let orchestration_id = format!("delete-{}", record.id);
+    let orchestration_id = names::instance_ids::delete_instance(record.id);
     let status = app
         .client
         .get_orchestration_status(&orchestration_id)

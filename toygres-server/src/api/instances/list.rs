@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use toygres_orchestrations::cms::{self, InstanceState};
+use toygres_orchestrations::cms;
 use toygres_orchestrations::domain::api::InstanceList;
 
 use super::view;
@@ -23,11 +23,11 @@ pub async fn handle(
 ) -> Result<Json<InstanceList>, ApiError> {
     let Query(params) =
         params.map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
-    let instances = cms::instances::list(&app.cms)
-        .await?
-        .iter()
-        .filter(|record| params.include_deleted || record.state() != InstanceState::Deleted)
-        .map(view::instance)
-        .collect();
+    let records = if params.include_deleted {
+        cms::instances::list_all(&app.cms).await?
+    } else {
+        cms::instances::list_live(&app.cms).await?
+    };
+    let instances = records.iter().map(view::instance).collect();
     Ok(Json(InstanceList { instances }))
 }

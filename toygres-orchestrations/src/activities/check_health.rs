@@ -1,0 +1,59 @@
+//! One health check of the instance actor 1.1.0: a real login and `SELECT 1`, stored in
+//! the same step, returning the record's state so the actor knows whether to go on.
+//!
+//! An unreachable instance is a result (`ok: false`), not an activity failure. The row is
+//! keyed by the actor's incarnation and execution, so a re-run stores nothing twice, and
+//! the database stamps the time (no orchestration clock round trip).
+
+use std::sync::Arc;
+
+use duroxide::ActivityContext;
+
+use crate::activity_types::{CheckHealthInput, RecordHealthOutput};
+use crate::cms::health::{self, Probe};
+use crate::dependencies::Dependencies;
+use crate::probe;
+
+pub const NAME: &str = crate::names::activities::CHECK_HEALTH;
+
+pub async fn run(
+    deps: Arc<Dependencies>,
+    ctx: ActivityContext,
+    input: CheckHealthInput,
+) -> Result<RecordHealthOutput, String> {
+    let name = &input.name;
+    let result = async {
+        let endpoint = deps
+            .platform
+            .endpoint(name)
+            .await
+            .map_err(|e| e.to_string())?;
+        let credentials = deps
+            .platform
+            .credentials(name)
+            .await
+            .map_err(|e| e.to_string())?;
+        probe::select_one(&endpoint, &credentials, deps.probe_timeout).await
+    }
+    .await;
+    let probe = match result {
+        Ok(latency) => Probe {
+            ok: true,
+            latency_ms: Some(latency.as_millis().min(i32::MAX as u128) as i32),
+            message: None,
+        },
+        Err(message) => {
+            ctx.trace_warn(format!("instance={name}: health probe failed: {message}"));
+            Probe {
+                ok: false,
+                latency_ms: None,
+                message: Some(message),
+            }
+        }
+    };
+    let key = format!("{}/{}", input.incarnation, ctx.execution_id());
+    let state = health::record_probe(&deps.cms, input.record_id, &key, &probe)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(RecordHealthOutput { state })
+}

@@ -1,0 +1,64 @@
+//! Removes an instance's platform resources and, for a user's delete, records it
+//! `deleted`, in one step.
+//!
+//! The platform call is fenced by the CMS record (only while it is `deleting` or
+//! `failed`: once `deleted`, the name may belong to a newer instance, so a late retry
+//! must touch nothing). The `deleted` transition follows in its own transaction; a crash
+//! between the two repeats the (idempotent) platform delete and then records it.
+
+use std::sync::Arc;
+
+use duroxide::ActivityContext;
+
+use crate::activity_types::{DestroyInstanceInput, FencedOutcome};
+use crate::cms::InstanceState;
+use crate::cms::fence::{self, Fenced};
+use crate::cms::instances::{self, Change};
+use crate::dependencies::Dependencies;
+
+pub const NAME: &str = crate::names::activities::DESTROY_INSTANCE;
+
+/// `deleting` for a user's delete, `failed` for the cleanup after a failed create. Both
+/// hold the name, so no newer instance can own the resources.
+const DELETABLE: &[InstanceState] = &[InstanceState::Deleting, InstanceState::Failed];
+
+pub async fn run(
+    deps: Arc<Dependencies>,
+    ctx: ActivityContext,
+    input: DestroyInstanceInput,
+) -> Result<FencedOutcome, String> {
+    let name = &input.name;
+    let outcome = fence::while_in_state(&deps.cms, input.record_id, DELETABLE, || {
+        deps.platform.delete(name)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    match outcome {
+        Ok(Fenced::Done(())) => {
+            ctx.trace_info(format!("instance={name}: platform resources deleted"));
+        }
+        Ok(Fenced::Skipped { current }) => {
+            ctx.trace_info(format!(
+                "instance={name}: nothing deleted, the record is {current}"
+            ));
+            return Ok(FencedOutcome::Skipped { state: current });
+        }
+        Err(e) => {
+            let message = format!("deleting instance {name}: {e}");
+            ctx.trace_error(format!("instance={name}: {message}"));
+            return Err(message);
+        }
+    }
+    if input.mark_deleted {
+        instances::transition(
+            &deps.cms,
+            input.record_id,
+            InstanceState::Deleted,
+            &Change::default(),
+            ctx.instance_id(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(FencedOutcome::Done)
+}

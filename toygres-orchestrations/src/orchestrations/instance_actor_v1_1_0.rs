@@ -1,0 +1,66 @@
+//! instance-actor 1.1.0: watches one running instance until it is deleted, one durable
+//! step per check.
+//!
+//! check (probe and store the result, on the health worker pool, so probes never wait
+//! behind deploys) → wait for `interval` or InstanceDeleted, whichever comes first →
+//! `continue_as_new` (so each execution is one cycle; the history pruner removes old
+//! ones). InstanceDeleted comes through the instance's event queue, which holds it until
+//! it is read, so it is seen whenever it arrives. The actor also stops when the record
+//! says the instance is no longer `running`. Changed from 1.0.0: one activity instead of
+//! probe + clock + record. A 1.0.0 actor becomes 1.1.0 at its next `continue_as_new`.
+
+use std::time::Duration;
+
+use duroxide::{Either2, OrchestrationContext};
+
+use super::tagged;
+use crate::activity_types::{CheckHealthInput, RecordHealthOutput};
+use crate::cms::InstanceState;
+use crate::names::{activities, events, tags};
+use crate::types::InstanceActorOutput;
+use crate::types::v1_1::InstanceActorInput;
+
+pub async fn instance_actor(
+    ctx: OrchestrationContext,
+    input: InstanceActorInput,
+) -> Result<InstanceActorOutput, String> {
+    let checked: RecordHealthOutput = tagged::run(
+        &ctx,
+        tags::HEALTH,
+        activities::CHECK_HEALTH,
+        &CheckHealthInput {
+            record_id: input.instance_id,
+            name: input.name.clone(),
+            incarnation: input.incarnation.clone(),
+        },
+        5,
+        Duration::from_secs(1),
+    )
+    .await?;
+    if checked.state != InstanceState::Running {
+        ctx.trace_info(format!(
+            "instance={}: is {}, actor stops",
+            input.name, checked.state
+        ));
+        return Ok(InstanceActorOutput::NoLongerRunning {
+            cycle: input.cycle,
+            state: checked.state.to_string(),
+        });
+    }
+    let timer = ctx.schedule_timer(Duration::from_secs(input.interval_secs));
+    let deleted = ctx.dequeue_event(events::INSTANCE_DELETED);
+    if let Either2::Second(_) = ctx.select2(timer, deleted).await {
+        ctx.trace_info(format!(
+            "instance={}: InstanceDeleted received, actor stops",
+            input.name
+        ));
+        return Ok(InstanceActorOutput::DeletedSignal { cycle: input.cycle });
+    }
+    let next = InstanceActorInput {
+        cycle: input.cycle + 1,
+        ..input
+    };
+    ctx.continue_as_new_typed(&next)
+        .await
+        .and_then(|_| Err("continue_as_new returned".to_string()))
+}
