@@ -63,17 +63,24 @@ impl TestControlPlane<LocalPlatform> {
 impl<P: Platform + 'static> TestControlPlane<P> {
     /// On any platform.
     pub async fn start_on(platform: Arc<P>, probe_timeout: Duration) -> Self {
+        let mut cp = Self::idle_on(platform, probe_timeout).await;
+        cp.restart().await;
+        cp
+    }
+
+    /// The database and a client, but no node yet (`restart` starts one): to load a
+    /// recorded history before any runtime can touch the store.
+    pub async fn idle_on(platform: Arc<P>, probe_timeout: Duration) -> Self {
         init_tracing();
         let db = TestDatabase::create().await;
         cms::migrate(&db.pool).await.expect("apply CMS migrations");
         let client = duroxide_client(&db.url).await;
-        let node = start_node(&db.url, platform.clone(), probe_timeout).await;
         Self {
             db,
             platform,
             client,
             probe_timeout,
-            node: Some(node),
+            node: None,
         }
     }
 

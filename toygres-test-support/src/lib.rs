@@ -20,6 +20,7 @@ pub mod database;
 pub mod kubernetes;
 pub mod password_server;
 pub mod processes;
+pub mod recorded;
 pub mod scratch;
 pub mod server;
 
