@@ -22,7 +22,8 @@ use toygres_orchestrations::types::{
     DeleteMode,
 };
 use toygres_orchestrations::{Dependencies, cms, names, registry};
-use toygres_server::engine::{self, Engine, PoolSizes, Store};
+pub use toygres_server::engine::PoolSizes;
+use toygres_server::engine::{self, Engine, Store};
 use uuid::Uuid;
 
 use crate::{TestDatabase, init_tracing, scratch};
@@ -37,6 +38,8 @@ pub struct TestControlPlane<P: Platform + 'static = LocalPlatform> {
     /// A client on its own provider, unaffected by crashes of the node.
     pub client: Client,
     probe_timeout: Duration,
+    /// The worker pools of the nodes `restart` starts.
+    pub pools: PoolSizes,
     node: Option<Node>,
 }
 
@@ -80,6 +83,11 @@ impl<P: Platform + 'static> TestControlPlane<P> {
             platform,
             client,
             probe_timeout,
+            pools: PoolSizes {
+                platform_workers: 2,
+                health_workers: 2,
+                ..PoolSizes::default()
+            },
             node: None,
         }
     }
@@ -95,7 +103,13 @@ impl<P: Platform + 'static> TestControlPlane<P> {
     /// Starts a new node on the same database, as a restarted server would.
     pub async fn restart(&mut self) {
         self.crash();
-        self.node = Some(start_node(&self.db.url, self.platform.clone(), self.probe_timeout).await);
+        let node = start_node(
+            &self.db.url,
+            self.platform.clone(),
+            self.probe_timeout,
+            self.pools,
+        );
+        self.node = Some(node.await);
     }
 
     pub async fn shutdown(mut self) {
@@ -245,7 +259,12 @@ pub async fn duroxide_client(url: &str) -> Client {
     Store::open(url).await.expect("the duroxide store").client()
 }
 
-async fn start_node(url: &str, platform: Arc<dyn Platform>, probe_timeout: Duration) -> Node {
+async fn start_node(
+    url: &str,
+    platform: Arc<dyn Platform>,
+    probe_timeout: Duration,
+    pools: PoolSizes,
+) -> Node {
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("test-node")
@@ -269,16 +288,11 @@ async fn start_node(url: &str, platform: Arc<dyn Platform>, probe_timeout: Durat
             registry::orchestration_registry().expect("orchestration registry"),
         );
         let store = Store::open(&url).await.expect("the duroxide store");
-        let sizes = PoolSizes {
-            platform_workers: 2,
-            health_workers: 2,
-            ..PoolSizes::default()
-        };
         Engine::start(
             &store,
             activities,
             orchestrations,
-            sizes,
+            pools,
             test_runtime_options(),
         )
         .await

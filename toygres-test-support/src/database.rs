@@ -3,16 +3,11 @@
 //! The server is `TOYGRES_TEST_DATABASE_URL` when set (its user must be allowed to create
 //! databases), else one throwaway cluster per test process, started on first use.
 
-use std::path::PathBuf;
-
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool};
 use tokio::sync::OnceCell;
-use toygres_orchestrations::platform::local::binaries::PgBinaries;
-use toygres_orchestrations::platform::local::cluster::{Auth, ClusterSettings, PgCluster};
-use toygres_orchestrations::platform::local::os_user;
 
-use crate::scratch;
+use crate::private_cluster::PrivateCluster;
 
 pub const DATABASE_URL_VAR: &str = "TOYGRES_TEST_DATABASE_URL";
 
@@ -73,48 +68,11 @@ fn replace_database(url: &str, name: &str) -> String {
 }
 
 async fn start_throwaway_cluster() -> String {
-    let binaries = PgBinaries::discover(None).expect("PostgreSQL binaries for the test cluster");
-    let run_as = os_user::detect().expect("an OS user to run the test cluster as");
-    let dir = scratch::subdir("cluster");
-    if let Some(run_as) = &run_as {
-        run_as
-            .give(&dir)
-            .expect("give the cluster directory to postgres");
-    }
-    let port = free_port();
-    let cluster = PgCluster::new(dir.join("data"), binaries.newest().clone(), run_as);
-    cluster
-        .init("postgres", &Auth::Trust)
-        .await
-        .expect("initdb the test cluster");
-    let extra = [
-        ("max_connections", "300"),
-        ("fsync", "off"),
-        ("synchronous_commit", "off"),
-        ("full_page_writes", "off"),
-    ];
-    cluster
-        .configure(&ClusterSettings {
-            port,
-            extra: extra
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        })
-        .await
-        .expect("configure the test cluster");
-    let log: PathBuf = dir.join("postgres.log");
-    cluster
-        .start(&log, Some(std::time::Duration::from_secs(60)))
-        .await
-        .expect("start the test cluster");
-    for _ in 0..200 {
-        if cluster.accepts_connections(port).await {
-            return format!("postgres://postgres@127.0.0.1:{port}/postgres");
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the test cluster did not start; see {}", log.display());
+    let cluster = PrivateCluster::started().await;
+    let url = cluster.url();
+    // The watchdog stops it when the process exits.
+    std::mem::forget(cluster);
+    url
 }
 
 pub fn free_port() -> u16 {

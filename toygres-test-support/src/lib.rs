@@ -17,8 +17,10 @@
 pub mod bench;
 pub mod control_plane;
 pub mod database;
+pub mod eventually;
 pub mod kubernetes;
 pub mod password_server;
+pub mod private_cluster;
 pub mod processes;
 pub mod recorded;
 pub mod scratch;
@@ -26,6 +28,7 @@ pub mod server;
 
 pub use control_plane::TestControlPlane;
 pub use database::TestDatabase;
+pub use eventually::eventually;
 
 /// Installs a test-friendly tracing subscriber once (before any duroxide runtime starts,
 /// which would otherwise install its own). `RUST_LOG` overrides the default filter.

@@ -64,7 +64,17 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// Starts a server and waits until it serves.
     pub async fn start(options: ServerOptions) -> Self {
+        let mut server = Self::spawn(options);
+        server.wait_until_serving().await;
+        server.read_token();
+        server
+    }
+
+    /// Starts a server without waiting for it (it may be waiting for its database);
+    /// `wait_until_serving` waits.
+    pub fn spawn(options: ServerOptions) -> Self {
         crate::init_tracing();
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
@@ -99,25 +109,27 @@ impl TestServer {
             command.env("TOYGRES_API_TOKEN", token);
         }
         let child = command.spawn().expect("start toygres-server");
-        let mut server = Self {
+        Self {
             options,
             url,
             token: String::new(),
             log_path,
             child: Some(child),
-        };
-        server.wait_until_serving().await;
-        server.token = match &server.options.api_token {
+        }
+    }
+
+    /// The token the server was given, or the one it generated.
+    pub fn read_token(&mut self) {
+        self.token = match &self.options.api_token {
             Some(token) => token.clone(),
-            None => std::fs::read_to_string(server.options.data_dir.join("api-token"))
+            None => std::fs::read_to_string(self.options.data_dir.join("api-token"))
                 .expect("the server wrote its API token")
                 .trim()
                 .to_string(),
         };
-        server
     }
 
-    async fn wait_until_serving(&mut self) {
+    pub async fn wait_until_serving(&mut self) {
         let health = format!("{}/healthz", self.url);
         for _ in 0..600 {
             if let Ok(response) = reqwest::get(&health).await
@@ -172,6 +184,11 @@ impl TestServer {
 
     pub fn pid(&self) -> Option<i32> {
         self.child.as_ref().and_then(|c| c.id()).map(|id| id as i32)
+    }
+
+    /// The exit status once the server has exited by itself.
+    pub fn try_exit(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
     }
 
     /// `kill -9`: no shutdown, no cleanup.

@@ -488,6 +488,16 @@ impl LocalPlatform {
             .await
     }
 
+    /// Warm data directories ready for the default version.
+    pub fn warm_pool_ready(&self) -> usize {
+        self.warm_pool.ready(self.default_version().major()).len()
+    }
+
+    /// Where the warm pool keeps the directories of `major`.
+    pub fn warm_pool_dir(&self, major: u32) -> PathBuf {
+        self.warm_pool.major_dir(major)
+    }
+
     async fn log_tail(&self, name: &InstanceName) -> String {
         let path = self.instance_dir(name).join("postgres.log");
         match tokio::fs::read_to_string(&path).await {

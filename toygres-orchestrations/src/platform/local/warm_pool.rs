@@ -38,7 +38,7 @@ impl WarmPool {
         }
     }
 
-    fn major_dir(&self, major: u32) -> PathBuf {
+    pub fn major_dir(&self, major: u32) -> PathBuf {
         self.dir.join(major.to_string())
     }
 

@@ -1,0 +1,178 @@
+//! A fleet, not a demo: a burst of creates queues behind a single platform worker and
+//! none fails for having waited; history and health rows stop growing once the pruner
+//! runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use duroxide::OrchestrationStatus;
+use toygres_orchestrations::Dependencies;
+use toygres_orchestrations::cms::{self, InstanceState};
+use toygres_orchestrations::names::{instance_ids, orchestrations};
+use toygres_orchestrations::platform::Platform;
+use toygres_orchestrations::platform::local::LocalPlatform;
+use toygres_orchestrations::platform::local::binaries::PgBinaries;
+use toygres_orchestrations::types::HistoryPrunerInput;
+use toygres_test_support::TestControlPlane;
+use toygres_test_support::control_plane::PoolSizes;
+use toygres_test_support::control_plane::spec;
+use toygres_test_support::eventually;
+use toygres_test_support::processes::postmasters_for;
+use toygres_test_support::scratch;
+
+const BURST: usize = 30;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_waits_behind_one_platform_worker_and_none_fails() {
+    let binaries = PgBinaries::discover(None).unwrap();
+    let platform = LocalPlatform::new(scratch::subdir("burst"), binaries).unwrap();
+    let mut cp =
+        TestControlPlane::idle_on(Arc::new(platform), Dependencies::DEFAULT_PROBE_TIMEOUT).await;
+    cp.pools = PoolSizes {
+        orchestrations: 2,
+        workers: 1,
+        platform_workers: 1,
+        health_workers: 1,
+    };
+    cp.restart().await;
+
+    // The last deploys wait far longer in the queue than the readiness timeout allows
+    // for the work itself: only the work may count against it.
+    let mut creates = Vec::new();
+    for i in 0..BURST {
+        let spec = spec(&format!("burst-{i}"));
+        let id = format!("create-burst-{i}");
+        let mut input = cp.reserve(&id, &spec).await;
+        input.readiness_timeout_secs = 10;
+        input.health_check_interval_secs = 3600;
+        cp.start_create(&id, input.clone()).await;
+        creates.push((id, input));
+    }
+    for (id, input) in &creates {
+        let status = cp.wait(id, Duration::from_secs(300)).await;
+        assert!(
+            matches!(status, OrchestrationStatus::Completed { .. }),
+            "{id}: {status:?}"
+        );
+        let record = cms::instances::get(&cp.db.pool, input.record_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.state(), InstanceState::Running, "{id}");
+    }
+
+    for (i, (_, input)) in creates.iter().enumerate() {
+        cp.start_delete(
+            &format!("delete-burst-{i}"),
+            input.record_id,
+            &input.spec.name,
+        )
+        .await;
+    }
+    for (i, (_, input)) in creates.iter().enumerate() {
+        let status = cp
+            .wait(&format!("delete-burst-{i}"), Duration::from_secs(300))
+            .await;
+        assert!(matches!(status, OrchestrationStatus::Completed { .. }));
+        let data_dir = cp.platform.instance_dir(&input.spec.name).join("data");
+        assert!(
+            postmasters_for(&data_dir).is_empty(),
+            "burst-{i} still runs"
+        );
+    }
+    assert!(
+        cms::instances::list_live(&cp.db.pool)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing left but history"
+    );
+    cp.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_and_health_rows_stop_growing_once_pruned() {
+    let cp = TestControlPlane::start().await;
+    cp.client
+        .start_orchestration_typed(
+            instance_ids::HISTORY_PRUNER,
+            orchestrations::HISTORY_PRUNER,
+            HistoryPrunerInput {
+                interval_secs: 1,
+                keep_executions: 2,
+                orchestration_retention_secs: 2,
+                health_retention_secs: 3,
+                cycle: 0,
+            },
+        )
+        .await
+        .unwrap();
+    let spec = spec("steady");
+    let mut input = cp.reserve("create-steady", &spec).await;
+    input.health_check_interval_secs = 1;
+    cp.start_create("create-steady", input.clone()).await;
+    cp.wait("create-steady", Duration::from_secs(60)).await;
+    let actor = instance_ids::instance_actor(input.record_id);
+
+    // Finished orchestrations go after their retention.
+    eventually(
+        "the finished create to be deleted",
+        Duration::from_secs(30),
+        || async {
+            let status = cp
+                .client
+                .get_orchestration_status("create-steady")
+                .await
+                .ok()?;
+            (status == OrchestrationStatus::NotFound).then_some(())
+        },
+    )
+    .await;
+
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let early = (
+        history_rows(&cp, &actor).await,
+        health_rows(&cp, input.record_id).await,
+    );
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let late = (
+        history_rows(&cp, &actor).await,
+        health_rows(&cp, input.record_id).await,
+    );
+    // Unpruned, eight more seconds of 1 s cycles would add about 40 history rows and 8
+    // health rows; pruned, the counts stay where they were (give or take one cycle).
+    assert!(
+        late.0 <= early.0 + 6,
+        "history rows grew: {early:?} -> {late:?}"
+    );
+    assert!(
+        late.1 <= early.1 + 2,
+        "health rows grew: {early:?} -> {late:?}"
+    );
+    assert!(late.1 <= 6, "health rows beyond the retention: {late:?}");
+    let executions = cp.client.list_executions(&actor).await.unwrap();
+    assert!(executions.len() <= 3, "executions kept: {executions:?}");
+    assert!(*executions.last().unwrap() >= 10, "the actor kept cycling");
+    cp.platform.delete(&spec.name).await.unwrap();
+    cp.shutdown().await;
+}
+
+async fn history_rows(cp: &TestControlPlane, instance: &str) -> usize {
+    let mut rows = 0;
+    for execution in cp.client.list_executions(instance).await.unwrap() {
+        rows += cp
+            .client
+            .read_execution_history(instance, execution)
+            .await
+            .unwrap()
+            .len();
+    }
+    rows
+}
+
+async fn health_rows(cp: &TestControlPlane, record_id: uuid::Uuid) -> usize {
+    cms::health::history(&cp.db.pool, record_id, 10_000)
+        .await
+        .unwrap()
+        .len()
+}
