@@ -1,8 +1,6 @@
 //! A real PostgreSQL server with a given superuser password on a given port: the database
 //! behind a fake pod, and the baseline the benchmarks compare a create against.
 
-use std::time::Duration;
-
 use toygres_orchestrations::platform::local::binaries::PgBinaries;
 use toygres_orchestrations::platform::local::cluster::{
     Auth, ClusterSettings, PgCluster, StopMode,
@@ -14,6 +12,8 @@ use crate::scratch;
 /// Stopped (immediately) when dropped.
 pub struct PasswordServer {
     cluster: PgCluster,
+    dir: std::path::PathBuf,
+    pub port: u16,
 }
 
 impl PasswordServer {
@@ -50,10 +50,19 @@ impl PasswordServer {
             )
             .await
             .expect("start");
-        while !cluster.accepts_connections(port).await {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        Self { cluster }
+        Self { cluster, dir, port }
+    }
+
+    /// `pg_ctl stop -m fast` and `rm -rf` of everything: what deleting an instance by
+    /// hand takes.
+    pub async fn stop_fast_and_remove(self) {
+        self.cluster
+            .stop(StopMode::Fast)
+            .await
+            .expect("stop PostgreSQL");
+        tokio::fs::remove_dir_all(&self.dir)
+            .await
+            .expect("remove the data directory");
     }
 
     pub async fn stop(self) {

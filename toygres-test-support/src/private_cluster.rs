@@ -91,6 +91,11 @@ impl PrivateCluster {
             .expect("stop a test cluster");
     }
 
+    /// The running postmaster's pid.
+    pub fn postmaster(&self) -> Option<i32> {
+        postmasters_for(&self.data_dir).first().copied()
+    }
+
     /// Stops every process of the cluster in its tracks (SIGSTOP): the database neither
     /// answers nor refuses, the way a hung server or a network partition looks.
     pub fn freeze(&self) {
