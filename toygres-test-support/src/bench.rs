@@ -50,16 +50,17 @@ pub fn median(times: &[Duration]) -> Duration {
     sorted[sorted.len() / 2]
 }
 
-/// `label  median X s  (runs: a, b, c s)`
+/// `label  median X ms  (min a, max b, n runs)`
 pub fn report(label: &str, times: &[Duration]) {
-    let all: Vec<String> = times
-        .iter()
-        .map(|t| format!("{:.2}", t.as_secs_f64()))
-        .collect();
+    let ms = |t: Duration| t.as_secs_f64() * 1000.0;
+    let min = times.iter().min().copied().unwrap_or_default();
+    let max = times.iter().max().copied().unwrap_or_default();
     println!(
-        "{label:<28} median {:.2}s  (runs: {} s)",
-        median(times).as_secs_f64(),
-        all.join(", ")
+        "{label:<32} median {:.1} ms  (min {:.1}, max {:.1}, {} runs)",
+        ms(median(times)),
+        ms(min),
+        ms(max),
+        times.len()
     );
 }
 

@@ -24,8 +24,12 @@ pub async fn until(
 ) -> Result<InstanceView, CliError> {
     let deadline = Instant::now() + Duration::from_secs(timeout_secs);
     let mut progress = Progress::start();
-    let mut instance = client.get(name.as_str()).await?;
-    let mut etag = None;
+    // Without a tag the server answers at once, with the tag for the next long-poll.
+    let first = client
+        .watch(name.as_str(), None, LONG_POLL_SECS)
+        .await?
+        .ok_or_else(|| CliError::Failed(format!("the server sent no view of {name}")))?;
+    let (mut instance, mut etag) = (first.instance, first.etag);
     let outcome = loop {
         progress.update(&describe(&instance));
         match (target, instance.state.as_str()) {

@@ -176,6 +176,23 @@ impl PgCluster {
         let Some(pid) = self.running_pid() else {
             return Ok(());
         };
+        match mode {
+            StopMode::Fast => self.stop_with_pg_ctl(pid, mode).await,
+            StopMode::Immediate => {
+                // pg_ctl only looks every 100 ms whether the server is gone; for a server
+                // whose data is about to be removed, signal it and watch it go.
+                signal(pid, nix::sys::signal::Signal::SIGQUIT);
+                if !exited_within(pid, IMMEDIATE_STOP_WAIT).await {
+                    tracing::warn!(pid, "postmaster ignored SIGQUIT; killing it");
+                    signal(pid, nix::sys::signal::Signal::SIGKILL);
+                    exited_within(pid, IMMEDIATE_STOP_WAIT).await;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn stop_with_pg_ctl(&self, pid: i32, mode: StopMode) -> Result<(), PlatformError> {
         let mut command = self.tool("pg_ctl");
         command.arg("stop").arg("-D").arg(&self.data_dir).args([
             "-m",
@@ -190,10 +207,7 @@ impl PgCluster {
                 return Ok(());
             }
             tracing::warn!(pid, error = %stop_error, "pg_ctl stop failed; killing the postmaster");
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            signal(pid, nix::sys::signal::Signal::SIGKILL);
         }
         Ok(())
     }
@@ -224,6 +238,25 @@ impl PgCluster {
         }
         command
     }
+}
+
+/// How long an immediate stop waits for the postmaster (and then for SIGKILL).
+const IMMEDIATE_STOP_WAIT: Duration = Duration::from_secs(30);
+
+fn signal(pid: i32, signal: nix::sys::signal::Signal) {
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+}
+
+/// Waits for `pid` to exit, looking every few milliseconds.
+async fn exited_within(pid: i32, limit: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while process_alive(pid) {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    true
 }
 
 /// A live process that is not a zombie.

@@ -26,7 +26,8 @@ use super::{parse_name, view};
 use crate::api::deadline::MAX_WAIT;
 use crate::api::{ApiError, AppState};
 
-/// Looks coalesce a burst of writes: at most one every this long per request.
+/// Looks coalesce a burst of writes: at most one every this long per request (the first
+/// change after a quiet spell is looked at at once).
 const MIN_LOOK_GAP: Duration = Duration::from_millis(25);
 /// A look even without a wake-up, in case one was lost.
 const FALLBACK_LOOK: Duration = Duration::from_secs(1);
@@ -54,6 +55,7 @@ pub async fn handle(
     let mut changes = app.changes.clone();
     loop {
         changes.mark_unchanged();
+        let looked = Instant::now();
         let view = read(&app, &name).await?;
         let tag = etag(&view);
         if seen.as_deref() != Some(tag.as_str()) {
@@ -64,7 +66,7 @@ pub async fn handle(
         }
         let look_again = deadline.min(Instant::now() + FALLBACK_LOOK);
         tokio::select! {
-            _ = changes.changed() => tokio::time::sleep(MIN_LOOK_GAP).await,
+            _ = changes.changed() => tokio::time::sleep_until(looked + MIN_LOOK_GAP).await,
             _ = tokio::time::sleep_until(look_again) => {}
         }
     }
