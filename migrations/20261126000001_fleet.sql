@@ -1,7 +1,7 @@
 -- A fleet of instances over months: health rows keyed without the orchestration clock,
 -- trimmed by age, and reads that skip deleted records through indexes.
 
--- create/delete/actor 1.1.0 record a probe under the actor's incarnation and execution
+-- create/delete/actor 1.1.0 record a probe under the actor's incarnation and check number
 -- (a retried insert is a no-op) and let the database stamp the time.
 ALTER TABLE toygres_cms.health_checks ADD COLUMN probe_key text;
 CREATE UNIQUE INDEX health_checks_probe_key ON toygres_cms.health_checks (instance_id, probe_key)

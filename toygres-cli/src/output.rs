@@ -18,8 +18,8 @@ pub fn instance_table(instances: &[InstanceView]) {
         .map(|i| {
             [
                 i.name.clone(),
-                i.state.clone(),
-                i.health.status.clone(),
+                i.state.to_string(),
+                i.health.status.to_string(),
                 endpoint(i),
                 age(i.created_at, Utc::now()),
             ]
@@ -32,8 +32,8 @@ pub fn instance_table(instances: &[InstanceView]) {
 pub fn instance_details(i: &InstanceView) {
     let mut fields = vec![
         ("name", i.name.clone()),
-        ("state", i.state.clone()),
-        ("health", i.health.status.clone()),
+        ("state", i.state.to_string()),
+        ("health", i.health.status.to_string()),
         ("endpoint", endpoint(i)),
         ("postgres", i.postgres_version.clone()),
         ("storage", format!("{} GiB", i.storage_gb)),

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::{ErrorCode, HealthStatus, InstanceState, OperationStatus};
+
 /// Every route but `/healthz` lives under this prefix.
 pub const PREFIX: &str = "/api/v1";
 
@@ -42,8 +44,7 @@ impl VersionField {
 pub struct InstanceView {
     pub id: Uuid,
     pub name: String,
-    /// `creating`, `running`, `deleting`, `deleted` or `failed`.
-    pub state: String,
+    pub state: InstanceState,
     pub platform: String,
     pub postgres_version: String,
     pub storage_gb: u32,
@@ -68,17 +69,16 @@ pub struct EndpointView {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthView {
-    /// `unknown`, `healthy` or `unhealthy`.
-    pub status: String,
+    pub status: HealthStatus,
     pub last_checked_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrchestrationView {
     pub id: String,
-    /// `running`, `completed`, `failed` or `not_found`; present on single-instance reads.
+    /// Present on single-instance reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<OperationStatus>,
     /// What a running orchestration is doing now (e.g. `deploying`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
@@ -116,7 +116,7 @@ impl std::fmt::Debug for ConnectionView {
 /// Every error response: a stable machine-readable `error` code and a sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
-    pub error: String,
+    pub error: ErrorCode,
     pub message: String,
 }
 

@@ -144,8 +144,10 @@ pub struct DestroyInstanceInput {
 pub struct CheckHealthInput {
     pub record_id: Uuid,
     pub name: InstanceName,
-    /// The actor's incarnation; with the execution id it makes the stored row idempotent.
+    /// The actor's incarnation and the number of this check: together they key the stored
+    /// row, so a re-run of the same check stores nothing twice.
     pub incarnation: String,
+    pub cycle: u64,
 }
 
 /// What one pass of the history pruner removed.

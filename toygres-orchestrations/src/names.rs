@@ -1,87 +1,69 @@
 //! Every durable name Toygres writes into duroxide history, in one place.
 //!
 //! Names are recorded in history and matched on replay, so renaming one breaks every
-//! instance that is still running. They follow `{crate}::{type}::{name}`.
+//! instance that is still running. They follow `{crate}::{type}::{name}`. Each list is
+//! declared once, through [`name_list!`], which also builds its `ALL`: a name cannot be
+//! declared and left out of the checks.
+
+/// Declares name constants and `ALL`, the list of every one of them.
+macro_rules! name_list {
+    ($($(#[$meta:meta])* $name:ident = $value:literal;)*) => {
+        $($(#[$meta])* pub const $name: &str = $value;)*
+
+        /// Every name of this kind, in declaration order.
+        pub const ALL: &[&str] = &[$($name),*];
+    };
+}
 
 /// Orchestration names.
 pub mod orchestrations {
-    pub const CREATE_INSTANCE: &str = "toygres-orchestrations::orchestration::create-instance";
-    pub const DELETE_INSTANCE: &str = "toygres-orchestrations::orchestration::delete-instance";
-    pub const INSTANCE_ACTOR: &str = "toygres-orchestrations::orchestration::instance-actor";
-    /// System singleton: prunes old executions, terminal orchestrations and health rows.
-    pub const HISTORY_PRUNER: &str = "toygres-orchestrations::orchestration::history-pruner";
-    /// System singleton on the local platform: keeps pre-initialised data directories ready.
-    pub const WARM_POOL: &str = "toygres-orchestrations::orchestration::warm-pool";
-
-    pub const ALL: &[&str] = &[
-        CREATE_INSTANCE,
-        DELETE_INSTANCE,
-        INSTANCE_ACTOR,
-        HISTORY_PRUNER,
-        WARM_POOL,
-    ];
+    name_list! {
+        CREATE_INSTANCE = "toygres-orchestrations::orchestration::create-instance";
+        DELETE_INSTANCE = "toygres-orchestrations::orchestration::delete-instance";
+        INSTANCE_ACTOR = "toygres-orchestrations::orchestration::instance-actor";
+        /// System singleton: prunes old executions, terminal orchestrations and health rows.
+        HISTORY_PRUNER = "toygres-orchestrations::orchestration::history-pruner";
+        /// System singleton on the local platform: keeps pre-initialised data directories ready.
+        WARM_POOL = "toygres-orchestrations::orchestration::warm-pool";
+    }
 }
 
-/// Activity names: platform activities first, then CMS activities.
+/// Activity names.
 pub mod activities {
-    pub const DEPLOY_INSTANCE: &str = "toygres-orchestrations::activity::deploy-instance";
-    pub const GET_INSTANCE_STATUS: &str = "toygres-orchestrations::activity::get-instance-status";
-    pub const GET_INSTANCE_ENDPOINT: &str =
-        "toygres-orchestrations::activity::get-instance-endpoint";
-    pub const TEST_CONNECTION: &str = "toygres-orchestrations::activity::test-connection";
-    pub const DELETE_INSTANCE_RESOURCES: &str =
-        "toygres-orchestrations::activity::delete-instance-resources";
-    pub const PROBE_HEALTH: &str = "toygres-orchestrations::activity::probe-health";
-    pub const SIGNAL_INSTANCE_DELETED: &str =
-        "toygres-orchestrations::activity::signal-instance-deleted";
-
-    pub const CMS_RESERVE_INSTANCE: &str = "toygres-orchestrations::activity::cms-reserve-instance";
-    pub const CMS_MARK_RUNNING: &str = "toygres-orchestrations::activity::cms-mark-running";
-    pub const CMS_MARK_FAILED: &str = "toygres-orchestrations::activity::cms-mark-failed";
-    pub const CMS_MARK_DELETING: &str = "toygres-orchestrations::activity::cms-mark-deleting";
-    pub const CMS_MARK_DELETED: &str = "toygres-orchestrations::activity::cms-mark-deleted";
-    pub const CMS_RECORD_HEALTH: &str = "toygres-orchestrations::activity::cms-record-health";
-
-    // Since create/delete/actor 1.1.0: fewer, larger steps.
-    pub const PROVISION_INSTANCE: &str = "toygres-orchestrations::activity::provision-instance";
-    pub const DESTROY_INSTANCE: &str = "toygres-orchestrations::activity::destroy-instance";
-    pub const CHECK_HEALTH: &str = "toygres-orchestrations::activity::check-health";
-    pub const CMS_BEGIN_DELETE: &str = "toygres-orchestrations::activity::cms-begin-delete";
-
-    // System orchestrations.
-    pub const PRUNE_HISTORY: &str = "toygres-orchestrations::activity::prune-history";
-    pub const FILL_WARM_POOL: &str = "toygres-orchestrations::activity::fill-warm-pool";
-
-    pub const ALL: &[&str] = &[
-        DEPLOY_INSTANCE,
-        GET_INSTANCE_STATUS,
-        GET_INSTANCE_ENDPOINT,
-        TEST_CONNECTION,
-        DELETE_INSTANCE_RESOURCES,
-        PROBE_HEALTH,
-        SIGNAL_INSTANCE_DELETED,
-        CMS_RESERVE_INSTANCE,
-        CMS_MARK_RUNNING,
-        CMS_MARK_FAILED,
-        CMS_MARK_DELETING,
-        CMS_MARK_DELETED,
-        CMS_RECORD_HEALTH,
-        PROVISION_INSTANCE,
-        DESTROY_INSTANCE,
-        CHECK_HEALTH,
-        CMS_BEGIN_DELETE,
-        PRUNE_HISTORY,
-        FILL_WARM_POOL,
-    ];
+    name_list! {
+        // Steps of create/delete/actor 1.0.0, still registered for instances on it.
+        DEPLOY_INSTANCE = "toygres-orchestrations::activity::deploy-instance";
+        GET_INSTANCE_STATUS = "toygres-orchestrations::activity::get-instance-status";
+        GET_INSTANCE_ENDPOINT = "toygres-orchestrations::activity::get-instance-endpoint";
+        TEST_CONNECTION = "toygres-orchestrations::activity::test-connection";
+        DELETE_INSTANCE_RESOURCES = "toygres-orchestrations::activity::delete-instance-resources";
+        PROBE_HEALTH = "toygres-orchestrations::activity::probe-health";
+        SIGNAL_INSTANCE_DELETED = "toygres-orchestrations::activity::signal-instance-deleted";
+        CMS_RESERVE_INSTANCE = "toygres-orchestrations::activity::cms-reserve-instance";
+        CMS_MARK_DELETING = "toygres-orchestrations::activity::cms-mark-deleting";
+        CMS_MARK_DELETED = "toygres-orchestrations::activity::cms-mark-deleted";
+        CMS_RECORD_HEALTH = "toygres-orchestrations::activity::cms-record-health";
+        // Used by 1.0.0 and 1.1.0.
+        CMS_MARK_RUNNING = "toygres-orchestrations::activity::cms-mark-running";
+        CMS_MARK_FAILED = "toygres-orchestrations::activity::cms-mark-failed";
+        // Since 1.1.0: fewer, larger steps.
+        PROVISION_INSTANCE = "toygres-orchestrations::activity::provision-instance";
+        DESTROY_INSTANCE = "toygres-orchestrations::activity::destroy-instance";
+        CHECK_HEALTH = "toygres-orchestrations::activity::check-health";
+        CMS_BEGIN_DELETE = "toygres-orchestrations::activity::cms-begin-delete";
+        // System orchestrations.
+        PRUNE_HISTORY = "toygres-orchestrations::activity::prune-history";
+        FILL_WARM_POOL = "toygres-orchestrations::activity::fill-warm-pool";
+    }
 }
 
 /// Activity tags: each names a worker pool, so long platform work (deploys, deletes) and
 /// health probes never wait behind each other or behind short CMS steps (untagged).
 pub mod tags {
-    pub const PLATFORM: &str = "toygres-orchestrations::tag::platform";
-    pub const HEALTH: &str = "toygres-orchestrations::tag::health";
-
-    pub const ALL: &[&str] = &[PLATFORM, HEALTH];
+    name_list! {
+        PLATFORM = "toygres-orchestrations::tag::platform";
+        HEALTH = "toygres-orchestrations::tag::health";
+    }
 }
 
 /// Event queues, delivered with `Client::enqueue_event` and read with `ctx.dequeue_event`.
@@ -89,11 +71,11 @@ pub mod tags {
 /// Queues (not `raise_event`) because a queued message is buffered until it is read and
 /// survives `continue_as_new`: a signal can never fall between two waits.
 pub mod events {
-    pub const INSTANCE_DELETED: &str = "toygres-orchestrations::event::instance-deleted";
-    /// A deploy took a data directory from the warm pool: refill it now.
-    pub const WARM_POOL_CLAIMED: &str = "toygres-orchestrations::event::warm-pool-claimed";
-
-    pub const ALL: &[&str] = &[INSTANCE_DELETED, WARM_POOL_CLAIMED];
+    name_list! {
+        INSTANCE_DELETED = "toygres-orchestrations::event::instance-deleted";
+        /// A deploy took a data directory from the warm pool: refill it now.
+        WARM_POOL_CLAIMED = "toygres-orchestrations::event::warm-pool-claimed";
+    }
 }
 
 /// Orchestration versions, registered explicitly so a new one can sit beside them.
@@ -133,9 +115,16 @@ pub mod instance_ids {
         format!("delete-{record_id}")
     }
 
+    const INSTANCE_ACTOR_PREFIX: &str = "toygres-instance-actor-";
+
     /// The health-watching actor of one instance (one per CMS row, never reused).
-    pub fn instance_actor(instance_id: Uuid) -> String {
-        format!("toygres-instance-actor-{instance_id}")
+    pub fn instance_actor(record_id: Uuid) -> String {
+        format!("{INSTANCE_ACTOR_PREFIX}{record_id}")
+    }
+
+    /// Whether `id` is the id of an instance actor.
+    pub fn is_instance_actor(id: &str) -> bool {
+        id.starts_with(INSTANCE_ACTOR_PREFIX)
     }
 
     /// The one history pruner of a store.
@@ -191,22 +180,5 @@ mod tests {
             .collect();
         let unique: HashSet<&str> = all.iter().copied().collect();
         assert_eq!(unique.len(), all.len());
-    }
-
-    #[test]
-    fn every_name_constant_is_listed() {
-        let source = include_str!("names.rs");
-        let declared = source
-            .lines()
-            .filter(|l| l.trim_start().starts_with("pub const") && l.contains(": &str"))
-            .count();
-        let listed =
-            orchestrations::ALL.len() + activities::ALL.len() + events::ALL.len() + tags::ALL.len();
-        // The versions and the system instance ids are `&str` constants that are not names.
-        assert_eq!(
-            declared,
-            listed + 2 + 2,
-            "a name constant is missing from its ALL list"
-        );
     }
 }

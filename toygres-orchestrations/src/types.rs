@@ -133,11 +133,11 @@ pub mod v1_1 {
         pub instance_id: Uuid,
         pub name: InstanceName,
         pub interval_secs: u64,
-        /// Counts `continue_as_new` generations, for logs.
+        /// Counts checks, for logs.
         #[serde(default)]
         pub cycle: u64,
         /// Tells this actor apart from an earlier one under the same id (a replaced actor
-        /// starts its executions at 1 again): with the execution id it keys each health
+        /// counts its checks from 0 again): with the check's number it keys each health
         /// row. Empty for an actor that started on 1.0.0.
         #[serde(default)]
         pub incarnation: String,

@@ -52,7 +52,7 @@ async fn crash_and_recover(name: &str, point: CrashPoint) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(record.state(), InstanceState::Creating, "{point:?}");
+    assert_eq!(record.state, InstanceState::Creating, "{point:?}");
 
     cp.restart().await;
     let created: CreateInstanceOutput =
@@ -70,11 +70,11 @@ async fn crash_and_recover(name: &str, point: CrashPoint) {
     );
     let records = cms::instances::list_all(&cp.db.pool).await.unwrap();
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].state(), InstanceState::Running);
-    let events: Vec<String> = transitions(&cp.db.pool, record.id).await;
+    assert_eq!(records[0].state, InstanceState::Running);
+    let events: Vec<InstanceState> = transitions(&cp.db.pool, record.id).await;
     assert_eq!(
         events,
-        ["creating", "running"],
+        [InstanceState::Creating, InstanceState::Running],
         "no transition was repeated"
     );
 

@@ -37,7 +37,7 @@ async fn an_uninstalled_version_fails_cleanly_and_keeps_the_error() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(record.state(), InstanceState::Failed);
+    assert_eq!(record.state, InstanceState::Failed);
     assert!(
         record
             .last_error
@@ -46,8 +46,8 @@ async fn an_uninstalled_version_fails_cleanly_and_keeps_the_error() {
             .contains(&expected),
         "{record:?}"
     );
-    let events: Vec<String> = transitions(&cp.db.pool, record.id).await;
-    assert_eq!(events, ["creating", "failed"]);
+    let events: Vec<InstanceState> = transitions(&cp.db.pool, record.id).await;
+    assert_eq!(events, [InstanceState::Creating, InstanceState::Failed]);
     assert!(
         !cp.platform.instance_dir(&spec.name).exists(),
         "nothing on disk"
@@ -91,7 +91,7 @@ async fn a_second_live_instance_with_the_same_name_is_refused_and_changes_nothin
         .unwrap();
     assert_eq!(after.id, first.id);
     assert_eq!(
-        after.state(),
+        after.state,
         InstanceState::Failed,
         "the first record was not touched"
     );
@@ -154,7 +154,7 @@ async fn deleting_an_instance_while_it_is_created_leaves_nothing_running() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(after.state(), InstanceState::Deleted, "round {round}");
+        assert_eq!(after.state, InstanceState::Deleted, "round {round}");
     }
     cp.shutdown().await;
 }

@@ -34,7 +34,10 @@ async fn every_activity_run_twice_has_one_effect() {
     assert_eq!(a, b, "a re-run returns the same record");
     let id = a.instance_id;
     assert_eq!(cms::instances::list_all(pool).await.unwrap().len(), 1);
-    assert_eq!(transitions(&cp.db.pool, id).await, ["creating"]);
+    assert_eq!(
+        transitions(&cp.db.pool, id).await,
+        [InstanceState::Creating]
+    );
     let instance = InstanceRef {
         instance_id: id,
         name: spec.name.clone(),
@@ -96,7 +99,10 @@ async fn every_activity_run_twice_has_one_effect() {
         .run_activity_twice("mark-running", activities::CMS_MARK_RUNNING, &running)
         .await;
     assert_applied_then_no_op(outcomes, InstanceState::Creating);
-    assert_eq!(transitions(&cp.db.pool, id).await, ["creating", "running"]);
+    assert_eq!(
+        transitions(&cp.db.pool, id).await,
+        [InstanceState::Creating, InstanceState::Running]
+    );
 
     let (a, b): (ProbeResult, ProbeResult) = cp
         .run_activity_twice("probe", activities::PROBE_HEALTH, &instance)
@@ -171,7 +177,12 @@ async fn every_activity_run_twice_has_one_effect() {
     assert_applied_then_no_op(outcomes, InstanceState::Deleting);
     assert_eq!(
         transitions(&cp.db.pool, id).await,
-        ["creating", "running", "deleting", "deleted"]
+        [
+            InstanceState::Creating,
+            InstanceState::Running,
+            InstanceState::Deleting,
+            InstanceState::Deleted
+        ]
     );
 
     // Once deleted, a late deploy or delete touches nothing: the name may be someone else's.
@@ -218,7 +229,7 @@ async fn marking_failed_twice_records_one_failure() {
     assert_eq!(record.last_error.as_deref(), Some("disk on fire"));
     assert_eq!(
         transitions(&cp.db.pool, reserved.instance_id).await,
-        ["creating", "failed"]
+        [InstanceState::Creating, InstanceState::Failed]
     );
     cp.shutdown().await;
 }
@@ -290,6 +301,7 @@ async fn every_step_since_1_1_0_run_twice_has_one_effect() {
         record_id: id,
         name: spec.name.clone(),
         incarnation: "test".into(),
+        cycle: 0,
     };
     let (a, b): (RecordHealthOutput, RecordHealthOutput) = cp
         .run_activity_twice("check", activities::CHECK_HEALTH, &check)
@@ -331,7 +343,12 @@ async fn every_step_since_1_1_0_run_twice_has_one_effect() {
     assert!(!cp.platform.instance_dir(&spec.name).exists());
     assert_eq!(
         transitions(pool, id).await,
-        ["creating", "running", "deleting", "deleted"]
+        [
+            InstanceState::Creating,
+            InstanceState::Running,
+            InstanceState::Deleting,
+            InstanceState::Deleted
+        ]
     );
 
     // Once deleted, a late provision touches nothing: the name may be someone else's.

@@ -167,7 +167,7 @@ async fn an_instance_lives_and_dies_on_kubernetes() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(record.state(), InstanceState::Deleted);
+    assert_eq!(record.state, InstanceState::Deleted);
     pod_database.stop().await;
     cp.shutdown().await;
 }
@@ -234,7 +234,7 @@ async fn a_pod_that_never_becomes_ready_fails_the_create_and_is_cleaned_up() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(record.state(), InstanceState::Failed);
+    assert_eq!(record.state, InstanceState::Failed);
     assert_eq!(
         everything_labelled(&cluster, &namespace, &spec.name).await,
         Vec::<String>::new()

@@ -2,6 +2,7 @@
 //! create → connect with its credentials → health history → delete → nothing left.
 
 use std::time::Duration;
+use toygres_orchestrations::domain::HealthStatus;
 
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -63,8 +64,8 @@ async fn an_instance_is_created_watched_and_deleted() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(record.state(), InstanceState::Running);
-    assert_eq!(record.health_status, "healthy");
+    assert_eq!(record.state, InstanceState::Running);
+    assert_eq!(record.health_status, HealthStatus::Healthy);
     assert_eq!(record.endpoint_port, Some(i32::from(created.endpoint.port)));
 
     let data_dir = cp.platform.instance_dir(&spec.name).join("data");
@@ -106,10 +107,18 @@ async fn an_instance_is_created_watched_and_deleted() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(record.state(), InstanceState::Deleted);
+    assert_eq!(record.state, InstanceState::Deleted);
     assert!(record.deleted_at.is_some());
-    let events: Vec<String> = transitions(&cp.db.pool, created.record_id).await;
-    assert_eq!(events, ["creating", "running", "deleting", "deleted"]);
+    let events: Vec<InstanceState> = transitions(&cp.db.pool, created.record_id).await;
+    assert_eq!(
+        events,
+        [
+            InstanceState::Creating,
+            InstanceState::Running,
+            InstanceState::Deleting,
+            InstanceState::Deleted
+        ]
+    );
 
     // The password never reached duroxide's history or the CMS.
     assert_eq!(

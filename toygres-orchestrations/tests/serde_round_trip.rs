@@ -112,7 +112,7 @@ fn activity_types_round_trip() {
         instance_id: id,
         error: "boom".into(),
     });
-    for state in InstanceState::ALL {
+    for &state in InstanceState::ALL {
         round_trip(TransitionOutcome::Applied { from: state });
         round_trip(TransitionOutcome::NotAllowed { current: state });
         round_trip(RecordHealthOutput { state });
@@ -191,6 +191,7 @@ fn version_1_1_types_round_trip() {
         record_id: id,
         name: spec().name,
         incarnation: String::new(),
+        cycle: 4,
     });
     round_trip(PruneHistoryInput {
         keep_executions: 2,

@@ -81,10 +81,10 @@ async fn a_create_left_in_flight_by_1_0_0_finishes_on_1_0_0() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(record.state(), InstanceState::Running);
+    assert_eq!(record.state, InstanceState::Running);
     assert_eq!(
         transitions(&cp.db.pool, record_id).await,
-        ["creating", "running"]
+        [InstanceState::Creating, InstanceState::Running]
     );
     let data_dir = cp.platform.instance_dir(&spec(NAME).name).join("data");
     assert_eq!(postmasters_for(&data_dir).len(), 1);

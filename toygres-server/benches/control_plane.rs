@@ -11,6 +11,7 @@
 //! `cargo build --release -p toygres-cli -p toygres-server && cargo bench -p toygres-server --bench control_plane`
 
 use std::time::{Duration, Instant};
+use toygres_orchestrations::domain::InstanceState;
 
 use toygres_orchestrations::domain::api::InstanceList;
 use toygres_test_support::TestDatabase;
@@ -144,7 +145,7 @@ async fn first_of_a_burst(server: &TestServer) -> Duration {
             .await?
             .instances
             .iter()
-            .any(|i| i.state == "running");
+            .any(|i| i.state == InstanceState::Running);
         running.then(|| started.elapsed())
     })
     .await;
@@ -155,7 +156,7 @@ async fn first_of_a_burst(server: &TestServer) -> Duration {
             let list = list(server, &http).await?;
             list.instances
                 .iter()
-                .all(|i| i.state == "running")
+                .all(|i| i.state == InstanceState::Running)
                 .then_some(())
         },
     )

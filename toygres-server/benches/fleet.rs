@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use toygres_orchestrations::domain::InstanceState;
 use toygres_orchestrations::domain::api::InstanceList;
 use toygres_test_support::TestDatabase;
 use toygres_test_support::bench::{cpu_ticks, percent_of_a_core, percentile, server_cpu_ticks};
@@ -149,8 +150,8 @@ async fn settle(server: &TestServer, http: &reqwest::Client, total: usize) -> (u
         Duration::from_secs(3600),
         || async {
             let list = list(server, http).await?;
-            let count = |state: &str| list.instances.iter().filter(|i| i.state == state).count();
-            let (running, failed) = (count("running"), count("failed"));
+            let count = |state| list.instances.iter().filter(|i| i.state == state).count();
+            let (running, failed) = (count(InstanceState::Running), count(InstanceState::Failed));
             (running + failed >= total).then_some((running, failed))
         },
     )

@@ -67,7 +67,7 @@ pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::
     )
     .await?;
     for record in &records {
-        match record.state() {
+        match record.state {
             InstanceState::Creating => {
                 let started = start_orphaned_create(client, record, health_check_interval_secs);
                 done.creates_started += usize::from(started.await?);

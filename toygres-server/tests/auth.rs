@@ -2,6 +2,7 @@
 //! refused request changes nothing.
 
 use reqwest::{Method, StatusCode};
+use toygres_orchestrations::domain::ErrorCode;
 use toygres_orchestrations::domain::api::{ErrorBody, InstanceList};
 use toygres_test_support::server::{ServerOptions, TestServer};
 
@@ -40,7 +41,7 @@ async fn every_route_but_healthz_needs_the_token() {
                 "{method} {path} with {authorization:?}"
             );
             let body: ErrorBody = response.json().await.unwrap();
-            assert_eq!(body.error, "unauthorized");
+            assert_eq!(body.error, ErrorCode::Unauthorized);
         }
     }
 

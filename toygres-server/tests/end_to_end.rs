@@ -3,6 +3,7 @@
 //! delete --wait; then no secret anywhere it must not be.
 
 use std::time::Duration;
+use toygres_orchestrations::domain::{HealthStatus, InstanceState, OperationStatus};
 
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
@@ -38,12 +39,12 @@ async fn the_readme_session_works_end_to_end() {
     let list: InstanceList =
         serde_json::from_str(&server.cli_ok(&["list", "-o", "json"]).await).unwrap();
     assert_eq!(list.instances.len(), 1);
-    assert_eq!(list.instances[0].state, "running");
+    assert_eq!(list.instances[0].state, InstanceState::Running);
 
     let instance = wait_until_healthy(&server, "shop").await;
     assert_eq!(
-        instance.create_orchestration.status.as_deref(),
-        Some("completed")
+        instance.create_orchestration.status,
+        Some(OperationStatus::Completed)
     );
     let port = instance.endpoint.as_ref().expect("an endpoint").port;
 
@@ -76,7 +77,7 @@ async fn the_readme_session_works_end_to_end() {
     assert!(deleted.contains("shop is deleted"), "{deleted}");
     let gone: InstanceView =
         serde_json::from_str(&server.cli_ok(&["get", "shop", "-o", "json"]).await).unwrap();
-    assert_eq!(gone.state, "deleted");
+    assert_eq!(gone.state, InstanceState::Deleted);
     assert!(!port_is_listening(port));
     assert!(postmasters_for(&server.instance_data_dir("shop")).is_empty());
     let empty: InstanceList =
@@ -120,7 +121,7 @@ async fn wait_until_healthy(server: &TestServer, name: &str) -> InstanceView {
     for _ in 0..100 {
         let view: InstanceView =
             serde_json::from_str(&server.cli_ok(&["get", name, "-o", "json"]).await).unwrap();
-        if view.health.status == "healthy" {
+        if view.health.status == HealthStatus::Healthy {
             return view;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -2,6 +2,7 @@
 //! instance ends deleted with nothing running.
 
 use toygres_orchestrations::domain::api::InstanceView;
+use toygres_orchestrations::names;
 use toygres_test_support::TestDatabase;
 use toygres_test_support::control_plane::{duroxide_client, kill_orchestration};
 use toygres_test_support::processes::postmasters_for;
@@ -24,7 +25,7 @@ async fn deleting_again_replaces_a_failed_delete() {
         .await
         .unwrap();
     server.cli_ok(&["delete", "sticky"]).await;
-    let delete_id = format!("delete-{}", view.id);
+    let delete_id = names::instance_ids::delete_instance(view.id);
     kill_orchestration(&client, &delete_id).await;
     lock.rollback().await.unwrap();
 

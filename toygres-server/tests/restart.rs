@@ -2,6 +2,7 @@
 //! lists them as running and keeps watching them, replacing a health actor that died.
 
 use std::time::Duration;
+use toygres_orchestrations::domain::InstanceState;
 
 use toygres_orchestrations::domain::api::{InstanceList, InstanceView};
 use toygres_test_support::TestDatabase;
@@ -42,7 +43,9 @@ async fn instances_survive_a_restart_and_are_still_watched() {
         serde_json::from_str(&server.cli_ok(&["list", "-o", "json"]).await).unwrap();
     assert_eq!(list.instances.len(), 2);
     assert!(
-        list.instances.iter().all(|i| i.state == "running"),
+        list.instances
+            .iter()
+            .all(|i| i.state == InstanceState::Running),
         "{list:?}"
     );
     // Both instances are watched again: each gets new health rows (the dead actor is

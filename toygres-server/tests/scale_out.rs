@@ -4,7 +4,8 @@
 //! On the local platform the servers must share the instances directory (one machine),
 //! so they share a data directory; across machines, the Kubernetes platform is the answer.
 
-use toygres_orchestrations::cms;
+use toygres_orchestrations::domain::InstanceState;
+use toygres_orchestrations::{cms, names};
 use toygres_test_support::control_plane::{duroxide_client, transitions};
 use toygres_test_support::processes::postmasters_for;
 use toygres_test_support::server::{ServerOptions, TestServer};
@@ -35,10 +36,10 @@ async fn two_servers_share_one_database() {
     let records = cms::instances::list_all(&db.pool).await.unwrap();
     assert_eq!(records.len(), 5);
     for record in &records {
-        let states: Vec<String> = transitions(&db.pool, record.id).await;
+        let states: Vec<InstanceState> = transitions(&db.pool, record.id).await;
         assert_eq!(
             states,
-            ["creating", "running"],
+            [InstanceState::Creating, InstanceState::Running],
             "{}: each step ran once",
             record.name
         );
@@ -55,7 +56,7 @@ async fn two_servers_share_one_database() {
         .await
         .unwrap()
         .into_iter()
-        .filter(|id| id.starts_with("toygres-instance-actor-"))
+        .filter(|id| names::instance_ids::is_instance_actor(id))
         .collect();
     assert_eq!(actors.len(), 5, "one actor per instance: {actors:?}");
     for record in &records {

@@ -4,6 +4,7 @@
 //! instance ports out of the kernel's ephemeral range.
 
 use std::time::{Duration, Instant};
+use toygres_orchestrations::domain::{ErrorCode, HealthStatus, InstanceState, OperationStatus};
 
 use toygres_orchestrations::domain::api::{ErrorBody, InstanceView};
 use toygres_test_support::eventually;
@@ -53,7 +54,7 @@ async fn a_request_during_a_database_outage_answers_503_within_five_seconds() {
     let body: ErrorBody = response.json().await.unwrap();
     cluster.thaw();
     assert_eq!(status, 503, "{body:?}");
-    assert_eq!(body.error, "unavailable");
+    assert_eq!(body.error, ErrorCode::Unavailable);
     assert!(took < Duration::from_secs(5), "answered after {took:?}");
 
     eventually(
@@ -136,8 +137,8 @@ async fn a_waiting_client_learns_of_a_change_as_it_happens() {
             .ok()?;
         let etag = response.headers()["etag"].to_str().ok()?.to_string();
         let view: InstanceView = response.json().await.ok()?;
-        let settled = view.health.status == "healthy"
-            && view.create_orchestration.status.as_deref() == Some("completed");
+        let settled = view.health.status == HealthStatus::Healthy
+            && view.create_orchestration.status == Some(OperationStatus::Completed);
         settled.then_some(etag)
     })
     .await;
@@ -175,7 +176,7 @@ async fn a_waiting_client_learns_of_a_change_as_it_happens() {
     server.cli_ok(&["delete", "followed"]).await;
     let (status, took, view) = waiting.await.unwrap();
     assert_eq!(status, 200);
-    assert_ne!(view.unwrap().state, "running");
+    assert_ne!(view.unwrap().state, InstanceState::Running);
     assert!(
         took < Duration::from_secs(50),
         "it answered with the change"

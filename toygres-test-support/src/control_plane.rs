@@ -315,7 +315,7 @@ fn with_test_orchestrations(base: OrchestrationRegistry) -> OrchestrationRegistr
 }
 
 /// The states a record went through, in order (from `instance_events`).
-pub async fn transitions(pool: &PgPool, id: Uuid) -> Vec<String> {
+pub async fn transitions(pool: &PgPool, id: Uuid) -> Vec<cms::InstanceState> {
     cms::instances::events(pool, id)
         .await
         .expect("read the record's events")

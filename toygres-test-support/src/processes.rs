@@ -2,13 +2,15 @@
 
 use std::path::Path;
 
-/// Pids of postmasters started with `-D <data_dir>` (their children do not carry `-D`).
+/// Pids of postmasters started with `-D <data_dir>`. A child the postmaster has just
+/// forked carries the same command line until it renames itself, so processes whose
+/// parent is one of the candidates are not counted.
 pub fn postmasters_for(data_dir: &Path) -> Vec<i32> {
     let wanted = data_dir.to_string_lossy().to_string();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    entries
+    let candidates: Vec<i32> = entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
@@ -22,7 +24,19 @@ pub fn postmasters_for(data_dir: &Path) -> Vec<i32> {
             let is_postgres = args.first().is_some_and(|a| a.ends_with("postgres"));
             is_postgres && args.windows(2).any(|w| w[0] == "-D" && w[1] == wanted)
         })
+        .collect();
+    candidates
+        .iter()
+        .copied()
+        .filter(|pid| parent_of(*pid).is_none_or(|parent| !candidates.contains(&parent)))
         .collect()
+}
+
+/// The parent of `pid`, from `/proc/<pid>/stat`.
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command may contain spaces: fields start after its closing ')'.
+    stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Whether anything accepts TCP connections on 127.0.0.1:`port`.
@@ -42,15 +56,6 @@ pub fn children_of(parent: i32) -> Vec<i32> {
     entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    // The command may contain spaces: fields start after its closing ')'.
-                    let rest = stat.rsplit(')').next()?.to_string();
-                    rest.split_whitespace().nth(1)?.parse::<i32>().ok()
-                })
-                == Some(parent)
-        })
+        .filter(|pid| parent_of(*pid) == Some(parent))
         .collect()
 }

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use toygres_domain::InstanceName;
 use toygres_domain::api::InstanceView;
+use toygres_domain::{InstanceName, InstanceState};
 
 use crate::args::{Format, Target};
 use crate::client::ApiClient;
@@ -32,31 +32,17 @@ pub async fn until(
     let (mut instance, mut etag) = (first.instance, first.etag);
     let outcome = loop {
         progress.update(&describe(&instance));
-        match (target, instance.state.as_str()) {
-            (Target::Running, "running") | (Target::Deleted, "deleted") => break Ok(instance),
-            (Target::Running, "failed") => {
-                break Err(CliError::Failed(format!(
-                    "{name} failed: {}",
-                    instance
-                        .last_error
-                        .as_deref()
-                        .unwrap_or("no error recorded")
-                )));
-            }
-            (Target::Running, "deleting" | "deleted") => {
-                break Err(CliError::Failed(format!(
-                    "{name} is {} and will not run",
-                    instance.state
-                )));
-            }
-            _ if Instant::now() >= deadline => {
+        match verdict(target, &instance) {
+            Verdict::Reached => break Ok(instance),
+            Verdict::WillNot(why) => break Err(CliError::Failed(format!("{name} {why}"))),
+            Verdict::NotYet if Instant::now() >= deadline => {
                 break Err(CliError::Failed(format!(
                     "timed out after {timeout_secs}s waiting for {name} to be {}: it is {}",
                     target_name(target),
                     instance.state
                 )));
             }
-            _ => {
+            Verdict::NotYet => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 let wait_secs = left.as_secs().clamp(1, LONG_POLL_SECS);
                 if let Some(changed) = client
@@ -77,7 +63,7 @@ pub fn report(format: Format, instance: &InstanceView) {
     match format {
         Format::Json => output::json(instance),
         Format::Table => match &instance.endpoint {
-            Some(e) if instance.state == "running" => println!(
+            Some(e) if instance.state == InstanceState::Running => println!(
                 "{} is running at {}:{} (connect with: toygres-cli connection-string {})",
                 instance.name, e.host, e.port, instance.name
             ),
@@ -86,12 +72,41 @@ pub fn report(format: Format, instance: &InstanceView) {
     }
 }
 
+/// Where an instance stands against what the user waits for.
+enum Verdict {
+    Reached,
+    NotYet,
+    /// It will never get there; says why, after the name.
+    WillNot(String),
+}
+
+/// Every state is named, so a new one must be placed here before the CLI compiles.
+fn verdict(target: Target, instance: &InstanceView) -> Verdict {
+    use InstanceState::{Creating, Deleted, Deleting, Failed, Running};
+    match (target, instance.state) {
+        (Target::Running, Running) | (Target::Deleted, Deleted) => Verdict::Reached,
+        (Target::Running, Failed) => Verdict::WillNot(format!(
+            "failed: {}",
+            instance
+                .last_error
+                .as_deref()
+                .unwrap_or("no error recorded")
+        )),
+        (Target::Running, state @ (Deleting | Deleted)) => {
+            Verdict::WillNot(format!("is {state} and will not run"))
+        }
+        (Target::Running, Creating) | (Target::Deleted, Creating | Running | Deleting | Failed) => {
+            Verdict::NotYet
+        }
+    }
+}
+
 /// `shop: creating, deploying`: the state, and the step while one is in progress.
 fn describe(instance: &InstanceView) -> String {
-    let orchestration = match instance.state.as_str() {
-        "creating" => Some(&instance.create_orchestration),
-        "deleting" => instance.delete_orchestration.as_ref(),
-        _ => None,
+    let orchestration = match instance.state {
+        InstanceState::Creating => Some(&instance.create_orchestration),
+        InstanceState::Deleting => instance.delete_orchestration.as_ref(),
+        InstanceState::Running | InstanceState::Deleted | InstanceState::Failed => None,
     };
     match orchestration.and_then(|o| o.step.as_ref()) {
         Some(step) => format!("{}: {}, {step}", instance.name, instance.state),

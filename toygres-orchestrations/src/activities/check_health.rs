@@ -2,8 +2,8 @@
 //! the same step, returning the record's state so the actor knows whether to go on.
 //!
 //! An unreachable instance is a result (`ok: false`), not an activity failure. The row is
-//! keyed by the actor's incarnation and execution, so a re-run stores nothing twice, and
-//! the database stamps the time (no orchestration clock round trip).
+//! keyed by the actor's incarnation and the check's number, so a re-run stores nothing
+//! twice, and the database stamps the time (no orchestration clock round trip).
 
 use std::sync::Arc;
 
@@ -51,7 +51,7 @@ pub async fn run(
             }
         }
     };
-    let key = format!("{}/{}", input.incarnation, ctx.execution_id());
+    let key = format!("{}/{}", input.incarnation, input.cycle);
     let state = health::record_probe(&deps.cms, input.record_id, &key, &probe)
         .await
         .map_err(|e| e.to_string())?;

@@ -1,7 +1,7 @@
 //! Health history: one row per probe.
 //!
 //! Rows of the 1.0.0 actor are keyed by the time it took from `utc_now()`; rows of 1.1.0
-//! by the actor's incarnation and execution (`probe_key`), with the time stamped by the
+//! by the actor's incarnation and check number (`probe_key`), with the time stamped by the
 //! database. Either key makes a retried insert a no-op; the instance's summary columns
 //! only move forward in time, so a late retry of an old probe never overwrites a newer
 //! result. Rows older than the pruner's retention are trimmed.
@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::InstanceState;
-use super::instances::{CmsError, lock_state};
+use super::instances::{CmsError, lock_state, parse_state};
 
 /// One probe result.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -67,35 +67,45 @@ pub struct Probe {
     pub message: Option<String>,
 }
 
-/// Records `probe` under `probe_key` (the actor's incarnation and execution) and returns
+/// Records `probe` under `probe_key` (the actor's incarnation and check number) and returns
 /// the instance's state. A second call with the same key stores nothing.
+///
+/// One statement, so one round trip: it runs for every instance every few seconds.
 pub async fn record_probe(
     pool: &PgPool,
     id: Uuid,
     probe_key: &str,
     probe: &Probe,
 ) -> Result<InstanceState, CmsError> {
-    let mut tx = pool.begin().await?;
-    let state = lock_state(&mut tx, id).await?;
-    let inserted: Option<DateTime<Utc>> = sqlx::query_scalar(
-        "INSERT INTO toygres_cms.health_checks
-             (instance_id, checked_at, ok, latency_ms, message, probe_key)
-         VALUES ($1, clock_timestamp(), $2, $3, $4, $5)
-         ON CONFLICT (instance_id, probe_key) WHERE probe_key IS NOT NULL DO NOTHING
-         RETURNING checked_at",
+    let state: Option<String> = sqlx::query_scalar(
+        "WITH record AS (
+             SELECT id, state FROM toygres_cms.instances WHERE id = $1 FOR UPDATE
+         ), inserted AS (
+             INSERT INTO toygres_cms.health_checks
+                 (instance_id, checked_at, ok, latency_ms, message, probe_key)
+             SELECT id, clock_timestamp(), $2, $3, $4, $5 FROM record
+             ON CONFLICT (instance_id, probe_key) WHERE probe_key IS NOT NULL DO NOTHING
+             RETURNING checked_at
+         ), summarised AS (
+             UPDATE toygres_cms.instances i
+             SET health_status = CASE WHEN $2 THEN 'healthy' ELSE 'unhealthy' END,
+                 last_health_check_at = inserted.checked_at
+             FROM inserted
+             WHERE i.id = $1 AND i.state = 'running'
+               AND (i.last_health_check_at IS NULL
+                    OR i.last_health_check_at <= inserted.checked_at)
+             RETURNING 1
+         )
+         SELECT state FROM record",
     )
     .bind(id)
     .bind(probe.ok)
     .bind(probe.latency_ms)
     .bind(&probe.message)
     .bind(probe_key)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(pool)
     .await?;
-    if let Some(checked_at) = inserted {
-        update_summary(&mut tx, id, checked_at, probe.ok).await?;
-    }
-    tx.commit().await?;
-    Ok(state)
+    parse_state(id, state)
 }
 
 /// Moves the instance's summary forward to a newer check (never backwards).

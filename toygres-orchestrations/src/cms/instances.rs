@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::InstanceState;
+use super::{HealthStatus, InstanceState};
+use crate::domain::UnknownText;
 use crate::platform::{Endpoint, InstanceSpec};
 
 #[derive(Debug, thiserror::Error)]
@@ -17,16 +18,21 @@ pub enum CmsError {
     NameTaken(String),
     #[error("instance {0} is not in the metadata store")]
     UnknownInstance(Uuid),
+    /// A row holds text no code knows (a corrupt row, or one a newer version wrote).
+    #[error("metadata store: instance {id}: {problem}")]
+    Corrupt { id: Uuid, problem: UnknownText },
     #[error("metadata store: {0}")]
     Database(#[from] sqlx::Error),
 }
 
-/// One row of `toygres_cms.instances`.
+/// One row of `toygres_cms.instances`. Its states decode into their enums; a row with an
+/// unknown one is an error, never a guess.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InstanceRecord {
     pub id: Uuid,
     pub name: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: InstanceState,
     pub platform: String,
     pub postgres_version: String,
     pub storage_gb: i32,
@@ -34,7 +40,8 @@ pub struct InstanceRecord {
     pub endpoint_port: Option<i32>,
     pub endpoint_user: Option<String>,
     pub endpoint_database: Option<String>,
-    pub health_status: String,
+    #[sqlx(try_from = "String")]
+    pub health_status: HealthStatus,
     pub last_health_check_at: Option<DateTime<Utc>>,
     pub create_orchestration_id: String,
     pub delete_orchestration_id: Option<String>,
@@ -45,20 +52,40 @@ pub struct InstanceRecord {
     pub last_error: Option<String>,
 }
 
-impl InstanceRecord {
-    pub fn state(&self) -> InstanceState {
-        self.state.parse().unwrap_or(InstanceState::Failed)
-    }
-}
-
 /// One row of `toygres_cms.instance_events`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InstanceEvent {
-    pub from_state: Option<String>,
-    pub to_state: String,
+    #[sqlx(try_from = "OptionalState")]
+    pub from_state: Option<InstanceState>,
+    #[sqlx(try_from = "String")]
+    pub to_state: InstanceState,
     pub message: Option<String>,
     pub orchestration_id: Option<String>,
     pub occurred_at: DateTime<Utc>,
+}
+
+/// A nullable state column as it comes from the database.
+pub struct OptionalState(Option<String>);
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for OptionalState {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(Self(
+            <Option<String> as sqlx::Decode<sqlx::Postgres>>::decode(value)?,
+        ))
+    }
+}
+
+impl sqlx::Type<sqlx::Postgres> for OptionalState {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <String as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl TryFrom<OptionalState> for Option<InstanceState> {
+    type Error = UnknownText;
+    fn try_from(text: OptionalState) -> Result<Self, Self::Error> {
+        text.0.map(|state| state.parse()).transpose()
+    }
 }
 
 /// Creates the record for `spec`, or returns the one this orchestration already created.
@@ -214,8 +241,15 @@ pub(super) async fn lock_state(
             .bind(id)
             .fetch_optional(&mut **tx)
             .await?;
-    let state = state.ok_or(CmsError::UnknownInstance(id))?;
-    Ok(state.parse().unwrap_or(InstanceState::Failed))
+    parse_state(id, state)
+}
+
+/// The state a row holds, as read by `SELECT state …` (`None`: no such row).
+pub(crate) fn parse_state(id: Uuid, state: Option<String>) -> Result<InstanceState, CmsError> {
+    state
+        .ok_or(CmsError::UnknownInstance(id))?
+        .parse()
+        .map_err(|problem| CmsError::Corrupt { id, problem })
 }
 
 async fn append_event(

@@ -7,9 +7,8 @@
 pub mod fence;
 pub mod health;
 pub mod instances;
-mod state;
 
-pub use state::InstanceState;
+pub use crate::domain::{HealthStatus, InstanceState};
 
 /// The CMS schema, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

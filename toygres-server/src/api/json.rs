@@ -8,6 +8,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use toygres_orchestrations::domain::ErrorCode;
 
 use super::ApiError;
 
@@ -25,13 +26,16 @@ where
             .await
             .map_err(into_api_error)?;
         if !value.is_object() {
-            return Err(ApiError::bad_request(
-                "invalid_request",
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
                 "the request body must be a JSON object",
             ));
         }
         serde_json::from_value(value).map(Self).map_err(|e| {
-            ApiError::bad_request("invalid_request", format!("invalid request body: {e}"))
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!("invalid request body: {e}"),
+            )
         })
     }
 }
@@ -39,21 +43,19 @@ where
 fn into_api_error(rejection: JsonRejection) -> ApiError {
     let message = rejection.body_text();
     match rejection {
-        JsonRejection::JsonDataError(_) => ApiError::bad_request("invalid_request", message),
-        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("malformed_json", message),
+        JsonRejection::JsonDataError(_) => ApiError::new(ErrorCode::InvalidRequest, message),
+        JsonRejection::JsonSyntaxError(_) => ApiError::new(ErrorCode::MalformedJson, message),
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send the body as JSON with Content-Type: application/json",
         ),
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!(
                 "request bodies are limited to {} bytes",
                 super::MAX_BODY_BYTES
             ),
         ),
-        other => ApiError::new(other.status(), "invalid_request", message),
+        _ => ApiError::new(ErrorCode::InvalidRequest, message),
     }
 }

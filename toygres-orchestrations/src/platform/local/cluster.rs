@@ -82,7 +82,7 @@ impl PgCluster {
         }
         let scratch = self.data_dir.with_extension("init");
         remove_dir_if_present(&scratch).await?;
-        let mut command = self.tool("initdb");
+        let mut command = self.background_tool("initdb");
         command
             .arg("-D")
             .arg(&scratch)
@@ -227,7 +227,23 @@ impl PgCluster {
     }
 
     fn tool(&self, name: &str) -> Command {
-        let mut command = Command::new(self.install.tool(name));
+        self.prepare(Command::new(self.install.tool(name)))
+    }
+
+    /// A tool whose work can wait: run at a lower CPU priority (`nice`), so a burst of
+    /// `initdb`s does not starve the control plane and the instances already running.
+    fn background_tool(&self, name: &str) -> Command {
+        match which_nice() {
+            Some(nice) => {
+                let mut command = Command::new(nice);
+                command.args(["-n", "10"]).arg(self.install.tool(name));
+                self.prepare(command)
+            }
+            None => self.tool(name),
+        }
+    }
+
+    fn prepare(&self, mut command: Command) -> Command {
         command
             .stdin(Stdio::null())
             .current_dir(self.data_dir.parent().unwrap_or(Path::new("/")))
@@ -238,6 +254,13 @@ impl PgCluster {
         }
         command
     }
+}
+
+/// `nice`, where the system has it.
+fn which_nice() -> Option<&'static Path> {
+    [Path::new("/usr/bin/nice"), Path::new("/bin/nice")]
+        .into_iter()
+        .find(|path| path.is_file())
 }
 
 /// How long an immediate stop waits for the postmaster (and then for SIGKILL).

@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use toygres_orchestrations::cms::{self, InstanceState};
+use toygres_orchestrations::domain::ErrorCode;
 use toygres_orchestrations::domain::api::ConnectionView;
 use toygres_orchestrations::platform::Endpoint;
 
@@ -22,10 +23,10 @@ pub async fn handle(
     let (Some(host), Some(port), InstanceState::Running) = (
         record.endpoint_host.clone(),
         record.endpoint_port,
-        record.state(),
+        record.state,
     ) else {
-        return Err(ApiError::conflict(
-            "not_running",
+        return Err(ApiError::new(
+            ErrorCode::NotRunning,
             format!(
                 "instance \"{name}\" is {}; its connection string is available once it is running",
                 record.state

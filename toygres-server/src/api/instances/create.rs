@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use toygres_orchestrations::cms::instances::{self, CmsError};
+use toygres_orchestrations::domain::ErrorCode;
 use toygres_orchestrations::domain::api::{Accepted, CreateInstanceRequest};
 use toygres_orchestrations::domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::names;
@@ -29,8 +30,8 @@ pub async fn handle(
     let instance_id = instances::reserve(&app.cms, &spec, app.platform.kind(), &orchestration_id)
         .await
         .map_err(|error| match error {
-            CmsError::NameTaken(name) => ApiError::conflict(
-                "already_exists",
+            CmsError::NameTaken(name) => ApiError::new(
+                ErrorCode::AlreadyExists,
                 format!(
                     "an instance named {name:?} already exists; delete it or choose another name"
                 ),
@@ -70,18 +71,18 @@ pub async fn handle(
 
 fn validate(app: &AppState, request: CreateInstanceRequest) -> Result<InstanceSpec, ApiError> {
     let name = InstanceName::parse(request.name)
-        .map_err(|e| ApiError::bad_request("invalid_name", e.0))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidName, e.0))?;
     let postgres_version = match request.postgres_version {
         Some(version) => PostgresVersion::parse(&version.as_text())
-            .map_err(|e| ApiError::bad_request("invalid_postgres_version", e.0))?,
+            .map_err(|e| ApiError::new(ErrorCode::InvalidPostgresVersion, e.0))?,
         None => app.platform.default_version(),
     };
     app.platform
         .check_version(postgres_version)
-        .map_err(|e| ApiError::bad_request("unsupported_postgres_version", e.to_string()))?;
+        .map_err(|e| ApiError::new(ErrorCode::UnsupportedPostgresVersion, e.to_string()))?;
     let storage = match request.storage_gb {
         Some(gib) => StorageSize::from_gib(gib)
-            .map_err(|e| ApiError::bad_request("invalid_storage_size", e.0))?,
+            .map_err(|e| ApiError::new(ErrorCode::InvalidStorageSize, e.0))?,
         None => StorageSize::default(),
     };
     Ok(InstanceSpec {

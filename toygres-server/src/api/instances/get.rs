@@ -9,6 +9,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
+use toygres_orchestrations::domain::ErrorCode;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -45,7 +46,7 @@ pub async fn handle(
 ) -> Result<Response, ApiError> {
     let name = parse_name(name)?;
     let Query(params) =
-        params.map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
+        params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
     let seen = headers
         .get(IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())

@@ -5,6 +5,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 use toygres_orchestrations::cms;
+use toygres_orchestrations::domain::ErrorCode;
 use toygres_orchestrations::domain::api::InstanceList;
 
 use super::view;
@@ -22,7 +23,7 @@ pub async fn handle(
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<InstanceList>, ApiError> {
     let Query(params) =
-        params.map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
+        params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
     let records = if params.include_deleted {
         cms::instances::list_all(&app.cms).await?
     } else {

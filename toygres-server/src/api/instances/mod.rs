@@ -7,11 +7,12 @@ pub mod get;
 pub mod list;
 mod view;
 
+use toygres_orchestrations::domain::ErrorCode;
 use toygres_orchestrations::domain::InstanceName;
 
 use super::ApiError;
 
 /// A name from the URL, checked like a name in a request body.
 fn parse_name(raw: String) -> Result<InstanceName, ApiError> {
-    InstanceName::parse(raw).map_err(|e| ApiError::bad_request("invalid_name", e.0))
+    InstanceName::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidName, e.0))
 }

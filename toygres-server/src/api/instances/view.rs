@@ -2,6 +2,7 @@
 
 use duroxide::{Client, OrchestrationStatus};
 use toygres_orchestrations::cms::instances::InstanceRecord;
+use toygres_orchestrations::domain::OperationStatus;
 use toygres_orchestrations::domain::api::{
     EndpointView, HealthView, InstanceView, OrchestrationView,
 };
@@ -19,13 +20,13 @@ pub fn instance(record: &InstanceRecord) -> InstanceView {
     InstanceView {
         id: record.id,
         name: record.name.clone(),
-        state: record.state.clone(),
+        state: record.state,
         platform: record.platform.clone(),
         postgres_version: record.postgres_version.clone(),
         storage_gb: u32::try_from(record.storage_gb).unwrap_or_default(),
         endpoint,
         health: HealthView {
-            status: record.health_status.clone(),
+            status: record.health_status,
             last_checked_at: record.last_health_check_at,
         },
         last_error: record.last_error.clone(),
@@ -60,15 +61,17 @@ pub async fn with_orchestration_statuses(mut view: InstanceView, client: &Client
 
 async fn fill(view: &mut OrchestrationView, client: &Client) {
     let (status, step) = match client.get_orchestration_status(&view.id).await {
-        Ok(OrchestrationStatus::NotFound) => ("not_found", None),
-        Ok(OrchestrationStatus::Running { custom_status, .. }) => ("running", custom_status),
-        Ok(OrchestrationStatus::Completed { .. }) => ("completed", None),
-        Ok(OrchestrationStatus::Failed { .. }) => ("failed", None),
+        Ok(OrchestrationStatus::NotFound) => (OperationStatus::NotFound, None),
+        Ok(OrchestrationStatus::Running { custom_status, .. }) => {
+            (OperationStatus::Running, custom_status)
+        }
+        Ok(OrchestrationStatus::Completed { .. }) => (OperationStatus::Completed, None),
+        Ok(OrchestrationStatus::Failed { .. }) => (OperationStatus::Failed, None),
         Err(error) => {
             tracing::warn!(orchestration_id = %view.id, %error, "reading an orchestration's status");
-            ("unknown", None)
+            (OperationStatus::Unknown, None)
         }
     };
-    view.status = Some(status.to_string());
+    view.status = Some(status);
     view.step = step;
 }

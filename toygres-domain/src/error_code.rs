@@ -1,0 +1,75 @@
+//! The API's error codes: each with the HTTP status it is sent with. A program matches
+//! the code; `docs/api.md` lists them all (a test holds the table to this enum).
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! error_codes {
+    ($($(#[$meta:meta])* $variant:ident = ($status:literal, $text:literal),)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode {
+            $($(#[$meta])* $variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &[ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The HTTP status this error is answered with.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(ErrorCode::$variant => $status,)*
+                }
+            }
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// The body is not JSON.
+    MalformedJson = (400, "malformed_json"),
+    /// JSON of the wrong shape, a bad query parameter or path.
+    InvalidRequest = (400, "invalid_request"),
+    InvalidName = (400, "invalid_name"),
+    InvalidPostgresVersion = (400, "invalid_postgres_version"),
+    UnsupportedPostgresVersion = (400, "unsupported_postgres_version"),
+    InvalidStorageSize = (400, "invalid_storage_size"),
+    Unauthorized = (401, "unauthorized"),
+    NotFound = (404, "not_found"),
+    MethodNotAllowed = (405, "method_not_allowed"),
+    AlreadyExists = (409, "already_exists"),
+    NotRunning = (409, "not_running"),
+    PayloadTooLarge = (413, "payload_too_large"),
+    UnsupportedMediaType = (415, "unsupported_media_type"),
+    /// Details are in the server log only.
+    Internal = (500, "internal"),
+    /// The control database did not answer in time.
+    Unavailable = (503, "unavailable"),
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialise_as_their_text() {
+        for code in ErrorCode::ALL {
+            assert_eq!(
+                serde_json::to_string(code).unwrap(),
+                format!("\"{}\"", code.as_str())
+            );
+            assert!((400..600).contains(&code.status()), "{code}");
+        }
+    }
+}

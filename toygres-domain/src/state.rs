@@ -1,0 +1,156 @@
+//! The states things go through, as types: an instance's lifecycle, its health, and an
+//! operation's (orchestration's) status. The CMS stores them as text, the API sends them
+//! as JSON strings and the CLI reads them back, all through these enums, so a new state
+//! is a compile error in every `match` that must handle it, and text nobody knows is an
+//! error rather than a guess.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Declares a text-backed enum: `as_str`, `ALL`, `Display` and `FromStr` from one table.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+        }
+
+        impl $name {
+            pub const ALL: &[$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownText;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|value| value.as_str() == text)
+                    .ok_or_else(|| UnknownText { what: $what, text: text.to_string() })
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = UnknownText;
+            fn try_from(text: String) -> Result<Self, Self::Error> {
+                text.parse()
+            }
+        }
+    };
+}
+
+/// Text that names no known value (a corrupt row, a newer peer).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {text:?}")]
+pub struct UnknownText {
+    pub what: &'static str,
+    pub text: String,
+}
+
+text_enum! {
+    /// The lifecycle of an instance.
+    ///
+    /// ```text
+    /// creating ──▶ running ──▶ deleting ──▶ deleted
+    ///     │                       ▲
+    ///     └──▶ failed ────────────┘      (creating may also go straight to deleting)
+    /// ```
+    InstanceState, "instance state" {
+        Creating = "creating",
+        Running = "running",
+        Deleting = "deleting",
+        Deleted = "deleted",
+        Failed = "failed",
+    }
+}
+
+impl InstanceState {
+    /// The states a record may move to `self` from.
+    pub fn allowed_from(self) -> &'static [InstanceState] {
+        match self {
+            Self::Creating => &[],
+            Self::Running | Self::Failed => &[Self::Creating],
+            Self::Deleting => &[Self::Creating, Self::Running, Self::Failed],
+            Self::Deleted => &[Self::Deleting],
+        }
+    }
+}
+
+text_enum! {
+    /// What the last health check of an instance found.
+    HealthStatus, "health status" {
+        /// Not checked yet.
+        Unknown = "unknown",
+        Healthy = "healthy",
+        Unhealthy = "unhealthy",
+    }
+}
+
+text_enum! {
+    /// Where an operation (an orchestration) is.
+    OperationStatus, "operation status" {
+        Running = "running",
+        Completed = "completed",
+        Failed = "failed",
+        /// The store has no such orchestration (never started, or pruned after its
+        /// retention).
+        NotFound = "not_found",
+        /// The store did not answer when asked.
+        Unknown = "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_round_trips_through_text_and_json() {
+        fn check<T>(all: &[T])
+        where
+            T: Copy + PartialEq + fmt::Debug + fmt::Display + FromStr + Serialize,
+            T: for<'de> Deserialize<'de>,
+            <T as FromStr>::Err: fmt::Debug,
+        {
+            for value in all {
+                assert_eq!(value.to_string().parse::<T>().unwrap(), *value);
+                let json = serde_json::to_string(value).unwrap();
+                assert_eq!(json, format!("\"{value}\""));
+                assert_eq!(serde_json::from_str::<T>(&json).unwrap(), *value);
+            }
+        }
+        check(InstanceState::ALL);
+        check(HealthStatus::ALL);
+        check(OperationStatus::ALL);
+    }
+
+    #[test]
+    fn unknown_text_is_an_error_not_a_guess() {
+        let error = "archived".parse::<InstanceState>().unwrap_err();
+        assert_eq!(error.to_string(), "unknown instance state \"archived\"");
+        assert!(serde_json::from_str::<HealthStatus>("\"meh\"").is_err());
+    }
+
+    #[test]
+    fn deleted_is_terminal() {
+        for state in InstanceState::ALL {
+            assert!(!state.allowed_from().contains(&InstanceState::Deleted));
+        }
+    }
+}
