@@ -18,6 +18,7 @@ pub mod bench;
 pub mod control_plane;
 pub mod database;
 pub mod eventually;
+pub mod fake_platform;
 pub mod kubernetes;
 pub mod password_server;
 pub mod private_cluster;

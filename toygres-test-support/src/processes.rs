@@ -36,7 +36,12 @@ pub fn postmasters_for(data_dir: &Path) -> Vec<i32> {
 fn parent_of(pid: i32) -> Option<i32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command may contain spaces: fields start after its closing ')'.
-    stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse().ok()
+    stat.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// Whether anything accepts TCP connections on 127.0.0.1:`port`.
