@@ -10,8 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use toygres_orchestrations::platform::Platform;
 use toygres_orchestrations::types::v1_1::CreateInstanceOutput;
+use toygres_platform::Platform;
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::bench::{initdb_and_start, report, report_ratio};
 use toygres_test_support::control_plane::{completed_output, spec};

@@ -1,24 +1,34 @@
 //! Toygres' durable workflows: creating, watching and deleting PostgreSQL instances.
 //!
-//! This crate knows nothing about HTTP or the CLI. It provides the duroxide registries
-//! ([`registry`]), the platforms instances run on ([`platform`]), and the metadata store
-//! ([`cms`]) the control plane reads. Orchestrations are deterministic and replayed;
-//! activities are idempotent and receive their dependencies explicitly.
+//! ```text
+//! names.rs            every durable name, in one place
+//! types.rs            orchestration inputs and outputs (recorded in history)
+//! activity_types.rs   activity inputs and outputs (recorded in history)
+//! registry.rs         the duroxide registries: every activity and orchestration version
+//! orchestrations/     the workflows: deterministic, replayed, no I/O
+//! activities/         the steps that touch the world, idempotent, one per file
+//! activities/cms/     the metadata store (CMS) and the activities that write it
+//! ```
+//!
+//! This crate knows nothing about HTTP or the CLI, and nothing about how instances run
+//! (`toygres-platform`). Orchestrations reach the platform and the CMS only through
+//! activities; clippy's `disallowed_*` lints, denied in `orchestrations/`, hold them to it.
+//! What other crates use is re-exported here: [`registry`], [`names`], the types, the CMS
+//! store ([`cms`]) the API reads, and [`Dependencies`].
 
-pub mod activities;
+pub(crate) mod activities;
 pub mod activity_types;
-pub mod cms;
-pub mod dependencies;
 pub mod names;
-pub mod orchestrations;
-pub mod platform;
-pub mod probe;
+pub(crate) mod orchestrations;
 pub mod registry;
 pub mod types;
 
-pub use dependencies::Dependencies;
+pub use activities::cms::store as cms;
+pub use activities::dependencies::Dependencies;
+/// Validated values and typed states shared with the API and the CLI.
+pub use toygres_domain as domain;
+/// Where instances run.
+pub use toygres_platform as platform;
 
 /// The schema duroxide-pg keeps its tables in, apart from the CMS (`toygres_cms`).
 pub const DUROXIDE_SCHEMA: &str = "toygres_duroxide";
-/// Validated values shared with the API and the CLI.
-pub use toygres_domain as domain;

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use duroxide::OrchestrationRegistry;
 use duroxide::runtime::registry::ActivityRegistry;
 
+use crate::Dependencies;
 use crate::activities::{self, cms};
-use crate::dependencies::Dependencies;
 use crate::names::{orchestrations, versions};
 use crate::orchestrations::{
     create_instance, create_instance_v1_1_0, delete_instance, delete_instance_v1_1_0,

@@ -11,9 +11,9 @@
 //! `cargo build --release -p toygres-cli -p toygres-server && cargo bench -p toygres-server --bench control_plane`
 
 use std::time::{Duration, Instant};
-use toygres_orchestrations::domain::InstanceState;
+use toygres_domain::InstanceState;
 
-use toygres_orchestrations::domain::api::InstanceList;
+use toygres_domain::api::InstanceList;
 use toygres_test_support::TestDatabase;
 use toygres_test_support::bench::{
     cpu_ticks, create_by_hand, delete_by_hand, percent_of_a_core, report, report_ratio,

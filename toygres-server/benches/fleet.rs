@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use toygres_orchestrations::domain::InstanceState;
-use toygres_orchestrations::domain::api::InstanceList;
+use toygres_domain::InstanceState;
+use toygres_domain::api::InstanceList;
 use toygres_test_support::TestDatabase;
 use toygres_test_support::bench::{cpu_ticks, percent_of_a_core, percentile, server_cpu_ticks};
 use toygres_test_support::eventually;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use toygres_orchestrations::platform::local::ports::PortRange;
+use toygres_platform::local::ports::PortRange;
 
 #[derive(Debug, Clone, Parser)]
 #[command(name = "toygres-server", version, about = "The Toygres control plane")]

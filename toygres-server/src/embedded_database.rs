@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use toygres_orchestrations::domain::{InstanceName, PostgresVersion, StorageSize};
-use toygres_orchestrations::platform::local::LocalPlatform;
-use toygres_orchestrations::platform::local::binaries::PgBinaries;
-use toygres_orchestrations::platform::{InstanceSpec, InstanceStatus, Platform};
+use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
+use toygres_platform::local::LocalPlatform;
+use toygres_platform::local::binaries::PgBinaries;
+use toygres_platform::{InstanceSpec, InstanceStatus, Platform};
 
 const NAME: &str = "cms";
 const READY_TIMEOUT: Duration = Duration::from_secs(60);

@@ -3,14 +3,12 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use toygres_orchestrations::platform::Platform;
-use toygres_orchestrations::platform::kubernetes::KubernetesPlatform;
-use toygres_orchestrations::platform::kubernetes::config::{
-    EndpointMode, KubernetesConfig, ServiceType,
-};
-use toygres_orchestrations::platform::local::binaries::PgBinaries;
-use toygres_orchestrations::platform::local::ports::PortRange;
-use toygres_orchestrations::platform::local::{LocalConfig, LocalPlatform};
+use toygres_platform::Platform;
+use toygres_platform::kubernetes::KubernetesPlatform;
+use toygres_platform::kubernetes::config::{EndpointMode, KubernetesConfig, ServiceType};
+use toygres_platform::local::binaries::PgBinaries;
+use toygres_platform::local::ports::PortRange;
+use toygres_platform::local::{LocalConfig, LocalPlatform};
 
 use crate::config::{Config, KubeEndpoint, KubeServiceType, KubernetesArgs, PlatformKind};
 

@@ -16,12 +16,12 @@
 
 use duroxide::{Client, OrchestrationStatus};
 use sqlx::PgPool;
+use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::cms::instances::InstanceRecord;
 use toygres_orchestrations::cms::{self, InstanceState};
-use toygres_orchestrations::domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::names;
-use toygres_orchestrations::platform::InstanceSpec;
 use toygres_orchestrations::types::v1_1::{CreateInstanceInput, InstanceActorInput};
+use toygres_platform::InstanceSpec;
 
 use crate::system_orchestrations::{self, SystemSettings};
 

@@ -13,9 +13,9 @@ use anyhow::Context;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
-use toygres_orchestrations::platform::local::binaries::PgBinaries;
 use toygres_orchestrations::types::HistoryPrunerInput;
 use toygres_orchestrations::{Dependencies, cms, registry};
+use toygres_platform::local::binaries::PgBinaries;
 
 use crate::api::{self, AppState};
 use crate::api_token::ApiToken;
@@ -197,11 +197,7 @@ async fn serve(
     Ok(())
 }
 
-type Started = (
-    Store,
-    Engine,
-    Arc<dyn toygres_orchestrations::platform::Platform>,
-);
+type Started = (Store, Engine, Arc<dyn toygres_platform::Platform>);
 
 async fn start_engine(
     config: &Config,

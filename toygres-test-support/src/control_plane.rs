@@ -12,16 +12,16 @@ use duroxide::{
 };
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
-use toygres_orchestrations::domain::{InstanceName, PostgresVersion, StorageSize};
-use toygres_orchestrations::platform::local::LocalPlatform;
-use toygres_orchestrations::platform::local::binaries::PgBinaries;
-use toygres_orchestrations::platform::{InstanceSpec, Platform};
+use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::types::v1_1::CreateInstanceInput;
 use toygres_orchestrations::types::{
     DEFAULT_HEALTH_CHECK_INTERVAL_SECS, DEFAULT_READINESS_TIMEOUT_SECS, DeleteInstanceInput,
     DeleteMode,
 };
 use toygres_orchestrations::{Dependencies, cms, names, registry};
+use toygres_platform::local::LocalPlatform;
+use toygres_platform::local::binaries::PgBinaries;
+use toygres_platform::{InstanceSpec, Platform};
 pub use toygres_server::engine::PoolSizes;
 use toygres_server::engine::{self, Engine, Store};
 use uuid::Uuid;

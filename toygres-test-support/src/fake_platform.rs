@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use tokio::sync::Notify;
-use toygres_orchestrations::domain::{InstanceName, PostgresVersion};
-use toygres_orchestrations::platform::{
+use toygres_domain::{InstanceName, PostgresVersion};
+use toygres_platform::{
     Credentials, Deployed, Endpoint, InstanceSpec, InstanceStatus, Platform, PlatformError,
 };
 

@@ -16,8 +16,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
-use toygres_orchestrations::domain::InstanceName;
-use toygres_orchestrations::platform::kubernetes::objects;
+use toygres_domain::InstanceName;
+use toygres_platform::kubernetes::objects;
 
 use crate::password_server::PasswordServer;
 

@@ -1,11 +1,9 @@
 //! A real PostgreSQL server with a given superuser password on a given port: the database
 //! behind a fake pod, and the baseline the benchmarks compare a create against.
 
-use toygres_orchestrations::platform::local::binaries::PgBinaries;
-use toygres_orchestrations::platform::local::cluster::{
-    Auth, ClusterSettings, PgCluster, StopMode,
-};
-use toygres_orchestrations::platform::local::os_user;
+use toygres_platform::local::binaries::PgBinaries;
+use toygres_platform::local::cluster::{Auth, ClusterSettings, PgCluster, StopMode};
+use toygres_platform::local::os_user;
 
 use crate::scratch;
 

@@ -7,11 +7,9 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use toygres_orchestrations::platform::local::binaries::PgBinaries;
-use toygres_orchestrations::platform::local::cluster::{
-    Auth, ClusterSettings, PgCluster, StopMode,
-};
-use toygres_orchestrations::platform::local::os_user;
+use toygres_platform::local::binaries::PgBinaries;
+use toygres_platform::local::cluster::{Auth, ClusterSettings, PgCluster, StopMode};
+use toygres_platform::local::os_user;
 
 use crate::database::free_port;
 use crate::processes::{children_of, postmasters_for};

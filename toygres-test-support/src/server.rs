@@ -11,10 +11,10 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
-use toygres_orchestrations::domain::InstanceName;
-use toygres_orchestrations::platform::Platform;
-use toygres_orchestrations::platform::local::LocalPlatform;
-use toygres_orchestrations::platform::local::binaries::PgBinaries;
+use toygres_domain::InstanceName;
+use toygres_platform::Platform;
+use toygres_platform::local::LocalPlatform;
+use toygres_platform::local::binaries::PgBinaries;
 
 use crate::database::free_port;
 use crate::scratch;

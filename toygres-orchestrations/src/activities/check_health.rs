@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use duroxide::ActivityContext;
 
+use crate::Dependencies;
 use crate::activity_types::{CheckHealthInput, RecordHealthOutput};
 use crate::cms::health::{self, Probe};
-use crate::dependencies::Dependencies;
-use crate::probe;
+use crate::platform::probe;
 
 pub const NAME: &str = crate::names::activities::CHECK_HEALTH;
 

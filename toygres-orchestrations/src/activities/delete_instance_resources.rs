@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use duroxide::ActivityContext;
 
+use crate::Dependencies;
 use crate::activity_types::{FencedOutcome, InstanceRef};
 use crate::cms::InstanceState;
 use crate::cms::fence::{self, Fenced};
-use crate::dependencies::Dependencies;
 
 pub const NAME: &str = crate::names::activities::DELETE_INSTANCE_RESOURCES;
 

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use duroxide::ActivityContext;
 
+use crate::Dependencies;
 use crate::activity_types::{DeployInstanceInput, FencedOutcome};
 use crate::cms::InstanceState;
 use crate::cms::fence::{self, Fenced};
-use crate::dependencies::Dependencies;
 use crate::platform::PlatformError;
 
 pub const NAME: &str = crate::names::activities::DEPLOY_INSTANCE;

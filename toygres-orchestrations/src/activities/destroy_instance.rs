@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use duroxide::ActivityContext;
 
+use crate::Dependencies;
 use crate::activity_types::{DestroyInstanceInput, FencedOutcome};
 use crate::cms::InstanceState;
 use crate::cms::fence::{self, Fenced};
 use crate::cms::instances::{self, Change};
-use crate::dependencies::Dependencies;
 
 pub const NAME: &str = crate::names::activities::DESTROY_INSTANCE;
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use duroxide::ActivityContext;
 
+use crate::Dependencies;
 use crate::activity_types::WarmPoolReport;
-use crate::dependencies::Dependencies;
 
 pub const NAME: &str = crate::names::activities::FILL_WARM_POOL;
 

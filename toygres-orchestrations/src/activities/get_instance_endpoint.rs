@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use duroxide::ActivityContext;
 
+use crate::Dependencies;
 use crate::activity_types::InstanceRef;
-use crate::dependencies::Dependencies;
 use crate::platform::Endpoint;
 
 pub const NAME: &str = crate::names::activities::GET_INSTANCE_ENDPOINT;

@@ -1,13 +1,14 @@
 //! Activities: the only code that touches the world (platform, CMS, other orchestrations).
 //!
 //! One file per activity, each with its `NAME` and a `run` function that takes the shared
-//! [`Dependencies`](crate::dependencies::Dependencies) explicitly. Each one is idempotent:
+//! [`Dependencies`](crate::Dependencies) explicitly. Each one is idempotent:
 //! it checks what is already done before doing anything, because duroxide runs activities
 //! at least once.
 
 pub mod check_health;
 pub mod cms;
 pub mod delete_instance_resources;
+pub mod dependencies;
 pub mod deploy_instance;
 pub mod destroy_instance;
 pub mod fill_warm_pool;

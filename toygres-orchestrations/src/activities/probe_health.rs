@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use duroxide::ActivityContext;
 
+use crate::Dependencies;
 use crate::activity_types::{InstanceRef, ProbeResult};
-use crate::dependencies::Dependencies;
-use crate::probe;
+use crate::platform::probe;
 
 pub const NAME: &str = crate::names::activities::PROBE_HEALTH;
 

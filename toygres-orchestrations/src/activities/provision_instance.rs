@@ -13,14 +13,14 @@ use std::time::{Duration, Instant};
 
 use duroxide::ActivityContext;
 
+use crate::Dependencies;
 use crate::activity_types::{ProvisionInstanceInput, ProvisionOutcome};
 use crate::cms::InstanceState;
 use crate::cms::fence::{self, Fenced};
-use crate::dependencies::Dependencies;
 use crate::domain::InstanceName;
 use crate::names;
+use crate::platform::probe;
 use crate::platform::{Deployed, Endpoint, InstanceStatus, PlatformError};
-use crate::probe;
 
 pub const NAME: &str = names::activities::PROVISION_INSTANCE;
 

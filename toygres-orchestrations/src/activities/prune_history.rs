@@ -13,9 +13,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use duroxide::{ActivityContext, InstanceFilter, PruneOptions};
 
+use crate::Dependencies;
 use crate::activity_types::{PruneHistoryInput, PruneReport};
 use crate::cms::health;
-use crate::dependencies::Dependencies;
 
 pub const NAME: &str = crate::names::activities::PRUNE_HISTORY;
 

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use duroxide::ActivityContext;
 
+use crate::Dependencies;
 use crate::activity_types::{InstanceRef, TestConnectionOutput};
-use crate::dependencies::Dependencies;
 use crate::platform::PlatformError;
-use crate::probe;
+use crate::platform::probe;
 
 pub const NAME: &str = crate::names::activities::TEST_CONNECTION;
 

@@ -5,9 +5,9 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use toygres_domain::ErrorCode;
+use toygres_domain::api::ErrorBody;
 use toygres_orchestrations::cms::instances::CmsError;
-use toygres_orchestrations::domain::ErrorCode;
-use toygres_orchestrations::domain::api::ErrorBody;
 
 #[derive(Debug)]
 pub struct ApiError {

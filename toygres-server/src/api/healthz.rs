@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use toygres_orchestrations::domain::api::HealthzView;
+use toygres_domain::api::HealthzView;
 
 use super::AppState;
 

@@ -8,7 +8,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use toygres_orchestrations::domain::ErrorCode;
+use toygres_domain::ErrorCode;
 
 use super::ApiError;
 

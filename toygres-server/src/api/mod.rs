@@ -20,8 +20,8 @@ use duroxide::Client;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
-use toygres_orchestrations::domain::api::PREFIX;
-use toygres_orchestrations::platform::Platform;
+use toygres_domain::api::PREFIX;
+use toygres_platform::Platform;
 use tracing::Level;
 
 pub use error::ApiError;

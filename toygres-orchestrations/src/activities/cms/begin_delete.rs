@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use duroxide::ActivityContext;
 
+use crate::Dependencies;
 use crate::activity_types::{InstanceRef, TransitionOutcome};
 use crate::cms::InstanceState;
 use crate::cms::instances::{self, Change};
-use crate::dependencies::Dependencies;
 use crate::names;
 
 pub const NAME: &str = names::activities::CMS_BEGIN_DELETE;

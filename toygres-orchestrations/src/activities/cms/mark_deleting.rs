@@ -6,10 +6,10 @@ use std::sync::Arc;
 use duroxide::ActivityContext;
 use uuid::Uuid;
 
+use crate::Dependencies;
 use crate::activity_types::TransitionOutcome;
 use crate::cms::InstanceState;
 use crate::cms::instances::{self, Change};
-use crate::dependencies::Dependencies;
 
 pub const NAME: &str = crate::names::activities::CMS_MARK_DELETING;
 

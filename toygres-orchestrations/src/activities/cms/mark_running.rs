@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use duroxide::ActivityContext;
 
+use crate::Dependencies;
 use crate::activity_types::{MarkRunningInput, TransitionOutcome};
 use crate::cms::InstanceState;
 use crate::cms::instances::{self, Change};
-use crate::dependencies::Dependencies;
 
 pub const NAME: &str = crate::names::activities::CMS_MARK_RUNNING;
 

@@ -1,6 +1,8 @@
-//! CMS activities: reserve the record, move it through its states, store health results.
+//! The metadata store (CMS) and the activities that write it: reserve the record, move it
+//! through its states, store health results.
 //!
-//! Each is a thin, idempotent wrapper over [`crate::cms`]; the orchestration id recorded
+//! [`store`] holds the SQL (also read by the API, as `toygres_orchestrations::cms`); each
+//! activity here is a thin, idempotent wrapper over it, and the orchestration id recorded
 //! with every state change comes from the activity context, not from the input.
 
 pub mod begin_delete;
@@ -10,6 +12,7 @@ pub mod mark_failed;
 pub mod mark_running;
 pub mod record_health;
 pub mod reserve_instance;
+pub mod store;
 
 use crate::activity_types::TransitionOutcome;
 use crate::cms::instances::Transition;

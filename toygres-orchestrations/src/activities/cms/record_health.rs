@@ -6,9 +6,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use chrono::{DateTime, Utc};
 use duroxide::ActivityContext;
 
+use crate::Dependencies;
 use crate::activity_types::{RecordHealthInput, RecordHealthOutput};
 use crate::cms::health::{self, HealthCheck};
-use crate::dependencies::Dependencies;
 
 pub const NAME: &str = crate::names::activities::CMS_RECORD_HEALTH;
 

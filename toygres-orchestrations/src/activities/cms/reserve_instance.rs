@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use duroxide::ActivityContext;
 
+use crate::Dependencies;
 use crate::activity_types::{ReserveInstanceInput, ReserveInstanceOutput};
 use crate::cms::instances;
-use crate::dependencies::Dependencies;
 
 pub const NAME: &str = crate::names::activities::CMS_RESERVE_INSTANCE;
 

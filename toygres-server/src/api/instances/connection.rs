@@ -4,10 +4,10 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use toygres_domain::ErrorCode;
+use toygres_domain::api::ConnectionView;
 use toygres_orchestrations::cms::{self, InstanceState};
-use toygres_orchestrations::domain::ErrorCode;
-use toygres_orchestrations::domain::api::ConnectionView;
-use toygres_orchestrations::platform::Endpoint;
+use toygres_platform::Endpoint;
 
 use super::parse_name;
 use crate::api::{ApiError, AppState};

@@ -7,14 +7,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use toygres_domain::ErrorCode;
+use toygres_domain::api::{Accepted, CreateInstanceRequest};
+use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::cms::instances::{self, CmsError};
-use toygres_orchestrations::domain::ErrorCode;
-use toygres_orchestrations::domain::api::{Accepted, CreateInstanceRequest};
-use toygres_orchestrations::domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::names;
-use toygres_orchestrations::platform::InstanceSpec;
 use toygres_orchestrations::types::DEFAULT_READINESS_TIMEOUT_SECS;
 use toygres_orchestrations::types::v1_1::CreateInstanceInput;
+use toygres_platform::InstanceSpec;
 use uuid::Uuid;
 
 use super::view;

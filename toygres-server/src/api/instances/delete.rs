@@ -10,8 +10,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use duroxide::OrchestrationStatus;
+use toygres_domain::api::Accepted;
 use toygres_orchestrations::cms;
-use toygres_orchestrations::domain::api::Accepted;
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::{DeleteInstanceInput, DeleteMode};
 

@@ -9,7 +9,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
-use toygres_orchestrations::domain::ErrorCode;
+use toygres_domain::ErrorCode;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -19,9 +19,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::time::Instant;
+use toygres_domain::InstanceName;
+use toygres_domain::api::InstanceView;
 use toygres_orchestrations::cms;
-use toygres_orchestrations::domain::InstanceName;
-use toygres_orchestrations::domain::api::InstanceView;
 
 use super::{parse_name, view};
 use crate::api::deadline::MAX_WAIT;

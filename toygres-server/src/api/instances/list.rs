@@ -4,9 +4,9 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
+use toygres_domain::ErrorCode;
+use toygres_domain::api::InstanceList;
 use toygres_orchestrations::cms;
-use toygres_orchestrations::domain::ErrorCode;
-use toygres_orchestrations::domain::api::InstanceList;
 
 use super::view;
 use crate::api::{ApiError, AppState};

@@ -7,8 +7,8 @@ pub mod get;
 pub mod list;
 mod view;
 
-use toygres_orchestrations::domain::ErrorCode;
-use toygres_orchestrations::domain::InstanceName;
+use toygres_domain::ErrorCode;
+use toygres_domain::InstanceName;
 
 use super::ApiError;
 

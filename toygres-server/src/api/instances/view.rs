@@ -1,11 +1,9 @@
 //! How a CMS record is shown through the API (no password: the CMS has none).
 
 use duroxide::{Client, OrchestrationStatus};
+use toygres_domain::OperationStatus;
+use toygres_domain::api::{EndpointView, HealthView, InstanceView, OrchestrationView};
 use toygres_orchestrations::cms::instances::InstanceRecord;
-use toygres_orchestrations::domain::OperationStatus;
-use toygres_orchestrations::domain::api::{
-    EndpointView, HealthView, InstanceView, OrchestrationView,
-};
 
 pub fn instance(record: &InstanceRecord) -> InstanceView {
     let endpoint = match (&record.endpoint_host, record.endpoint_port) {

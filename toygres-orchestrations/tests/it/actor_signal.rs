@@ -1,0 +1,144 @@
+//! InstanceDeleted ends the instance actor whatever it is doing when the signal arrives:
+//! checking health (probing or recording, both inside one step since 1.1.0), waiting, or
+//! just after `continue_as_new`. Each phase is pinned with real means (a stopped server,
+//! a held row lock, a long timer) before the signal is sent.
+
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use toygres_orchestrations::cms::instances::Change;
+use toygres_orchestrations::cms::{self, InstanceState};
+use toygres_orchestrations::names::{activities, events, orchestrations};
+use toygres_orchestrations::types::InstanceActorOutput;
+use toygres_orchestrations::types::v1_1::{CreateInstanceOutput, InstanceActorInput};
+use toygres_platform::Platform;
+use toygres_test_support::TestControlPlane;
+use toygres_test_support::control_plane::{completed_output, in_flight, spec};
+use toygres_test_support::processes::postmasters_for;
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instance_deleted_ends_the_actor_at_every_point_of_its_cycle() {
+    let cp = TestControlPlane::start_with_probe_timeout(PROBE_TIMEOUT).await;
+    let spec = spec("watched");
+    let mut create = cp.reserve("create", &spec).await;
+    create.health_check_interval_secs = 3600;
+    cp.start_create("create", create).await;
+    let created: CreateInstanceOutput =
+        completed_output(&cp.wait("create", Duration::from_secs(120)).await);
+    let postmaster = postmasters_for(&cp.platform.instance_dir(&spec.name).join("data"))[0];
+    let actor = |interval_secs: u64| InstanceActorInput {
+        instance_id: created.record_id,
+        name: spec.name.clone(),
+        interval_secs,
+        cycle: 0,
+        incarnation: uuid::Uuid::new_v4().to_string(),
+    };
+
+    // While it probes: the server is frozen, so the probe hangs until its timeout.
+    kill(Pid::from_raw(postmaster), Signal::SIGSTOP).unwrap();
+    start_actor(&cp, "probing", actor(3600)).await;
+    cp.wait_for_history("probing", |h| in_flight(h, activities::CHECK_HEALTH))
+        .await;
+    signal(&cp, "probing").await;
+    kill(Pid::from_raw(postmaster), Signal::SIGCONT).unwrap();
+    assert_eq!(
+        ended(&cp, "probing").await,
+        InstanceActorOutput::DeletedSignal { cycle: 0 }
+    );
+
+    // While it records: the test holds the instance row's lock.
+    let mut lock = cp.db.pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM toygres_cms.instances WHERE id = $1 FOR UPDATE")
+        .bind(created.record_id)
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    start_actor(&cp, "recording", actor(3600)).await;
+    cp.wait_for_history("recording", |h| in_flight(h, activities::CHECK_HEALTH))
+        .await;
+    signal(&cp, "recording").await;
+    lock.rollback().await.unwrap();
+    assert_eq!(
+        ended(&cp, "recording").await,
+        InstanceActorOutput::DeletedSignal { cycle: 0 }
+    );
+
+    // While it waits on its timer.
+    start_actor(&cp, "waiting", actor(3600)).await;
+    cp.wait_for_history("waiting", |h| {
+        h.iter()
+            .any(|e| matches!(e.kind, duroxide::EventKind::TimerCreated { .. }))
+    })
+    .await;
+    signal(&cp, "waiting").await;
+    assert_eq!(
+        ended(&cp, "waiting").await,
+        InstanceActorOutput::DeletedSignal { cycle: 0 }
+    );
+
+    // Right after continue_as_new: sent as soon as the second generation exists.
+    start_actor(&cp, "cycling", actor(1)).await;
+    for _ in 0..2000 {
+        if cp
+            .client
+            .list_executions("cycling")
+            .await
+            .unwrap_or_default()
+            .len()
+            >= 2
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    signal(&cp, "cycling").await;
+    match ended(&cp, "cycling").await {
+        InstanceActorOutput::DeletedSignal { cycle } => assert!(cycle >= 1, "cycle {cycle}"),
+        other => panic!("{other:?}"),
+    }
+
+    // Before it exists: duroxide drops events for instances that have not started, so the
+    // actor relies on the record, which a delete moves to `deleting` before signalling.
+    signal(&cp, "late").await;
+    cms::instances::transition(
+        &cp.db.pool,
+        created.record_id,
+        InstanceState::Deleting,
+        &Change::default(),
+        "test",
+    )
+    .await
+    .unwrap();
+    start_actor(&cp, "late", actor(3600)).await;
+    assert_eq!(
+        ended(&cp, "late").await,
+        InstanceActorOutput::NoLongerRunning {
+            cycle: 0,
+            state: "deleting".into()
+        }
+    );
+
+    cp.platform.delete(&spec.name).await.unwrap();
+    cp.shutdown().await;
+}
+
+async fn start_actor(cp: &TestControlPlane, id: &str, input: InstanceActorInput) {
+    cp.client
+        .start_orchestration_typed(id, orchestrations::INSTANCE_ACTOR, input)
+        .await
+        .unwrap();
+}
+
+async fn signal(cp: &TestControlPlane, id: &str) {
+    cp.client
+        .enqueue_event(id, events::INSTANCE_DELETED, "{}")
+        .await
+        .unwrap();
+}
+
+async fn ended(cp: &TestControlPlane, id: &str) -> InstanceActorOutput {
+    completed_output(&cp.wait(id, Duration::from_secs(30)).await)
+}

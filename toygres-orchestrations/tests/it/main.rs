@@ -1,0 +1,16 @@
+//! The workflows' integration tests, one binary: real PostgreSQL, real instance processes
+//! and duroxide on duroxide-pg, plus a scripted platform for failure branches and the
+//! Kubernetes test API server when one is configured.
+
+mod actor_signal;
+mod crash;
+mod create_branches;
+mod determinism;
+mod failure;
+mod fleet;
+mod idempotency;
+mod kubernetes;
+mod lifecycle;
+mod registry;
+mod serde_round_trip;
+mod upgrade;

@@ -1,0 +1,291 @@
+//! The Kubernetes platform: each instance is a Secret, a StatefulSet (with a volume claim
+//! template) and a Service in one namespace, labelled `app.kubernetes.io/*`.
+//!
+//! Deploy applies the StatefulSet and Service with server-side apply under the field
+//! manager `toygres`, so a re-run converges instead of conflicting; the Secret is created
+//! only when absent, so a re-run keeps the password. Status reads pod `<name>-0`. Delete
+//! removes everything carrying the instance's labels; absent objects are success.
+
+pub mod config;
+mod errors;
+pub mod objects;
+mod pod_status;
+
+use async_trait::async_trait;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod, Secret, Service};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use self::config::{EndpointMode, KubernetesConfig};
+use self::errors::{classify, is_conflict, is_not_found};
+use super::{
+    Credentials, Deployed, Endpoint, InstanceSpec, InstanceStatus, Platform, PlatformError,
+    password,
+};
+use toygres_domain::{InstanceName, PostgresVersion};
+
+const FIELD_MANAGER: &str = "toygres";
+
+/// What the platform needs of an object kind: a namespaced, typed, (de)serialisable
+/// Kubernetes resource.
+pub trait NamespacedObject:
+    Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+    + Clone
+    + DeserializeOwned
+    + Serialize
+    + std::fmt::Debug
+{
+}
+
+impl<K> NamespacedObject for K where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + std::fmt::Debug
+{
+}
+const DATABASE: &str = "postgres";
+
+pub struct KubernetesPlatform {
+    client: Client,
+    config: KubernetesConfig,
+}
+
+impl KubernetesPlatform {
+    pub fn new(client: Client, config: KubernetesConfig) -> Self {
+        Self { client, config }
+    }
+
+    /// A client from `KUBECONFIG`, `~/.kube/config` or the in-cluster service account.
+    pub async fn from_environment(config: KubernetesConfig) -> Result<Self, PlatformError> {
+        let client = Client::try_default()
+            .await
+            .map_err(|e| PlatformError::Failed(format!("connecting to Kubernetes: {e}")))?;
+        Ok(Self::new(client, config))
+    }
+
+    fn api<K: NamespacedObject>(&self) -> Api<K> {
+        Api::namespaced(self.client.clone(), &self.config.namespace)
+    }
+
+    /// API servers without admission accept objects in missing namespaces; say it plainly.
+    /// A Role that may not read namespaces gets a 403 here, which proves nothing: go on.
+    async fn check_namespace(&self) -> Result<(), PlatformError> {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        match namespaces.get_opt(&self.config.namespace).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(PlatformError::Unsupported(format!(
+                "namespace {:?} does not exist; create it or configure another",
+                self.config.namespace
+            ))),
+            Err(kube::Error::Api(status)) if status.code == 403 => Ok(()),
+            Err(e) => Err(classify(e, "reading the namespace")),
+        }
+    }
+
+    /// Creates the credentials Secret unless it exists: the password is fixed at first deploy.
+    async fn ensure_credentials(&self, name: &InstanceName) -> Result<(), PlatformError> {
+        let secrets: Api<Secret> = self.api();
+        let secret_name = objects::credentials_secret_name(name);
+        let existing = secrets
+            .get_opt(&secret_name)
+            .await
+            .map_err(|e| classify(e, "reading the credentials Secret"))?;
+        if existing.is_some() {
+            return Ok(());
+        }
+        let secret = objects::credentials_secret(&self.config, name, &password::generate());
+        match secrets.create(&PostParams::default(), &secret).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_conflict(&e) => Ok(()),
+            Err(e) => Err(classify(e, "creating the credentials Secret")),
+        }
+    }
+
+    async fn apply<K: NamespacedObject>(&self, object: &K) -> Result<(), PlatformError> {
+        let name = object.meta().name.clone().unwrap_or_default();
+        let kind = K::kind(&()).to_string();
+        self.api::<K>()
+            .patch(
+                &name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(object),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(e, &format!("applying {kind} {name}")))
+    }
+
+    async fn delete_named<K: NamespacedObject>(&self, name: &str) -> Result<(), PlatformError> {
+        match self.api::<K>().delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(classify(e, &format!("deleting {name}"))),
+        }
+    }
+
+    /// Deletes every object of kind `K` that carries the instance's labels (pods left by
+    /// the StatefulSet, claims made from its template).
+    async fn delete_labelled<K: NamespacedObject>(
+        &self,
+        name: &InstanceName,
+    ) -> Result<(), PlatformError> {
+        let listed = self
+            .api::<K>()
+            .list(&ListParams::default().labels(&objects::label_selector(name)))
+            .await
+            .map_err(|e| classify(e, "listing labelled objects"))?;
+        for object in listed.items {
+            if let Some(object_name) = object.meta().name.clone() {
+                self.delete_named::<K>(&object_name).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A ready pod behind a load balancer is reachable only once the balancer has an address.
+    async fn load_balancer_status(
+        &self,
+        name: &InstanceName,
+    ) -> Result<InstanceStatus, PlatformError> {
+        let service = self
+            .api::<Service>()
+            .get_opt(name.as_str())
+            .await
+            .map_err(|e| classify(e, "reading the Service"))?;
+        let has_address = match &service {
+            Some(service) => Self::load_balancer_address(service).is_ok(),
+            None => false,
+        };
+        Ok(if has_address {
+            InstanceStatus::Ready
+        } else {
+            InstanceStatus::NotReady {
+                reason: format!("waiting for the load balancer of {name} to get an address"),
+            }
+        })
+    }
+
+    fn load_balancer_address(service: &Service) -> Result<String, PlatformError> {
+        service
+            .status
+            .as_ref()
+            .and_then(|s| s.load_balancer.as_ref())
+            .and_then(|lb| lb.ingress.as_ref())
+            .and_then(|ingress| ingress.first())
+            .and_then(|i| i.ip.clone().or_else(|| i.hostname.clone()))
+            .ok_or_else(|| PlatformError::Failed("the load balancer has no address yet".into()))
+    }
+}
+
+#[async_trait]
+impl Platform for KubernetesPlatform {
+    fn kind(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    /// Any supported version: `postgres:<major>` images exist for all of them. A registry
+    /// mirror without one shows up as an image pull failure.
+    fn check_version(&self, _version: PostgresVersion) -> Result<(), PlatformError> {
+        Ok(())
+    }
+
+    fn default_version(&self) -> PostgresVersion {
+        PostgresVersion::default()
+    }
+
+    async fn deploy(&self, spec: &InstanceSpec) -> Result<Deployed, PlatformError> {
+        self.check_namespace().await?;
+        self.ensure_credentials(&spec.name).await?;
+        self.apply(&objects::stateful_set(&self.config, spec))
+            .await?;
+        self.apply(&objects::service(&self.config, &spec.name))
+            .await?;
+        Ok(Deployed::default())
+    }
+
+    async fn status(&self, name: &InstanceName) -> Result<InstanceStatus, PlatformError> {
+        let pod_name = objects::pod_name(name);
+        let pod = self
+            .api::<Pod>()
+            .get_opt(&pod_name)
+            .await
+            .map_err(|e| classify(e, "reading the pod"))?;
+        if let Some(pod) = pod {
+            let status = pod_status::interpret(&pod);
+            if status == InstanceStatus::Ready && self.config.endpoint == EndpointMode::LoadBalancer
+            {
+                return self.load_balancer_status(name).await;
+            }
+            return Ok(status);
+        }
+        let stateful_set = self
+            .api::<StatefulSet>()
+            .get_opt(name.as_str())
+            .await
+            .map_err(|e| classify(e, "reading the StatefulSet"))?;
+        Ok(match stateful_set {
+            Some(_) => InstanceStatus::NotReady {
+                reason: format!("waiting for pod {pod_name} to be created"),
+            },
+            None => InstanceStatus::Missing,
+        })
+    }
+
+    async fn endpoint(&self, name: &InstanceName) -> Result<Endpoint, PlatformError> {
+        let service = self
+            .api::<Service>()
+            .get_opt(name.as_str())
+            .await
+            .map_err(|e| classify(e, "reading the Service"))?
+            .ok_or_else(|| PlatformError::NotFound(name.to_string()))?;
+        let (host, port) = match &self.config.endpoint {
+            EndpointMode::ClusterDns { cluster_domain } => (
+                format!("{name}.{}.svc.{cluster_domain}", self.config.namespace),
+                self.config.service_port,
+            ),
+            EndpointMode::LoadBalancer => (
+                Self::load_balancer_address(&service)?,
+                self.config.service_port,
+            ),
+            EndpointMode::Fixed { host, port } => (host.clone(), *port),
+        };
+        Ok(Endpoint {
+            host,
+            port,
+            user: objects::SUPERUSER.into(),
+            database: DATABASE.into(),
+        })
+    }
+
+    async fn credentials(&self, name: &InstanceName) -> Result<Credentials, PlatformError> {
+        let secret = self
+            .api::<Secret>()
+            .get_opt(&objects::credentials_secret_name(name))
+            .await
+            .map_err(|e| classify(e, "reading the credentials Secret"))?
+            .ok_or_else(|| PlatformError::NotFound(name.to_string()))?;
+        let password = secret
+            .data
+            .as_ref()
+            .and_then(|data| data.get(objects::PASSWORD_KEY))
+            .map(|bytes| String::from_utf8_lossy(&bytes.0).to_string())
+            .ok_or_else(|| {
+                PlatformError::Failed(format!("the credentials Secret of {name} has no password"))
+            })?;
+        Ok(Credentials::new(objects::SUPERUSER, password))
+    }
+
+    async fn delete(&self, name: &InstanceName) -> Result<(), PlatformError> {
+        self.delete_named::<Service>(name.as_str()).await?;
+        self.delete_named::<StatefulSet>(name.as_str()).await?;
+        self.delete_labelled::<Pod>(name).await?;
+        self.delete_labelled::<PersistentVolumeClaim>(name).await?;
+        self.delete_named::<Secret>(&objects::credentials_secret_name(name))
+            .await
+    }
+}

@@ -1,0 +1,351 @@
+//! A PostgreSQL cluster (one data directory, one server process) driven through the
+//! PostgreSQL command-line tools.
+//!
+//! Used for instances on the local platform and for the throwaway clusters of tests and the
+//! embedded control-plane database. Servers are started with `pg_ctl` in their own process
+//! group so they outlive the process that started them, and they listen on TCP only
+//! (127.0.0.1), so socket paths never depend on where the data directory is.
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use tokio::process::Command;
+
+use super::binaries::PgInstall;
+use super::os_user::RunAs;
+use crate::PlatformError;
+
+/// Settings written to `toygres.conf`, included from `postgresql.conf`.
+#[derive(Debug, Clone)]
+pub struct ClusterSettings {
+    pub port: u16,
+    /// Additional `name = value` lines (values already quoted as PostgreSQL wants them).
+    pub extra: Vec<(String, String)>,
+}
+
+/// How `pg_ctl stop` shuts a server down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopMode {
+    /// Disconnect clients, checkpoint, exit: the next start needs no recovery.
+    Fast,
+    /// Exit at once: for servers whose data is about to be removed, or throwaways.
+    Immediate,
+}
+
+impl StopMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Fast => "fast",
+            Self::Immediate => "immediate",
+        }
+    }
+}
+
+/// How `initdb` sets up authentication.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// scram-sha-256 for every connection; the superuser's password is read from this file.
+    Password(PathBuf),
+    /// No password: only for throwaway test clusters that listen on loopback.
+    Trust,
+}
+
+#[derive(Debug, Clone)]
+pub struct PgCluster {
+    data_dir: PathBuf,
+    install: PgInstall,
+    run_as: Option<RunAs>,
+}
+
+const CONF_FILE: &str = "toygres.conf";
+const INCLUDE_LINE: &str = "include_if_exists = 'toygres.conf'";
+
+impl PgCluster {
+    pub fn new(data_dir: PathBuf, install: PgInstall, run_as: Option<RunAs>) -> Self {
+        Self {
+            data_dir,
+            install,
+            run_as,
+        }
+    }
+
+    pub fn is_initialised(&self) -> bool {
+        self.data_dir.join("PG_VERSION").is_file()
+    }
+
+    /// Runs `initdb` into a scratch directory and renames it into place, so a crash in the
+    /// middle never leaves a half-initialised data directory behind.
+    pub async fn init(&self, superuser: &str, auth: &Auth) -> Result<(), PlatformError> {
+        if self.is_initialised() {
+            return Ok(());
+        }
+        let scratch = self.data_dir.with_extension("init");
+        remove_dir_if_present(&scratch).await?;
+        let mut command = self.background_tool("initdb");
+        command
+            .arg("-D")
+            .arg(&scratch)
+            .args(["-U", superuser, "-E", "UTF8", "--locale=C"]);
+        match auth {
+            Auth::Password(file) => {
+                command
+                    .arg("--auth=scram-sha-256")
+                    .arg("--pwfile")
+                    .arg(file);
+            }
+            Auth::Trust => {
+                command.args(["--auth=trust", "--no-sync"]);
+            }
+        }
+        run(command, "initdb").await?;
+        tokio::fs::rename(&scratch, &self.data_dir)
+            .await
+            .map_err(|e| {
+                io_error(
+                    "moving the new data directory into place",
+                    &self.data_dir,
+                    e,
+                )
+            })
+    }
+
+    /// Writes the settings Toygres owns; the rest of `postgresql.conf` is left alone.
+    pub async fn configure(&self, settings: &ClusterSettings) -> Result<(), PlatformError> {
+        let mut conf = format!(
+            "# Written by Toygres; rewritten at every deploy.\n\
+             listen_addresses = '127.0.0.1'\n\
+             port = {}\n\
+             unix_socket_directories = ''\n\
+             password_encryption = 'scram-sha-256'\n",
+            settings.port
+        );
+        for (name, value) in &settings.extra {
+            conf.push_str(&format!("{name} = {value}\n"));
+        }
+        let conf_path = self.data_dir.join(CONF_FILE);
+        write_file(&conf_path, conf.as_bytes()).await?;
+        if let Some(run_as) = &self.run_as {
+            run_as.give(&conf_path)?;
+        }
+        let main_conf = self.data_dir.join("postgresql.conf");
+        let current = tokio::fs::read_to_string(&main_conf)
+            .await
+            .map_err(|e| io_error("reading", &main_conf, e))?;
+        if !current.lines().any(|line| line.trim() == INCLUDE_LINE) {
+            write_file(
+                &main_conf,
+                format!("{current}\n{INCLUDE_LINE}\n").as_bytes(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Starts the server unless it already runs. With `wait`, returns once the server
+    /// accepts connections, or fails when it does not within that time; without, returns
+    /// as soon as the postmaster is launched.
+    pub async fn start(
+        &self,
+        log_file: &Path,
+        wait: Option<Duration>,
+    ) -> Result<(), PlatformError> {
+        if self.running_pid().is_some() {
+            return Ok(());
+        }
+        let mut command = self.tool("pg_ctl");
+        command
+            .arg("start")
+            .arg("-D")
+            .arg(&self.data_dir)
+            .arg("-l")
+            .arg(log_file)
+            .arg("-s")
+            .process_group(0);
+        match wait {
+            Some(timeout) => command
+                .arg("-w")
+                .args(["-t", &timeout.as_secs().max(1).to_string()]),
+            None => command.arg("-W"),
+        };
+        run(command, "pg_ctl start").await.map(|_| ())
+    }
+
+    /// Stops the server and makes sure the process is gone.
+    pub async fn stop(&self, mode: StopMode) -> Result<(), PlatformError> {
+        let Some(pid) = self.running_pid() else {
+            return Ok(());
+        };
+        match mode {
+            StopMode::Fast => self.stop_with_pg_ctl(pid, mode).await,
+            StopMode::Immediate => {
+                // pg_ctl only looks every 100 ms whether the server is gone; for a server
+                // whose data is about to be removed, signal it and watch it go.
+                signal(pid, nix::sys::signal::Signal::SIGQUIT);
+                if !exited_within(pid, IMMEDIATE_STOP_WAIT).await {
+                    tracing::warn!(pid, "postmaster ignored SIGQUIT; killing it");
+                    signal(pid, nix::sys::signal::Signal::SIGKILL);
+                    exited_within(pid, IMMEDIATE_STOP_WAIT).await;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn stop_with_pg_ctl(&self, pid: i32, mode: StopMode) -> Result<(), PlatformError> {
+        let mut command = self.tool("pg_ctl");
+        command.arg("stop").arg("-D").arg(&self.data_dir).args([
+            "-m",
+            mode.as_str(),
+            "-w",
+            "-t",
+            "30",
+            "-s",
+        ]);
+        if let Err(stop_error) = run(command, "pg_ctl stop").await {
+            if !process_alive(pid) {
+                return Ok(());
+            }
+            tracing::warn!(pid, error = %stop_error, "pg_ctl stop failed; killing the postmaster");
+            signal(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        Ok(())
+    }
+
+    /// The postmaster's pid when it is alive.
+    pub fn running_pid(&self) -> Option<i32> {
+        let pid_file = std::fs::read_to_string(self.data_dir.join("postmaster.pid")).ok()?;
+        let pid: i32 = pid_file.lines().next()?.trim().parse().ok()?;
+        process_alive(pid).then_some(pid)
+    }
+
+    /// Whether the server on `port` accepts connections (`pg_isready`).
+    pub async fn accepts_connections(&self, port: u16) -> bool {
+        let mut command = self.tool("pg_isready");
+        command.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "3", "-q"]);
+        matches!(command.status().await, Ok(status) if status.success())
+    }
+
+    fn tool(&self, name: &str) -> Command {
+        self.prepare(Command::new(self.install.tool(name)))
+    }
+
+    /// A tool whose work can wait: run at a lower CPU priority (`nice`), so a burst of
+    /// `initdb`s does not starve the control plane and the instances already running.
+    fn background_tool(&self, name: &str) -> Command {
+        match which_nice() {
+            Some(nice) => {
+                let mut command = Command::new(nice);
+                command.args(["-n", "10"]).arg(self.install.tool(name));
+                self.prepare(command)
+            }
+            None => self.tool(name),
+        }
+    }
+
+    fn prepare(&self, mut command: Command) -> Command {
+        command
+            .stdin(Stdio::null())
+            .current_dir(self.data_dir.parent().unwrap_or(Path::new("/")))
+            .env_remove("PGDATA")
+            .kill_on_drop(false);
+        if let Some(run_as) = &self.run_as {
+            run_as.apply(&mut command);
+        }
+        command
+    }
+}
+
+/// `nice`, where the system has it.
+fn which_nice() -> Option<&'static Path> {
+    [Path::new("/usr/bin/nice"), Path::new("/bin/nice")]
+        .into_iter()
+        .find(|path| path.is_file())
+}
+
+/// How long an immediate stop waits for the postmaster (and then for SIGKILL).
+const IMMEDIATE_STOP_WAIT: Duration = Duration::from_secs(30);
+
+fn signal(pid: i32, signal: nix::sys::signal::Signal) {
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+}
+
+/// Waits for `pid` to exit, looking every few milliseconds.
+async fn exited_within(pid: i32, limit: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while process_alive(pid) {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    true
+}
+
+/// A live process that is not a zombie.
+fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+async fn run(mut command: Command, what: &str) -> Result<Output, PlatformError> {
+    let output = command
+        .output()
+        .await
+        .map_err(|e| PlatformError::Failed(format!("{what}: could not run: {e}")))?;
+    if output.status.success() {
+        return Ok(output);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let detail = if stderr.trim().is_empty() {
+        stdout
+    } else {
+        stderr
+    };
+    Err(PlatformError::Failed(format!(
+        "{what} failed ({}): {}",
+        output.status,
+        tail(detail.trim(), 600)
+    )))
+}
+
+/// The last `max` bytes of `text`, on a character boundary.
+pub(crate) fn tail(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut start = text.len() - max;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
+}
+
+pub(crate) async fn remove_dir_if_present(path: &Path) -> Result<(), PlatformError> {
+    match tokio::fs::remove_dir_all(path).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_error("removing", path, e)),
+    }
+}
+
+/// Writes through a temporary file and a rename, so readers see the old or the new content.
+pub(crate) async fn write_file(path: &Path, content: &[u8]) -> Result<(), PlatformError> {
+    let scratch = path.with_extension("tmp");
+    tokio::fs::write(&scratch, content)
+        .await
+        .map_err(|e| io_error("writing", &scratch, e))?;
+    tokio::fs::rename(&scratch, path)
+        .await
+        .map_err(|e| io_error("renaming into", path, e))
+}
+
+pub(crate) fn io_error(action: &str, path: &Path, error: std::io::Error) -> PlatformError {
+    PlatformError::Failed(format!("{action} {}: {error}", path.display()))
+}

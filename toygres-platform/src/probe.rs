@@ -1,0 +1,50 @@
+//! A real connection to an instance: log in with its credentials and run `SELECT 1`.
+//!
+//! Used both by create-instance's connection test and by the instance actor's health
+//! probe, so "healthy" means exactly what a user's first query needs.
+
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
+
+use crate::{Credentials, Endpoint};
+
+/// Returns how long the login and query took.
+pub async fn select_one(
+    endpoint: &Endpoint,
+    credentials: &Credentials,
+    timeout: Duration,
+) -> Result<Duration, String> {
+    let options = PgConnectOptions::new()
+        .host(&endpoint.host)
+        .port(endpoint.port)
+        .username(&credentials.user)
+        .password(credentials.password())
+        .database(&endpoint.database)
+        .ssl_mode(PgSslMode::Prefer)
+        .application_name("toygres-probe");
+    let started = Instant::now();
+    let attempt = async {
+        let mut connection = PgConnection::connect_with(&options).await?;
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&mut connection)
+            .await?;
+        connection.close().await?;
+        Ok::<i32, sqlx::Error>(one)
+    };
+    match tokio::time::timeout(timeout, attempt).await {
+        Ok(Ok(1)) => Ok(started.elapsed()),
+        Ok(Ok(other)) => Err(format!("SELECT 1 returned {other}")),
+        Ok(Err(e)) => Err(format!(
+            "connecting to {}:{} as {}: {e}",
+            endpoint.host, endpoint.port, credentials.user
+        )),
+        Err(_) => Err(format!(
+            "connecting to {}:{} timed out after {}s",
+            endpoint.host,
+            endpoint.port,
+            timeout.as_secs()
+        )),
+    }
+}

@@ -1,0 +1,279 @@
+//! Malformed requests get the documented 4xx JSON error and change nothing: the CMS and
+//! duroxide tables are byte-for-byte the same afterwards.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use toygres_domain::api::ErrorBody;
+use toygres_orchestrations::DUROXIDE_SCHEMA;
+use toygres_platform::local::binaries::PgBinaries;
+use toygres_test_support::TestDatabase;
+use toygres_test_support::server::{ServerOptions, TestServer};
+
+struct Case {
+    method: &'static str,
+    path: String,
+    content_type: Option<&'static str>,
+    body: String,
+    status: StatusCode,
+    code: &'static str,
+}
+
+fn create(body: serde_json::Value, status: StatusCode, code: &'static str) -> Case {
+    raw_create(Some("application/json"), body.to_string(), status, code)
+}
+
+fn raw_create(
+    content_type: Option<&'static str>,
+    body: String,
+    status: StatusCode,
+    code: &'static str,
+) -> Case {
+    Case {
+        method: "POST",
+        path: "/api/v1/instances".into(),
+        content_type,
+        body,
+        status,
+        code,
+    }
+}
+
+fn call(method: &'static str, path: &str, status: StatusCode, code: &'static str) -> Case {
+    Case {
+        method,
+        path: path.into(),
+        content_type: None,
+        body: String::new(),
+        status,
+        code,
+    }
+}
+
+fn cases(not_installed: u32) -> Vec<Case> {
+    use serde_json::json;
+    const BAD: StatusCode = StatusCode::BAD_REQUEST;
+    let mut cases = vec![];
+    for name in [
+        "",
+        "Shop",
+        "1shop",
+        "-shop",
+        "shop-",
+        "sh_op",
+        "shop.db",
+        "ünï",
+        "a b",
+        &"a".repeat(41),
+    ] {
+        cases.push(create(json!({ "name": name }), BAD, "invalid_name"));
+    }
+    for version in ["9", "99", "latest", "15.2", ""] {
+        cases.push(create(
+            json!({ "name": "ok", "postgres_version": version }),
+            BAD,
+            "invalid_postgres_version",
+        ));
+    }
+    cases.extend([
+        create(
+            json!({ "name": "ok", "postgres_version": not_installed.to_string() }),
+            BAD,
+            "unsupported_postgres_version",
+        ),
+        create(
+            json!({ "name": "ok", "storage_gb": 0 }),
+            BAD,
+            "invalid_storage_size",
+        ),
+        create(
+            json!({ "name": "ok", "storage_gb": 1025 }),
+            BAD,
+            "invalid_storage_size",
+        ),
+        create(
+            json!({ "name": "ok", "storage_gb": -1 }),
+            BAD,
+            "invalid_request",
+        ),
+        create(
+            json!({ "name": "ok", "storage_gb": "ten" }),
+            BAD,
+            "invalid_request",
+        ),
+        create(json!({ "name": "ok", "size": 3 }), BAD, "invalid_request"),
+        create(json!({ "postgres_version": "15" }), BAD, "invalid_request"),
+        create(json!({ "name": 42 }), BAD, "invalid_request"),
+        create(json!(["ok"]), BAD, "invalid_request"),
+        raw_create(
+            Some("application/json"),
+            "{\"name\": \"ok\"".into(),
+            BAD,
+            "malformed_json",
+        ),
+        raw_create(
+            Some("application/json"),
+            String::new(),
+            BAD,
+            "malformed_json",
+        ),
+        raw_create(
+            None,
+            "{\"name\":\"ok\"}".into(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        raw_create(
+            Some("text/plain"),
+            "{\"name\":\"ok\"}".into(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        raw_create(
+            Some("application/json"),
+            json!({ "name": "ok", "padding": "x".repeat(20_000) }).to_string(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        create(
+            json!({ "name": "taken" }),
+            StatusCode::CONFLICT,
+            "already_exists",
+        ),
+        call("GET", "/api/v1/instances/Bad", BAD, "invalid_name"),
+        call(
+            "GET",
+            "/api/v1/instances/unknown",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        call(
+            "DELETE",
+            "/api/v1/instances/unknown",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        call("DELETE", "/api/v1/instances/Bad", BAD, "invalid_name"),
+        call(
+            "DELETE",
+            "/api/v1/instances/gone",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        call(
+            "GET",
+            "/api/v1/instances/unknown/connection",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        call(
+            "GET",
+            "/api/v1/instances?include_deleted=maybe",
+            BAD,
+            "invalid_request",
+        ),
+        call("GET", "/api/v1/instances?bogus=1", BAD, "invalid_request"),
+        call(
+            "PUT",
+            "/api/v1/instances",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        call(
+            "GET",
+            "/api/v1/nothing-here",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+    ]);
+    cases
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_get_a_clear_4xx_and_change_nothing() {
+    let server = TestServer::start(ServerOptions {
+        health_check_interval_secs: 3600,
+        ..ServerOptions::embedded()
+    })
+    .await;
+    server.cli_ok(&["create", "taken", "--wait"]).await;
+    server.cli_ok(&["create", "gone", "--wait"]).await;
+    server.cli_ok(&["delete", "gone", "--wait"]).await;
+    let db = TestDatabase::connect(&server.database_url().await).await;
+    // Let the actor of `taken` finish its first probe and settle into its hour-long wait.
+    wait_for_first_health_check(&db).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = snapshot(&db).await;
+
+    let binaries = PgBinaries::discover(None).unwrap();
+    let not_installed = (13..=18).find(|m| binaries.for_major(*m).is_err()).unwrap();
+    let cases = cases(not_installed);
+    assert!(cases.len() >= 25, "{} cases", cases.len());
+    let http = reqwest::Client::new();
+    for case in &cases {
+        let mut request = http
+            .request(
+                case.method.parse().unwrap(),
+                format!("{}{}", server.url, case.path),
+            )
+            .bearer_auth(&server.token)
+            .body(case.body.clone());
+        if let Some(content_type) = case.content_type {
+            request = request.header("Content-Type", content_type);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let what = format!("{} {} {:.80}", case.method, case.path, case.body);
+        assert_eq!(status, case.status, "{what}: {text}");
+        let body: ErrorBody =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: {text}: {e}"));
+        assert_eq!(body.error.as_str(), case.code, "{what}: {}", body.message);
+        assert!(!body.message.is_empty(), "{what}");
+    }
+
+    assert_eq!(
+        snapshot(&db).await,
+        before,
+        "a rejected request changed the database"
+    );
+}
+
+async fn wait_for_first_health_check(db: &TestDatabase) {
+    for _ in 0..100 {
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM toygres_cms.health_checks")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        if rows > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the actor never recorded a health check");
+}
+
+/// Every row of every CMS and duroxide table, hashed per table.
+async fn snapshot(db: &TestDatabase) -> Vec<(String, i64, String)> {
+    let tables: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_schema::text, table_name::text FROM information_schema.tables
+         WHERE table_schema IN ('toygres_cms', $1) AND table_type = 'BASE TABLE'
+         ORDER BY 1, 2",
+    )
+    .bind(DUROXIDE_SCHEMA)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert!(tables.len() >= 5, "{tables:?}");
+    let mut snapshot = Vec::new();
+    for (schema, table) in tables {
+        let (count, hash): (i64, Option<String>) = sqlx::query_as(&format!(
+            "SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM \"{schema}\".\"{table}\" t"
+        ))
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        snapshot.push((format!("{schema}.{table}"), count, hash.unwrap_or_default()));
+    }
+    snapshot
+}

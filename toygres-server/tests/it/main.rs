@@ -1,0 +1,12 @@
+//! The server's integration tests, one binary: the real `toygres-server` and `toygres-cli`
+//! binaries as child processes, against real PostgreSQL.
+
+mod auth;
+mod bad_input;
+mod crash;
+mod end_to_end;
+mod failed_delete;
+mod restart;
+mod scale_out;
+mod supervision;
+mod uptime;
