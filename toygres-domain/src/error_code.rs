@@ -72,4 +72,26 @@ mod tests {
             assert!((400..600).contains(&code.status()), "{code}");
         }
     }
+
+    /// `docs/api.md`'s error table lists exactly these codes, each with its status.
+    #[test]
+    fn the_api_reference_lists_every_code_with_its_status() {
+        let reference = include_str!("../../docs/api.md");
+        let mut documented: Vec<(u16, String)> = reference
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let status = cells.get(1)?.parse::<u16>().ok()?;
+                let code = cells.get(2)?.strip_prefix('`')?.strip_suffix('`')?;
+                Some((status, code.to_string()))
+            })
+            .collect();
+        let mut declared: Vec<(u16, String)> = ErrorCode::ALL
+            .iter()
+            .map(|code| (code.status(), code.as_str().to_string()))
+            .collect();
+        documented.sort();
+        declared.sort();
+        assert_eq!(documented, declared);
+    }
 }

@@ -1,7 +1,17 @@
 //! The durable workflows. Everything in this directory is replayed: it must be
 //! deterministic (no clocks, sleeps, randomness or I/O; only `ctx` calls), and a shipped
 //! version is never edited — a change is a new version beside it (see
-//! `.agents/skills/duroxide-orchestration-versioning`). Tests enforce both.
+//! `.agents/skills/duroxide-orchestration-versioning`).
+//!
+//! The lints below make reaching the CMS, the platform, processes, clocks or randomness
+//! from here a compile error under `cargo clippy` (the list is in `clippy.toml`);
+//! `tests/it/determinism.rs` freezes the shipped versions.
+
+#![deny(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 pub mod create_instance;
 pub mod create_instance_v1_1_0;
