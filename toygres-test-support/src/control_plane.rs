@@ -26,6 +26,7 @@ pub use toygres_server::engine::PoolSizes;
 use toygres_server::engine::{self, Engine, Store};
 use uuid::Uuid;
 
+use crate::eventually::eventually_every;
 use crate::{TestDatabase, init_tracing, scratch};
 
 /// A test-only orchestration: runs one activity twice with the same input and returns both
@@ -140,15 +141,17 @@ impl<P: Platform + 'static> TestControlPlane<P> {
             .unwrap_or_default()
     }
 
-    /// Polls the newest execution's history until `done` holds; panics after 30 s.
+    /// Polls the newest execution's history (often: tests crash at exact points) until
+    /// `done` holds; panics after 30 s.
     pub async fn wait_for_history(&self, instance: &str, done: impl Fn(&[Event]) -> bool) {
-        for _ in 0..6000 {
-            if done(&self.latest_history(instance).await) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!("the history of {instance} never reached the expected point");
+        let what = format!("the history of {instance} to reach the expected point");
+        eventually_every(
+            &what,
+            Duration::from_secs(30),
+            Duration::from_millis(5),
+            || async { done(&self.latest_history(instance).await).then_some(()) },
+        )
+        .await;
     }
 
     /// Reserves a record for `spec` under orchestration id `id`, as the API does before it

@@ -87,17 +87,13 @@ impl FakeKubelet {
     /// Waits for the StatefulSet of `name` to exist.
     pub async fn wait_for_stateful_set(&self, name: &InstanceName) -> StatefulSet {
         let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &self.namespace);
-        for _ in 0..600 {
-            if let Some(sts) = api
-                .get_opt(name.as_str())
+        let what = format!("StatefulSet {name}");
+        crate::eventually(&what, Duration::from_secs(60), || async {
+            api.get_opt(name.as_str())
                 .await
                 .expect("read the StatefulSet")
-            {
-                return sts;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("StatefulSet {name} never appeared");
+        })
+        .await
     }
 
     /// Creates pod `<name>-0` from the StatefulSet's template (as the controller would).

@@ -17,6 +17,7 @@ use toygres_platform::local::LocalPlatform;
 use toygres_platform::local::binaries::PgBinaries;
 
 use crate::database::free_port;
+use crate::eventually::eventually;
 use crate::scratch;
 
 /// How to start a server.
@@ -129,24 +130,20 @@ impl TestServer {
         };
     }
 
+    /// Waits until `/healthz` answers; panics (with the log) when the server exits first.
     pub async fn wait_until_serving(&mut self) {
         let health = format!("{}/healthz", self.url);
-        for _ in 0..600 {
-            if let Ok(response) = reqwest::get(&health).await
-                && response.status().is_success()
-            {
-                return;
-            }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
+        eventually("toygres-server to serve", Duration::from_secs(120), || {
+            if let Some(status) = self.try_exit() {
                 panic!("toygres-server exited with {status}:\n{}", self.log());
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("toygres-server did not become healthy:\n{}", self.log());
+            let health = health.clone();
+            async move {
+                let response = reqwest::get(&health).await.ok()?;
+                response.status().is_success().then_some(())
+            }
+        })
+        .await;
     }
 
     /// Runs `toygres-cli ARGS` against this server.

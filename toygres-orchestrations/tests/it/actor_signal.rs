@@ -4,6 +4,7 @@
 //! a held row lock, a long timer) before the signal is sent.
 
 use std::time::Duration;
+use toygres_test_support::eventually;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -79,21 +80,14 @@ async fn instance_deleted_ends_the_actor_at_every_point_of_its_cycle() {
         InstanceActorOutput::DeletedSignal { cycle: 0 }
     );
 
-    // Right after continue_as_new: sent as soon as the second generation exists.
+    // Right after continue_as_new (every ten checks): sent as soon as the second
+    // execution exists.
     start_actor(&cp, "cycling", actor(1)).await;
-    for _ in 0..2000 {
-        if cp
-            .client
-            .list_executions("cycling")
-            .await
-            .unwrap_or_default()
-            .len()
-            >= 2
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    eventually("a second execution", Duration::from_secs(30), || async {
+        let executions = cp.client.list_executions("cycling").await.ok()?;
+        (executions.len() >= 2).then_some(())
+    })
+    .await;
     signal(&cp, "cycling").await;
     match ended(&cp, "cycling").await {
         InstanceActorOutput::DeletedSignal { cycle } => assert!(cycle >= 1, "cycle {cycle}"),

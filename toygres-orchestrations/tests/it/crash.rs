@@ -2,6 +2,7 @@
 //! side effect: a new node on the same store finishes the job with one server process.
 
 use std::time::Duration;
+use toygres_test_support::eventually;
 
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names;
@@ -43,9 +44,12 @@ async fn crash_and_recover(name: &str, point: CrashPoint) {
     .await;
     if let CrashPoint::DeployRunning = point {
         let dir = cp.platform.instance_dir(&spec.name);
-        while !dir.exists() {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        eventually(
+            "the instance directory",
+            Duration::from_secs(30),
+            || async { dir.exists().then_some(()) },
+        )
+        .await;
     }
     cp.crash();
     let record = cms::instances::find_live(&cp.db.pool, name)

@@ -1,6 +1,7 @@
 //! Creates that cannot finish: they end `failed` or `deleted`, with nothing left running.
 
 use std::time::Duration;
+use toygres_test_support::eventually;
 
 use duroxide::OrchestrationStatus;
 use toygres_domain::PostgresVersion;
@@ -114,13 +115,11 @@ async fn deleting_an_instance_while_it_is_created_leaves_nothing_running() {
         cp.start_create(&create_id, input).await;
         let record = wait_for_record(&cp, &name).await;
         if wait_for_directory {
-            let dir = cp.platform.instance_dir(&spec.name);
-            for _ in 0..200 {
-                if dir.join("data").exists() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+            let data = cp.platform.instance_dir(&spec.name).join("data");
+            eventually("the data directory", Duration::from_secs(30), || async {
+                data.exists().then_some(())
+            })
+            .await;
         }
         let delete_id = format!("delete-{name}");
         cp.start_delete(&delete_id, record.id, &spec.name).await;
@@ -160,11 +159,8 @@ async fn deleting_an_instance_while_it_is_created_leaves_nothing_running() {
 }
 
 async fn wait_for_record(cp: &TestControlPlane, name: &str) -> cms::instances::InstanceRecord {
-    for _ in 0..500 {
-        if let Some(record) = cms::instances::find_live(&cp.db.pool, name).await.unwrap() {
-            return record;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no CMS record for {name}");
+    eventually("the CMS record", Duration::from_secs(5), || async {
+        cms::instances::find_live(&cp.db.pool, name).await.unwrap()
+    })
+    .await
 }

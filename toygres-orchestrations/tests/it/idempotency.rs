@@ -3,6 +3,7 @@
 //! orchestrations that started on it) and those of 1.1.0.
 
 use std::time::Duration;
+use toygres_test_support::eventually;
 
 use toygres_orchestrations::activity_types::{
     CheckHealthInput, DeployInstanceInput, DestroyInstanceInput, FencedOutcome, InstanceRef,
@@ -235,13 +236,14 @@ async fn marking_failed_twice_records_one_failure() {
 }
 
 async fn wait_until_ready(cp: &TestControlPlane, name: &toygres_domain::InstanceName) {
-    for _ in 0..300 {
-        if cp.platform.status(name).await.unwrap() == InstanceStatus::Ready {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{name} never became ready");
+    eventually(
+        "the instance to be ready",
+        Duration::from_secs(30),
+        || async {
+            (cp.platform.status(name).await.unwrap() == InstanceStatus::Ready).then_some(())
+        },
+    )
+    .await;
 }
 
 /// A transition run twice: applied the first time, a no-op the second.

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use toygres_test_support::eventually;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret, Service};
@@ -134,19 +135,17 @@ async fn an_instance_lives_and_dies_on_kubernetes() {
     );
 
     // The actor probes the real database behind the pod.
-    for _ in 0..100 {
-        if cms::health::history(&cp.db.pool, created.record_id, 10)
-            .await
-            .unwrap()
-            .iter()
-            .filter(|h| h.ok)
-            .count()
-            >= 2
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        "two good health checks",
+        Duration::from_secs(10),
+        || async {
+            let rows = cms::health::history(&cp.db.pool, created.record_id, 10)
+                .await
+                .unwrap();
+            (rows.iter().filter(|h| h.ok).count() >= 2).then_some(())
+        },
+    )
+    .await;
     let health = cms::health::history(&cp.db.pool, created.record_id, 10)
         .await
         .unwrap();

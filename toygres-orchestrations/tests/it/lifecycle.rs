@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 use toygres_domain::HealthStatus;
+use toygres_test_support::eventually;
 
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -144,14 +145,11 @@ async fn wait_for_health_rows(
     instance_id: uuid::Uuid,
     at_least: usize,
 ) -> Vec<cms::health::HealthCheck> {
-    for _ in 0..300 {
+    eventually("health rows", Duration::from_secs(30), || async {
         let rows = cms::health::history(&cp.db.pool, instance_id, 100)
             .await
             .unwrap();
-        if rows.len() >= at_least {
-            return rows;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("fewer than {at_least} health rows after 30 s");
+        (rows.len() >= at_least).then_some(rows)
+    })
+    .await
 }

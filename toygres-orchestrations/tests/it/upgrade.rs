@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use toygres_test_support::eventually;
 
 use duroxide::{Event, EventKind};
 use nix::sys::signal::{Signal, kill};
@@ -274,18 +275,11 @@ async fn running_instance(cp: &TestControlPlane) -> InstanceRecord {
 }
 
 async fn wait_for_executions(cp: &TestControlPlane, instance: &str, at_least: usize) {
-    for _ in 0..600 {
-        let executions = cp
-            .client
-            .list_executions(instance)
-            .await
-            .unwrap_or_default();
-        if executions.len() >= at_least {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{instance} never had {at_least} executions");
+    eventually("executions", Duration::from_secs(30), || async {
+        let executions = cp.client.list_executions(instance).await.ok()?;
+        (executions.len() >= at_least).then_some(())
+    })
+    .await;
 }
 
 async fn execution(cp: &TestControlPlane, instance: &str, execution: u64) -> Vec<Event> {

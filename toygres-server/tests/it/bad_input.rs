@@ -2,6 +2,7 @@
 //! duroxide tables are byte-for-byte the same afterwards.
 
 use std::time::Duration;
+use toygres_test_support::eventually;
 
 use reqwest::StatusCode;
 use toygres_domain::api::ErrorBody;
@@ -240,17 +241,18 @@ async fn malformed_requests_get_a_clear_4xx_and_change_nothing() {
 }
 
 async fn wait_for_first_health_check(db: &TestDatabase) {
-    for _ in 0..100 {
-        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM toygres_cms.health_checks")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        if rows > 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the actor never recorded a health check");
+    eventually(
+        "the first health check",
+        Duration::from_secs(10),
+        || async {
+            let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM toygres_cms.health_checks")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+            (rows > 0).then_some(())
+        },
+    )
+    .await;
 }
 
 /// Every row of every CMS and duroxide table, hashed per table.

@@ -2,6 +2,7 @@
 //! data directory, it finishes the create, and exactly one PostgreSQL serves the instance.
 
 use std::time::Duration;
+use toygres_test_support::eventually;
 
 use toygres_test_support::processes::postmasters_for;
 use toygres_test_support::server::{ServerOptions, TestServer};
@@ -12,17 +13,10 @@ async fn a_server_killed_during_a_create_finishes_it_after_restart() {
     server.cli_ok(&["create", "phoenix"]).await;
     // Kill it in the middle of the deploy: the instance directory exists, initdb runs.
     let instance_dir = server.options.data_dir.join("instances").join("phoenix");
-    for _ in 0..2000 {
-        if instance_dir.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert!(
-        instance_dir.exists(),
-        "the deploy never started:\n{}",
-        server.log()
-    );
+    eventually("the deploy to start", Duration::from_secs(10), || async {
+        instance_dir.exists().then_some(())
+    })
+    .await;
     server.kill9().await;
 
     server.restart().await;

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 use toygres_domain::{HealthStatus, InstanceState, OperationStatus};
+use toygres_test_support::eventually;
 
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
@@ -118,13 +119,10 @@ async fn the_readme_session_works_end_to_end() {
 }
 
 async fn wait_until_healthy(server: &TestServer, name: &str) -> InstanceView {
-    for _ in 0..100 {
+    eventually("a healthy instance", Duration::from_secs(20), || async {
         let view: InstanceView =
             serde_json::from_str(&server.cli_ok(&["get", name, "-o", "json"]).await).unwrap();
-        if view.health.status == HealthStatus::Healthy {
-            return view;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{name} never became healthy:\n{}", server.log());
+        (view.health.status == HealthStatus::Healthy).then_some(view)
+    })
+    .await
 }

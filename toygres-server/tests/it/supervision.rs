@@ -2,6 +2,7 @@
 //! reconciliation: nobody has to restart anything for the instance to be watched again.
 
 use std::time::Duration;
+use toygres_test_support::eventually;
 
 use duroxide::OrchestrationStatus;
 use toygres_domain::api::InstanceView;
@@ -20,15 +21,15 @@ async fn a_dead_actor_is_replaced_while_the_server_runs() {
     kill_orchestration(&client, &actor).await;
 
     // Reconciliation acts once the record has been still for a while, then within a tick.
-    for _ in 0..300 {
-        if let OrchestrationStatus::Running { .. } =
-            client.get_orchestration_status(&actor).await.unwrap()
-        {
-            assert!(server.log().contains("restarted the health actor"));
-            server.cli_ok(&["delete", "watched", "--wait"]).await;
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the dead actor was not replaced:\n{}", server.log());
+    eventually(
+        "the dead actor replaced",
+        Duration::from_secs(30),
+        || async {
+            let status = client.get_orchestration_status(&actor).await.unwrap();
+            matches!(status, OrchestrationStatus::Running { .. }).then_some(())
+        },
+    )
+    .await;
+    assert!(server.log().contains("restarted the health actor"));
+    server.cli_ok(&["delete", "watched", "--wait"]).await;
 }
