@@ -20,9 +20,20 @@ pub struct Args {
     )]
     pub server: String,
 
-    /// API token (default: the contents of ./.toygres/api-token when it exists).
-    #[arg(long, global = true, env = "TOYGRES_TOKEN", hide_env_values = true)]
+    /// API token. On the command line it is visible to every local user (ps,
+    /// /proc/*/cmdline): prefer --token-file or TOYGRES_TOKEN.
+    #[arg(
+        long,
+        global = true,
+        env = "TOYGRES_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "token_file"
+    )]
     pub token: Option<String>,
+
+    /// File holding the API token (default: ./.toygres/api-token when it exists).
+    #[arg(long, global = true, env = "TOYGRES_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
 
     /// Output format.
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = Format::Table)]

@@ -2,7 +2,7 @@
 //!
 //! Names are recorded in history and matched on replay, so renaming one breaks every
 //! instance that is still running. They follow `{crate}::{type}::{name}`. Each list is
-//! declared once, through [`name_list!`], which also builds its `ALL`: a name cannot be
+//! declared once, through `name_list!`, which also builds its `ALL`: a name cannot be
 //! declared and left out of the checks.
 
 /// Declares name constants and `ALL`, the list of every one of them.

@@ -2,32 +2,40 @@
 //!
 //! The token itself is never logged; the server logs where it is.
 
-use std::fmt;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use rand::distr::{Alphanumeric, SampleString};
+use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 const GENERATED_LEN: usize = 40;
 
-#[derive(Clone)]
-pub struct ApiToken(String);
+/// Cannot be printed: `Debug` shows `[REDACTED]`.
+#[derive(Clone, Debug)]
+pub struct ApiToken(SecretString);
 
 impl ApiToken {
-    pub fn new(token: String) -> anyhow::Result<Self> {
+    pub fn new(token: SecretString) -> anyhow::Result<Self> {
         anyhow::ensure!(
-            token.len() >= 16,
+            token.expose_secret().len() >= 16,
             "the API token must be at least 16 characters"
         );
         Ok(Self(token))
     }
 
+    /// Reads a token someone put in `file` (`--api-token-file`).
+    pub fn read(file: &Path) -> anyhow::Result<Self> {
+        let token = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("reading the API token file {}: {e}", file.display()))?;
+        Self::new(SecretString::from(token.trim().to_string()))
+    }
+
     /// Reads `file`, or creates it (mode 0600) with a new random token.
     pub fn load_or_generate(file: &Path) -> anyhow::Result<Self> {
         match std::fs::read_to_string(file) {
-            Ok(token) => return Self::new(token.trim().to_string()),
+            Ok(token) => return Self::new(SecretString::from(token.trim().to_string())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => anyhow::bail!("reading {}: {e}", file.display()),
         }
@@ -40,18 +48,16 @@ impl ApiToken {
             .map_err(|e| anyhow::anyhow!("creating {}: {e}", file.display()))?;
         out.write_all(token.as_bytes())?;
         out.sync_all()?;
-        Ok(Self(token))
+        Ok(Self(SecretString::from(token)))
     }
 
     /// Constant-time comparison, so response timing reveals nothing about the token.
     pub fn matches(&self, candidate: &str) -> bool {
-        self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
-    }
-}
-
-impl fmt::Debug for ApiToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiToken(<redacted>)")
+        self.0
+            .expose_secret()
+            .as_bytes()
+            .ct_eq(candidate.as_bytes())
+            .into()
     }
 }
 
@@ -78,6 +84,6 @@ mod tests {
 
     #[test]
     fn short_tokens_are_refused() {
-        assert!(ApiToken::new("short".into()).is_err());
+        assert!(ApiToken::new(SecretString::from("short")).is_err());
     }
 }

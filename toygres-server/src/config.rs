@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use secrecy::SecretString;
 use toygres_platform::local::ports::PortRange;
 
 #[derive(Debug, Clone, Parser)]
@@ -19,18 +20,25 @@ pub struct Config {
     pub data_dir: PathBuf,
 
     /// PostgreSQL for the CMS and duroxide; without it an embedded cluster in the data
-    /// directory is started. Several servers may share one database.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
+    /// directory is started. Several servers may share one database. It holds a password:
+    /// on the command line it is visible to every local user, so prefer the environment.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_parser = secret)]
+    pub database_url: Option<SecretString>,
 
     /// Where instances run.
     #[arg(long, env = "TOYGRES_PLATFORM", value_enum, default_value_t = PlatformKind::Local)]
     pub platform: PlatformKind,
 
-    /// Bearer token the API requires. Generated into <data-dir>/api-token when omitted in
-    /// embedded mode; required with --database-url (all servers must share it).
-    #[arg(long, env = "TOYGRES_API_TOKEN", hide_env_values = true)]
-    pub api_token: Option<String>,
+    /// Bearer token the API requires. On the command line it is visible to every local
+    /// user (ps, /proc/*/cmdline): prefer --api-token-file or TOYGRES_API_TOKEN. Without
+    /// either, in embedded mode, one is generated into `<data-dir>/api-token`; with
+    /// --database-url one is required (all servers must share it).
+    #[arg(long, env = "TOYGRES_API_TOKEN", hide_env_values = true, value_parser = secret, conflicts_with = "api_token_file")]
+    pub api_token: Option<SecretString>,
+
+    /// File holding the bearer token the API requires.
+    #[arg(long, env = "TOYGRES_API_TOKEN_FILE")]
+    pub api_token_file: Option<PathBuf>,
 
     /// duroxide orchestration dispatchers in this process.
     #[arg(long, env = "TOYGRES_ORCHESTRATION_DISPATCHERS", default_value_t = 2, value_parser = at_least_one())]
@@ -115,7 +123,7 @@ pub struct KubernetesArgs {
     #[arg(long, env = "TOYGRES_KUBE_NAMESPACE", default_value = "toygres")]
     pub kube_namespace: String,
 
-    /// Prefix of the postgres:<major> image (a registry mirror, with trailing slash).
+    /// Prefix of the `postgres:<major>` image (a registry mirror, with trailing slash).
     #[arg(
         long,
         env = "TOYGRES_KUBE_IMAGE_REGISTRY",
@@ -179,6 +187,11 @@ pub enum LogFormat {
     Json,
 }
 
+/// A value that must never be printed.
+fn secret(value: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(value.to_string()))
+}
+
 fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::new().range(1..)
 }
@@ -200,7 +213,8 @@ impl Config {
         self.data_dir.join("control-plane")
     }
 
-    pub fn api_token_file(&self) -> PathBuf {
+    /// Where a generated API token is kept (embedded mode).
+    pub fn generated_token_file(&self) -> PathBuf {
         self.data_dir.join("api-token")
     }
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use secrecy::SecretString;
 use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_platform::local::LocalPlatform;
 use toygres_platform::local::binaries::PgBinaries;
@@ -21,8 +22,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct EmbeddedDatabase {
     platform: LocalPlatform,
     name: InstanceName,
-    /// Contains the password: never log it.
-    url: String,
+    url: SecretString,
 }
 
 impl EmbeddedDatabase {
@@ -43,13 +43,13 @@ impl EmbeddedDatabase {
         let endpoint = platform.endpoint(&spec.name).await?;
         let credentials = platform.credentials(&spec.name).await?;
         Ok(Self {
-            url: credentials.connection_string(&endpoint),
+            url: SecretString::from(credentials.connection_string(&endpoint)),
             platform,
             name: spec.name,
         })
     }
 
-    pub fn url(&self) -> &str {
+    pub fn url(&self) -> &SecretString {
         &self.url
     }
 

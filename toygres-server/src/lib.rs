@@ -4,14 +4,14 @@
 //! `startup` wires the pieces together from `config`; the API validates requests, starts
 //! or signals orchestrations through the duroxide client, and reads from the CMS.
 
-pub mod api;
-pub mod api_token;
+pub(crate) mod api;
+pub(crate) mod api_token;
 pub mod config;
-pub mod embedded_database;
+pub(crate) mod embedded_database;
 pub mod engine;
-pub mod platform;
-pub mod reconcile;
+pub(crate) mod platform;
+pub(crate) mod reconcile;
 pub mod shutdown;
 pub mod startup;
-pub mod system_orchestrations;
+pub(crate) mod system_orchestrations;
 pub mod telemetry;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
@@ -58,29 +59,33 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
 }
 
 fn api_token(config: &Config, embedded: bool) -> anyhow::Result<ApiToken> {
-    match &config.api_token {
-        Some(token) => ApiToken::new(token.clone()),
-        None if embedded => {
-            let file = config.api_token_file();
+    match (&config.api_token, &config.api_token_file) {
+        (Some(token), _) => ApiToken::new(token.clone()),
+        (None, Some(file)) => ApiToken::read(file),
+        (None, None) if embedded => {
+            let file = config.generated_token_file();
             let token = ApiToken::load_or_generate(&file)?;
             tracing::info!(token_file = %file.display(), "API token is in {}", file.display());
             Ok(token)
         }
-        None => anyhow::bail!(
-            "--api-token (TOYGRES_API_TOKEN) is required with --database-url: every server sharing the database must use the same token"
+        (None, None) => anyhow::bail!(
+            "--api-token-file or TOYGRES_API_TOKEN is required with --database-url: every server sharing the database must use the same token"
         ),
     }
 }
 
 /// Connects, retrying with backoff while the database is unreachable; `None` when a stop
 /// was asked for first.
-async fn connect(database_url: &str, shutdown: &Shutdown) -> anyhow::Result<Option<PgPool>> {
+async fn connect(
+    database_url: &SecretString,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Option<PgPool>> {
     let mut delay = FIRST_RETRY;
     for attempt in 1.. {
         let connecting = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(DATABASE_ACQUIRE_TIMEOUT)
-            .connect(database_url);
+            .connect(database_url.expose_secret());
         let Some(connected) = shutdown.unless_stopped(connecting).await else {
             return Ok(None);
         };
@@ -125,7 +130,7 @@ fn is_unreachable(error: &sqlx::Error) -> bool {
 
 async fn serve(
     config: &Config,
-    database_url: &str,
+    database_url: &SecretString,
     embedded: bool,
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
@@ -201,11 +206,11 @@ type Started = (Store, Engine, Arc<dyn toygres_platform::Platform>);
 
 async fn start_engine(
     config: &Config,
-    database_url: &str,
+    database_url: &SecretString,
     cms: &PgPool,
 ) -> anyhow::Result<Started> {
     cms::migrate(cms).await.context("applying CMS migrations")?;
-    let store = Store::open(database_url).await?;
+    let store = Store::open(database_url.expose_secret()).await?;
     let platform = crate::platform::build(config).await?;
     let deps = Dependencies::new(cms.clone(), platform.clone());
     let engine = Engine::start(

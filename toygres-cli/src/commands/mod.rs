@@ -14,7 +14,13 @@ use crate::client::ApiClient;
 use crate::error::CliError;
 
 pub async fn run(args: Args) -> Result<(), CliError> {
-    let token = args.token.clone().or_else(read_default_token);
+    let token = match (&args.token, &args.token_file) {
+        (Some(token), _) => Some(token.clone()),
+        (None, Some(file)) => Some(read_token(file)?.ok_or_else(|| {
+            CliError::Usage(format!("the token file {} is empty", file.display()))
+        })?),
+        (None, None) => read_token(&default_token_file()).ok().flatten(),
+    };
     let client = ApiClient::new(&args.server, token)?;
     let format = args.output;
     match args.command {
@@ -66,9 +72,14 @@ fn parse_name(raw: &str) -> Result<InstanceName, CliError> {
     InstanceName::parse(raw).map_err(|e| CliError::Usage(e.0))
 }
 
-fn read_default_token() -> Option<String> {
-    std::fs::read_to_string(default_token_file())
-        .ok()
-        .map(|token| token.trim().to_string())
-        .filter(|token| !token.is_empty())
+/// The token in `file` (`None` when the file is empty).
+fn read_token(file: &std::path::Path) -> Result<Option<String>, CliError> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        CliError::Usage(format!(
+            "cannot read the token file {}: {e}",
+            file.display()
+        ))
+    })?;
+    let token = text.trim();
+    Ok((!token.is_empty()).then(|| token.to_string()))
 }

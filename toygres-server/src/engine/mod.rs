@@ -1,6 +1,6 @@
 //! The duroxide engine this process hosts: one store, and a runtime per worker pool on it.
 //!
-//! - [`Store`] opens duroxide-pg in its own schema behind a [`WakingProvider`], so
+//! - [`Store`] opens duroxide-pg in its own schema behind a `WakingProvider`, so
 //!   dispatchers wait for work instead of polling for it (see `waking_provider`).
 //! - [`Engine`] runs one runtime for orchestrations and short, untagged activities (CMS
 //!   steps), and one per activity tag: the platform pool for long work (deploys,

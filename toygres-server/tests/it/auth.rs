@@ -77,3 +77,41 @@ async fn every_route_but_healthz_needs_the_token() {
         "the token is never logged"
     );
 }
+
+/// Tokens can come from files, so they never appear on a command line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_can_come_from_files() {
+    let token = "file-token-0123456789abcdef";
+    let mut options = ServerOptions::embedded();
+    let token_file = options.data_dir.join("given-token");
+    std::fs::create_dir_all(&options.data_dir).unwrap();
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    options.extra_args = vec!["--api-token-file".into(), token_file.display().to_string()];
+    let mut server = TestServer::spawn(options);
+    server.wait_until_serving().await;
+    server.token = token.to_string();
+    assert!(
+        !server.options.data_dir.join("api-token").exists(),
+        "no token was generated"
+    );
+
+    let with_file = server
+        .cli_with_token(
+            &["list", "--token-file", &token_file.display().to_string()],
+            None,
+        )
+        .await;
+    assert_eq!(with_file.status.code(), Some(0), "{with_file:?}");
+    let both = server
+        .cli_with_token(
+            &["list", "--token", token, "--token-file", "/nonexistent"],
+            None,
+        )
+        .await;
+    assert_eq!(both.status.code(), Some(2), "one source of token at a time");
+    let missing = server
+        .cli_with_token(&["list", "--token-file", "/nonexistent/token"], None)
+        .await;
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read the token file"));
+}

@@ -142,6 +142,21 @@ fn cases(not_installed: u32) -> Vec<Case> {
             "already_exists",
         ),
         call("GET", "/api/v1/instances/Bad", BAD, "invalid_name"),
+        // Not percent-encoded UTF-8: the JSON error, not the router's plain text.
+        call("GET", "/api/v1/instances/%FF", BAD, "invalid_request"),
+        call("DELETE", "/api/v1/instances/%C3%28", BAD, "invalid_request"),
+        call(
+            "GET",
+            "/api/v1/instances/%FF/connection",
+            BAD,
+            "invalid_request",
+        ),
+        call(
+            "GET",
+            "/api/v1/instances/ok?wait_secs=soon",
+            BAD,
+            "invalid_request",
+        ),
         call(
             "GET",
             "/api/v1/instances/unknown",
@@ -192,8 +207,10 @@ fn cases(not_installed: u32) -> Vec<Case> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_requests_get_a_clear_4xx_and_change_nothing() {
+    // No warm pool: its refills would change the store while the requests are made.
     let server = TestServer::start(ServerOptions {
         health_check_interval_secs: 3600,
+        extra_args: vec!["--warm-pool-size".into(), "0".into()],
         ..ServerOptions::embedded()
     })
     .await;

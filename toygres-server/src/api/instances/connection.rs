@@ -3,20 +3,19 @@
 //! request and never logged.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use toygres_domain::ErrorCode;
 use toygres_domain::api::ConnectionView;
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_platform::Endpoint;
 
-use super::parse_name;
+use super::NamePath;
 use crate::api::{ApiError, AppState};
 
 pub async fn handle(
     State(app): State<AppState>,
-    Path(name): Path<String>,
+    NamePath(name): NamePath,
 ) -> Result<Json<ConnectionView>, ApiError> {
-    let name = parse_name(name)?;
     let record = cms::instances::find_live(&app.cms, name.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no instance named \"{name}\"")))?;

@@ -7,7 +7,7 @@
 //! instance (never created, or already deleted) is 404.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use duroxide::OrchestrationStatus;
 use toygres_domain::api::Accepted;
@@ -15,14 +15,13 @@ use toygres_orchestrations::cms;
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::{DeleteInstanceInput, DeleteMode};
 
-use super::{parse_name, view};
+use super::{NamePath, view};
 use crate::api::{ApiError, AppState};
 
 pub async fn handle(
     State(app): State<AppState>,
-    Path(name): Path<String>,
+    NamePath(name): NamePath,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let name = parse_name(name)?;
     let record = cms::instances::find_live(&app.cms, name.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no live instance named \"{name}\"")))?;

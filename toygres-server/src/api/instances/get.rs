@@ -13,7 +13,7 @@ use toygres_domain::ErrorCode;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header::{ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,7 @@ use toygres_domain::InstanceName;
 use toygres_domain::api::InstanceView;
 use toygres_orchestrations::cms;
 
-use super::{parse_name, view};
+use super::{NamePath, view};
 use crate::api::deadline::MAX_WAIT;
 use crate::api::{ApiError, AppState};
 
@@ -40,11 +40,10 @@ pub struct GetParams {
 
 pub async fn handle(
     State(app): State<AppState>,
-    Path(name): Path<String>,
+    NamePath(name): NamePath,
     params: Result<Query<GetParams>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let name = parse_name(name)?;
     let Query(params) =
         params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
     let seen = headers

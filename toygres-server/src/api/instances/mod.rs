@@ -1,18 +1,12 @@
-//! `/api/v1/instances`: one file per operation, plus how a record is shown.
+//! `/api/v1/instances`: one file per operation, plus how a record is shown and how a name
+//! comes out of a URL.
 
 pub mod connection;
 pub mod create;
 pub mod delete;
 pub mod get;
 pub mod list;
+mod name_path;
 mod view;
 
-use toygres_domain::ErrorCode;
-use toygres_domain::InstanceName;
-
-use super::ApiError;
-
-/// A name from the URL, checked like a name in a request body.
-fn parse_name(raw: String) -> Result<InstanceName, ApiError> {
-    InstanceName::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidName, e.0))
-}
+use name_path::NamePath;
