@@ -81,6 +81,36 @@ pub enum Command {
         #[arg(long, default_value_t = 300)]
         timeout: u64,
     },
+    /// Stop an instance's server; its data, port and password stay.
+    Stop {
+        name: String,
+        /// Wait until it is stopped.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Start a stopped instance again.
+    Start {
+        name: String,
+        /// Wait until it is running.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Give a running instance a new server process (same data).
+    Restart {
+        name: String,
+        /// Wait until it is running again.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
     /// Wait until an instance reaches a state.
     Wait {
         name: String,
@@ -97,6 +127,7 @@ pub enum Command {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Target {
     Running,
+    Stopped,
     Deleted,
 }
 

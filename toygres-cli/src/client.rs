@@ -73,6 +73,16 @@ impl ApiClient {
         Ok(Some(Watched { instance, etag }))
     }
 
+    /// `POST /instances/{name}/{operation}` (stop, start, restart).
+    pub async fn operate(&self, name: &str, operation: &str) -> Result<Accepted, CliError> {
+        self.send::<(), _>(
+            Method::POST,
+            &format!("/instances/{name}/{operation}"),
+            None,
+        )
+        .await
+    }
+
     pub async fn delete(&self, name: &str) -> Result<Accepted, CliError> {
         self.send::<(), _>(Method::DELETE, &format!("/instances/{name}"), None)
             .await

@@ -53,6 +53,9 @@ pub struct InstanceView {
     pub last_error: Option<String>,
     pub create_orchestration: OrchestrationView,
     pub delete_orchestration: Option<OrchestrationView>,
+    /// The stop, start, restart or backup that last acted on the instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<OrchestrationView>,
     pub actor_orchestration_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -44,6 +44,8 @@ error_codes! {
     MethodNotAllowed = (405, "method_not_allowed"),
     AlreadyExists = (409, "already_exists"),
     NotRunning = (409, "not_running"),
+    /// The instance is not in a state the operation starts from.
+    InvalidState = (409, "invalid_state"),
     PayloadTooLarge = (413, "payload_too_large"),
     UnsupportedMediaType = (415, "unsupported_media_type"),
     /// Details are in the server log only.

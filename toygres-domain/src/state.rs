@@ -67,13 +67,21 @@ text_enum! {
     /// The lifecycle of an instance.
     ///
     /// ```text
-    /// creating ──▶ running ──▶ deleting ──▶ deleted
-    ///     │                       ▲
-    ///     └──▶ failed ────────────┘      (creating may also go straight to deleting)
+    /// creating ──▶ running ◀──────────────────────────┐
+    ///    │          │  ▲  └──▶ restarting ──▶ running  │
+    ///    │          │  └──────────────────┐            │
+    ///    │          └──▶ stopping ──▶ stopped ──▶ starting
+    ///    └──▶ failed (a create, stop, start or restart that could not finish; start retries)
+    ///
+    /// every state but deleted ──▶ deleting ──▶ deleted
     /// ```
     InstanceState, "instance state" {
         Creating = "creating",
         Running = "running",
+        Stopping = "stopping",
+        Stopped = "stopped",
+        Starting = "starting",
+        Restarting = "restarting",
         Deleting = "deleting",
         Deleted = "deleted",
         Failed = "failed",
@@ -83,11 +91,28 @@ text_enum! {
 impl InstanceState {
     /// The states a record may move to `self` from.
     pub fn allowed_from(self) -> &'static [InstanceState] {
+        use InstanceState::*;
         match self {
-            Self::Creating => &[],
-            Self::Running | Self::Failed => &[Self::Creating],
-            Self::Deleting => &[Self::Creating, Self::Running, Self::Failed],
-            Self::Deleted => &[Self::Deleting],
+            Creating => &[],
+            Running => &[Creating, Starting, Restarting],
+            Stopping => &[Running],
+            Stopped => &[Stopping],
+            Starting => &[Stopped, Failed],
+            Restarting => &[Running],
+            Failed => &[Creating, Stopping, Starting, Restarting],
+            Deleting => &[
+                Creating, Running, Stopping, Stopped, Starting, Restarting, Failed,
+            ],
+            Deleted => &[Deleting],
+        }
+    }
+
+    /// A state an operation passes through: another operation must wait for it to end.
+    pub fn is_transitional(self) -> bool {
+        use InstanceState::*;
+        match self {
+            Creating | Stopping | Starting | Restarting | Deleting => true,
+            Running | Stopped | Failed | Deleted => false,
         }
     }
 }

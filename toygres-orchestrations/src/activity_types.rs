@@ -172,3 +172,83 @@ pub struct WarmPoolReport {
     pub ready: u32,
     pub made: u32,
 }
+
+/// A state change of the record, as an activity: cms-transition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionInput {
+    pub record_id: Uuid,
+    pub name: InstanceName,
+    pub to: InstanceState,
+    /// Tell the instance's actor to stop watching (the server is about to go away).
+    #[serde(default)]
+    pub stop_watching: bool,
+    /// Where the instance now accepts connections (moving to `running`).
+    #[serde(default)]
+    pub endpoint: Option<Endpoint>,
+    /// Why (moving to `failed`).
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// What operate-instance does to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "operation", rename_all = "snake_case")]
+pub enum PlatformOperation {
+    Stop,
+    Start,
+    /// `token` names the restart, so a re-run restarts nothing twice.
+    Restart {
+        token: String,
+    },
+}
+
+impl PlatformOperation {
+    /// The state the record is in while the operation runs (its fence).
+    pub fn state(&self) -> InstanceState {
+        match self {
+            Self::Stop => InstanceState::Stopping,
+            Self::Start => InstanceState::Starting,
+            Self::Restart { .. } => InstanceState::Restarting,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperateInput {
+    pub record_id: Uuid,
+    pub name: InstanceName,
+    pub operation: PlatformOperation,
+    /// How long a (re)started server may take to accept connections.
+    pub readiness_timeout_secs: u64,
+}
+
+/// What operate-instance found; like provision-instance, what no retry can change is a
+/// result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum OperateOutcome {
+    /// Done; a (re)started server accepts a login at `endpoint`.
+    Done {
+        endpoint: Option<Endpoint>,
+    },
+    /// The record was not in the operation's state (a delete overtook it).
+    Skipped {
+        state: InstanceState,
+    },
+    Refused {
+        reason: String,
+    },
+    NotReady {
+        reason: String,
+    },
+}
+
+/// What watch-instance is asked to do: make sure an actor watches the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchInput {
+    pub record_id: Uuid,
+    pub name: InstanceName,
+    pub interval_secs: u64,
+    /// The new actor's incarnation (the operation that starts it).
+    pub incarnation: String,
+}

@@ -25,6 +25,9 @@ pub mod orchestrations {
         HISTORY_PRUNER = "toygres-orchestrations::orchestration::history-pruner";
         /// System singleton on the local platform: keeps pre-initialised data directories ready.
         WARM_POOL = "toygres-orchestrations::orchestration::warm-pool";
+        STOP_INSTANCE = "toygres-orchestrations::orchestration::stop-instance";
+        START_INSTANCE = "toygres-orchestrations::orchestration::start-instance";
+        RESTART_INSTANCE = "toygres-orchestrations::orchestration::restart-instance";
     }
 }
 
@@ -54,6 +57,10 @@ pub mod activities {
         // System orchestrations.
         PRUNE_HISTORY = "toygres-orchestrations::activity::prune-history";
         FILL_WARM_POOL = "toygres-orchestrations::activity::fill-warm-pool";
+        // Day-2 operations.
+        CMS_TRANSITION = "toygres-orchestrations::activity::cms-transition";
+        OPERATE_INSTANCE = "toygres-orchestrations::activity::operate-instance";
+        WATCH_INSTANCE = "toygres-orchestrations::activity::watch-instance";
     }
 }
 
@@ -72,6 +79,8 @@ pub mod tags {
 /// survives `continue_as_new`: a signal can never fall between two waits.
 pub mod events {
     name_list! {
+        /// Stop watching: the instance is being deleted, stopped or restarted. (Named for
+        /// its first use; histories record it, so the name stays.)
         INSTANCE_DELETED = "toygres-orchestrations::event::instance-deleted";
         /// A deploy took a data directory from the warm pool: refill it now.
         WARM_POOL_CLAIMED = "toygres-orchestrations::event::warm-pool-claimed";
@@ -93,6 +102,9 @@ pub mod versions {
         (INSTANCE_ACTOR, &[V1_0_0, V1_1_0]),
         (HISTORY_PRUNER, &[V1_0_0]),
         (WARM_POOL, &[V1_0_0]),
+        (STOP_INSTANCE, &[V1_0_0]),
+        (START_INSTANCE, &[V1_0_0]),
+        (RESTART_INSTANCE, &[V1_0_0]),
     ];
 }
 
@@ -120,6 +132,12 @@ pub mod instance_ids {
     /// The health-watching actor of one instance (one per CMS row, never reused).
     pub fn instance_actor(record_id: Uuid) -> String {
         format!("{INSTANCE_ACTOR_PREFIX}{record_id}")
+    }
+
+    /// A stop, start or restart of one record (`kind` is `stop`, `start` or `restart`):
+    /// unique per request.
+    pub fn operation(kind: &str, record_id: Uuid, attempt: Uuid) -> String {
+        format!("{kind}-{record_id}-{}", attempt.simple())
     }
 
     /// Whether `id` is the id of an instance actor.

@@ -15,7 +15,8 @@ use crate::activities::{self, cms};
 use crate::names::{orchestrations, versions};
 use crate::orchestrations::{
     create_instance, create_instance_v1_1_0, delete_instance, delete_instance_v1_1_0,
-    history_pruner, instance_actor, instance_actor_v1_1_0, warm_pool,
+    history_pruner, instance_actor, instance_actor_v1_1_0, restart_instance, start_instance,
+    stop_instance, warm_pool,
 };
 
 /// Registers `$module::run` under `$module::NAME`, handing it the shared dependencies.
@@ -49,6 +50,9 @@ pub fn activity_registry(deps: Arc<Dependencies>) -> Result<ActivityRegistry, St
     let builder = with_deps!(builder, deps, cms::begin_delete);
     let builder = with_deps!(builder, deps, activities::prune_history);
     let builder = with_deps!(builder, deps, activities::fill_warm_pool);
+    let builder = with_deps!(builder, deps, cms::transition);
+    let builder = with_deps!(builder, deps, activities::operate_instance);
+    let builder = with_deps!(builder, deps, activities::watch_instance);
     builder
         .register_typed(
             activities::signal_instance_deleted::NAME,
@@ -98,6 +102,21 @@ pub fn orchestration_registry() -> Result<OrchestrationRegistry, String> {
             orchestrations::WARM_POOL,
             versions::V1_0_0,
             warm_pool::warm_pool,
+        )
+        .register_versioned_typed(
+            orchestrations::STOP_INSTANCE,
+            versions::V1_0_0,
+            stop_instance::stop_instance,
+        )
+        .register_versioned_typed(
+            orchestrations::START_INSTANCE,
+            versions::V1_0_0,
+            start_instance::start_instance,
+        )
+        .register_versioned_typed(
+            orchestrations::RESTART_INSTANCE,
+            versions::V1_0_0,
+            restart_instance::restart_instance,
         )
         .build_result()
 }

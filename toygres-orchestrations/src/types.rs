@@ -178,3 +178,26 @@ pub struct WarmPoolInput {
     #[serde(default)]
     pub cycle: u64,
 }
+
+/// Input of stop-instance, start-instance and restart-instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationInput {
+    pub record_id: Uuid,
+    pub name: InstanceName,
+    /// How long a (re)started server may take to accept connections.
+    #[serde(default = "default_readiness_timeout_secs")]
+    pub readiness_timeout_secs: u64,
+    /// How often the actor a start or restart sets watching probes the instance.
+    #[serde(default = "default_health_check_interval_secs")]
+    pub health_check_interval_secs: u64,
+}
+
+/// Output of stop-instance, start-instance and restart-instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationOutput {
+    pub record_id: Uuid,
+    pub name: InstanceName,
+    /// Where the instance ended (`stopped` or `running`).
+    pub state: crate::domain::InstanceState,
+}

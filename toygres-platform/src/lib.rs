@@ -110,6 +110,19 @@ pub trait Platform: Send + Sync {
     /// Stops the server and removes everything; an absent instance is success.
     async fn delete(&self, name: &InstanceName) -> Result<(), PlatformError>;
 
+    /// Stops the server and keeps everything (data, port, password); a stopped instance
+    /// is success.
+    async fn stop(&self, name: &InstanceName) -> Result<(), PlatformError>;
+
+    /// Starts a stopped instance's server again with its data, port and password; a
+    /// running one is success. Returns once it accepts connections where the platform can
+    /// tell (else `status` says).
+    async fn start(&self, name: &InstanceName) -> Result<(), PlatformError>;
+
+    /// Replaces the server process, keeping everything else. `token` names the request: a
+    /// repeat with the same token restarts nothing.
+    async fn restart(&self, name: &InstanceName, token: &str) -> Result<(), PlatformError>;
+
     /// Whether this platform keeps pre-initialised servers ready (see `fill_warm_pool`).
     fn has_warm_pool(&self) -> bool {
         false

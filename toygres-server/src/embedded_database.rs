@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_platform::local::LocalPlatform;
 use toygres_platform::local::binaries::PgBinaries;
-use toygres_platform::{InstanceSpec, InstanceStatus, Platform};
+use toygres_platform::{InstanceSpec, InstanceStatus, Platform, PlatformError};
 
 const NAME: &str = "cms";
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -55,7 +55,10 @@ impl EmbeddedDatabase {
 
     /// Shuts the database down cleanly; its data stays for the next start.
     pub async fn stop(&self) -> anyhow::Result<()> {
-        Ok(self.platform.stop(&self.name).await?)
+        match self.platform.stop(&self.name).await {
+            Ok(()) | Err(PlatformError::NotFound(_)) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod api_token;
 pub mod config;
 pub(crate) mod embedded_database;
 pub mod engine;
+pub(crate) mod operations;
 pub(crate) mod platform;
 pub(crate) mod reconcile;
 pub mod shutdown;

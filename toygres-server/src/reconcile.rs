@@ -7,6 +7,8 @@
 //!   orchestration for good when a database blip outlasts its retries) or was cancelled,
 //!   so nobody watches the instance. Replace it with a fresh actor under the same id.
 //!
+//! - A `stopping`, `starting` or `restarting` record whose operation orchestration never
+//!   started (or failed for good): start it again under the id the record names.
 //! - The system orchestrations (history pruner, warm pool): see `system_orchestrations`.
 //!
 //! Servers sharing a database run this under one advisory lock, so two do not both replace
@@ -23,6 +25,7 @@ use toygres_orchestrations::names;
 use toygres_orchestrations::types::v1_1::{CreateInstanceInput, InstanceActorInput};
 use toygres_platform::InstanceSpec;
 
+use crate::operations::Operation;
 use crate::system_orchestrations::{self, SystemSettings};
 
 /// The key of the reconciliation lock ("toygres" in ASCII).
@@ -36,6 +39,7 @@ pub const SETTLE: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 pub struct Reconciled {
     pub creates_started: usize,
     pub actors_restarted: usize,
+    pub operations_resumed: usize,
     pub system_started: usize,
 }
 
@@ -62,7 +66,13 @@ pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::
     let settled_before = chrono::Utc::now() - SETTLE;
     let records = cms::instances::settled_in(
         cms,
-        &[InstanceState::Creating, InstanceState::Running],
+        &[
+            InstanceState::Creating,
+            InstanceState::Running,
+            InstanceState::Stopping,
+            InstanceState::Starting,
+            InstanceState::Restarting,
+        ],
         settled_before,
     )
     .await?;
@@ -76,7 +86,13 @@ pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::
                 let restarted = restart_dead_actor(client, record, health_check_interval_secs);
                 done.actors_restarted += usize::from(restarted.await?);
             }
-            _ => {}
+            state => {
+                if let Some(operation) = Operation::running_in(state) {
+                    let resumed =
+                        resume_operation(client, record, operation, health_check_interval_secs);
+                    done.operations_resumed += usize::from(resumed.await?);
+                }
+            }
         }
     }
     lock.commit().await?;
@@ -143,6 +159,40 @@ async fn restart_dead_actor(
         orchestration_id = %id,
         previous = ?status,
         "restarted the health actor of a running instance"
+    );
+    Ok(true)
+}
+
+/// A stop, start or restart the API recorded but whose orchestration is gone (never
+/// started, or failed for good): start it again under the id the record names.
+async fn resume_operation(
+    client: &Client,
+    record: &InstanceRecord,
+    operation: Operation,
+    health_check_interval_secs: u64,
+) -> anyhow::Result<bool> {
+    let Some(id) = &record.operation_orchestration_id else {
+        return Ok(false);
+    };
+    let status = client.get_orchestration_status(id).await?;
+    match status {
+        OrchestrationStatus::NotFound => {}
+        OrchestrationStatus::Failed { .. } => {
+            client.delete_instance(id, true).await?;
+        }
+        OrchestrationStatus::Running { .. } | OrchestrationStatus::Completed { .. } => {
+            return Ok(false);
+        }
+    }
+    operation
+        .start(client, record, id, health_check_interval_secs)
+        .await?;
+    tracing::warn!(
+        instance = %record.name,
+        orchestration_id = %id,
+        operation = operation.kind(),
+        previous = ?status,
+        "resumed an operation left without its orchestration"
     );
     Ok(true)
 }

@@ -16,7 +16,7 @@ use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::types::v1_1::CreateInstanceInput;
 use toygres_orchestrations::types::{
     DEFAULT_HEALTH_CHECK_INTERVAL_SECS, DEFAULT_READINESS_TIMEOUT_SECS, DeleteInstanceInput,
-    DeleteMode,
+    DeleteMode, OperationInput,
 };
 use toygres_orchestrations::{Dependencies, cms, names, registry};
 use toygres_platform::local::LocalPlatform;
@@ -175,6 +175,42 @@ impl<P: Platform + 'static> TestControlPlane<P> {
             .start_orchestration_typed(id, names::orchestrations::CREATE_INSTANCE, input)
             .await
             .expect("start create-instance");
+    }
+
+    /// Starts a stop, start or restart of record `record_id` the way the API does: moves
+    /// the record to the operation's state (`to`) under the operation's id, then starts
+    /// `orchestration`. Returns the operation's id.
+    pub async fn start_operation(
+        &self,
+        kind: &str,
+        orchestration: &str,
+        to: cms::InstanceState,
+        record_id: Uuid,
+        name: &InstanceName,
+    ) -> String {
+        let id = names::instance_ids::operation(kind, record_id, Uuid::new_v4());
+        let change = cms::instances::Change {
+            operation_orchestration_id: Some(&id),
+            ..cms::instances::Change::default()
+        };
+        let moved = cms::instances::transition(&self.db.pool, record_id, to, &change, &id)
+            .await
+            .expect("move the record");
+        assert!(
+            matches!(moved, cms::instances::Transition::Applied { .. }),
+            "{kind}: {moved:?}"
+        );
+        let input = OperationInput {
+            record_id,
+            name: name.clone(),
+            readiness_timeout_secs: DEFAULT_READINESS_TIMEOUT_SECS,
+            health_check_interval_secs: 1,
+        };
+        self.client
+            .start_orchestration_typed(&id, orchestration, input)
+            .await
+            .expect("start the operation");
+        id
     }
 
     /// Starts a user's delete-instance of record `instance_id` as orchestration `id`.

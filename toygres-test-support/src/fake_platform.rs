@@ -159,6 +159,18 @@ impl Platform for FakePlatform {
         self.answer("delete");
         Ok(())
     }
+
+    async fn stop(&self, name: &InstanceName) -> Result<(), PlatformError> {
+        self.answer("stop").deploy.into_result(name, ())
+    }
+
+    async fn start(&self, name: &InstanceName) -> Result<(), PlatformError> {
+        self.answer("start").deploy.into_result(name, ())
+    }
+
+    async fn restart(&self, name: &InstanceName, _token: &str) -> Result<(), PlatformError> {
+        self.answer("restart").deploy.into_result(name, ())
+    }
 }
 
 /// The endpoint of the server behind a `postgres://user@host:port/db` URL (the test

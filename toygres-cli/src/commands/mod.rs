@@ -5,6 +5,7 @@ mod create;
 mod delete;
 mod get;
 mod list;
+mod operation;
 mod wait;
 
 use toygres_domain::InstanceName;
@@ -51,6 +52,39 @@ pub async fn run(args: Args) -> Result<(), CliError> {
             wait,
             timeout,
         } => delete::run(&client, format, &parse_name(&name)?, wait, timeout).await,
+        Command::Stop {
+            name,
+            wait,
+            timeout,
+        } => {
+            let name = parse_name(&name)?;
+            operation::run(&client, format, &name, operation::Kind::Stop, wait, timeout).await
+        }
+        Command::Start {
+            name,
+            wait,
+            timeout,
+        } => {
+            let name = parse_name(&name)?;
+            operation::run(
+                &client,
+                format,
+                &name,
+                operation::Kind::Start,
+                wait,
+                timeout,
+            )
+            .await
+        }
+        Command::Restart {
+            name,
+            wait,
+            timeout,
+        } => {
+            let name = parse_name(&name)?;
+            let kind = operation::Kind::Restart;
+            operation::run(&client, format, &name, kind, wait, timeout).await
+        }
         Command::Wait {
             name,
             target,

@@ -82,22 +82,39 @@ enum Verdict {
 
 /// Every state is named, so a new one must be placed here before the CLI compiles.
 fn verdict(target: Target, instance: &InstanceView) -> Verdict {
-    use InstanceState::{Creating, Deleted, Deleting, Failed, Running};
-    match (target, instance.state) {
-        (Target::Running, Running) | (Target::Deleted, Deleted) => Verdict::Reached,
-        (Target::Running, Failed) => Verdict::WillNot(format!(
+    use InstanceState::{
+        Creating, Deleted, Deleting, Failed, Restarting, Running, Starting, Stopped, Stopping,
+    };
+    let failed = || {
+        Verdict::WillNot(format!(
             "failed: {}",
             instance
                 .last_error
                 .as_deref()
                 .unwrap_or("no error recorded")
-        )),
-        (Target::Running, state @ (Deleting | Deleted)) => {
-            Verdict::WillNot(format!("is {state} and will not run"))
+        ))
+    };
+    let will_not = |state: InstanceState| {
+        Verdict::WillNot(format!(
+            "is {state} and will not be {}",
+            target_name(target)
+        ))
+    };
+    match (target, instance.state) {
+        (Target::Running, Running) | (Target::Stopped, Stopped) | (Target::Deleted, Deleted) => {
+            Verdict::Reached
         }
-        (Target::Running, Creating) | (Target::Deleted, Creating | Running | Deleting | Failed) => {
+        (Target::Running | Target::Stopped, Failed) => failed(),
+        (Target::Running, Creating | Starting | Restarting) | (Target::Stopped, Stopping) => {
             Verdict::NotYet
         }
+        (Target::Running, state @ (Stopping | Stopped | Deleting | Deleted))
+        | (Target::Stopped, state @ (Creating | Running | Starting | Restarting))
+        | (Target::Stopped, state @ (Deleting | Deleted)) => will_not(state),
+        (
+            Target::Deleted,
+            Creating | Running | Stopping | Stopped | Starting | Restarting | Deleting | Failed,
+        ) => Verdict::NotYet,
     }
 }
 
@@ -106,7 +123,13 @@ fn describe(instance: &InstanceView) -> String {
     let orchestration = match instance.state {
         InstanceState::Creating => Some(&instance.create_orchestration),
         InstanceState::Deleting => instance.delete_orchestration.as_ref(),
-        InstanceState::Running | InstanceState::Deleted | InstanceState::Failed => None,
+        InstanceState::Stopping | InstanceState::Starting | InstanceState::Restarting => {
+            instance.operation.as_ref()
+        }
+        InstanceState::Running
+        | InstanceState::Stopped
+        | InstanceState::Deleted
+        | InstanceState::Failed => None,
     };
     match orchestration.and_then(|o| o.step.as_ref()) {
         Some(step) => format!("{}: {}, {step}", instance.name, instance.state),
@@ -117,6 +140,7 @@ fn describe(instance: &InstanceView) -> String {
 fn target_name(target: Target) -> &'static str {
     match target {
         Target::Running => "running",
+        Target::Stopped => "stopped",
         Target::Deleted => "deleted",
     }
 }

@@ -13,19 +13,16 @@ use std::time::{Duration, Instant};
 
 use duroxide::ActivityContext;
 
+use super::readiness;
 use crate::Dependencies;
 use crate::activity_types::{ProvisionInstanceInput, ProvisionOutcome};
 use crate::cms::InstanceState;
 use crate::cms::fence::{self, Fenced};
 use crate::domain::InstanceName;
 use crate::names;
-use crate::platform::probe;
-use crate::platform::{Deployed, Endpoint, InstanceStatus, PlatformError};
+use crate::platform::{Deployed, PlatformError};
 
 pub const NAME: &str = names::activities::PROVISION_INSTANCE;
-
-const FIRST_STATUS_DELAY: Duration = Duration::from_millis(50);
-const MAX_STATUS_DELAY: Duration = Duration::from_secs(2);
 
 pub async fn run(
     deps: Arc<Dependencies>,
@@ -66,11 +63,11 @@ pub async fn run(
             return Err(message);
         }
     }
-    if let Err(reason) = wait_until_ready(&deps, name, started, deadline).await? {
+    if let Err(reason) = readiness::wait_until_ready(&deps, name, started, deadline).await? {
         ctx.trace_error(format!("instance={name}: {reason}"));
         return Ok(ProvisionOutcome::NotReady { reason });
     }
-    let (endpoint, login) = log_in(&deps, name).await?;
+    let (endpoint, login) = readiness::log_in(&deps, name).await?;
     ctx.trace_info(format!(
         "instance={name}: ready at {}:{} after {:?}; login took {login:?}",
         endpoint.host,
@@ -103,58 +100,4 @@ async fn refill_if_claimed(ctx: &ActivityContext, name: &InstanceName, deployed:
             "instance={name}: could not wake the warm pool: {e}"
         ));
     }
-}
-
-/// `Ok(Err(reason))` when the server will not become ready; `Err` for a failure a retry
-/// may cure.
-async fn wait_until_ready(
-    deps: &Dependencies,
-    name: &InstanceName,
-    started: Instant,
-    deadline: Instant,
-) -> Result<Result<(), String>, String> {
-    let mut delay = FIRST_STATUS_DELAY;
-    loop {
-        let status = deps
-            .platform
-            .status(name)
-            .await
-            .map_err(|e| e.to_string())?;
-        match status {
-            InstanceStatus::Ready => return Ok(Ok(())),
-            InstanceStatus::Missing => {
-                return Ok(Err(format!(
-                    "instance {name} disappeared while it was starting"
-                )));
-            }
-            InstanceStatus::Failed { reason } => {
-                return Ok(Err(format!("instance {name} cannot start: {reason}")));
-            }
-            InstanceStatus::NotReady { reason } if Instant::now() >= deadline => {
-                return Ok(Err(format!(
-                    "instance {name} was not ready after {}s: {reason}",
-                    started.elapsed().as_secs()
-                )));
-            }
-            InstanceStatus::NotReady { .. } => {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(MAX_STATUS_DELAY);
-            }
-        }
-    }
-}
-
-async fn log_in(deps: &Dependencies, name: &InstanceName) -> Result<(Endpoint, Duration), String> {
-    let endpoint = deps
-        .platform
-        .endpoint(name)
-        .await
-        .map_err(|e| e.to_string())?;
-    let credentials = deps
-        .platform
-        .credentials(name)
-        .await
-        .map_err(|e| e.to_string())?;
-    let latency = probe::select_one(&endpoint, &credentials, deps.probe_timeout).await?;
-    Ok((endpoint, latency))
 }

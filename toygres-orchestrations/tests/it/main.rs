@@ -5,6 +5,7 @@
 mod actor_signal;
 mod crash;
 mod create_branches;
+mod day2;
 mod determinism;
 mod failure;
 mod fleet;

@@ -28,6 +28,12 @@ use super::{
 use toygres_domain::{InstanceName, PostgresVersion};
 
 const FIELD_MANAGER: &str = "toygres";
+/// Owns `spec.replicas` of StatefulSets (stop and start).
+const REPLICAS_MANAGER: &str = "toygres-replicas";
+/// Owns the restart annotation of StatefulSets' pod templates.
+const RESTART_MANAGER: &str = "toygres-restart";
+/// How long a restart waits for the controller to replace the pod.
+const RESTART_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// What the platform needs of an object kind: a namespaced, typed, (de)serialisable
 /// Kubernetes resource.
@@ -120,6 +126,33 @@ impl KubernetesPlatform {
             .map_err(|e| classify(e, &format!("applying {kind} {name}")))
     }
 
+    /// Server-side applies `part` of StatefulSet `name` as `manager`, which owns just those
+    /// fields; the StatefulSet must exist.
+    async fn apply_part(
+        &self,
+        name: &InstanceName,
+        manager: &str,
+        part: serde_json::Value,
+    ) -> Result<(), PlatformError> {
+        let stateful_sets = self.api::<StatefulSet>();
+        let existing = stateful_sets
+            .get_opt(name.as_str())
+            .await
+            .map_err(|e| classify(e, "reading the StatefulSet"))?;
+        if existing.is_none() {
+            return Err(PlatformError::NotFound(name.to_string()));
+        }
+        stateful_sets
+            .patch(
+                name.as_str(),
+                &PatchParams::apply(manager).force(),
+                &Patch::Apply(part),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(e, &format!("updating StatefulSet {name}")))
+    }
+
     async fn delete_named<K: NamespacedObject>(&self, name: &str) -> Result<(), PlatformError> {
         match self.api::<K>().delete(name, &DeleteParams::default()).await {
             Ok(_) => Ok(()),
@@ -206,6 +239,52 @@ impl Platform for KubernetesPlatform {
         self.apply(&objects::service(&self.config, &spec.name))
             .await?;
         Ok(Deployed::default())
+    }
+
+    /// Scales the StatefulSet to 0: the pod goes, the volume and the password stay.
+    async fn stop(&self, name: &InstanceName) -> Result<(), PlatformError> {
+        self.apply_part(name, REPLICAS_MANAGER, objects::replicas(name, 0))
+            .await
+    }
+
+    /// Scales the StatefulSet back to 1 on the same volume.
+    async fn start(&self, name: &InstanceName) -> Result<(), PlatformError> {
+        self.apply_part(name, REPLICAS_MANAGER, objects::replicas(name, 1))
+            .await
+    }
+
+    /// Sets the restart annotation to `token` (the same token twice changes nothing), then
+    /// waits until the StatefulSet controller has replaced the pod with one that carries
+    /// it, so that "ready" afterwards means the new server.
+    async fn restart(&self, name: &InstanceName, token: &str) -> Result<(), PlatformError> {
+        self.apply_part(
+            name,
+            RESTART_MANAGER,
+            objects::restart_annotation(name, token),
+        )
+        .await?;
+        let deadline = tokio::time::Instant::now() + RESTART_WAIT;
+        let pods = self.api::<Pod>();
+        loop {
+            let pod = pods
+                .get_opt(&objects::pod_name(name))
+                .await
+                .map_err(|e| classify(e, "reading the pod"))?;
+            let replaced = pod
+                .and_then(|pod| pod.metadata.annotations)
+                .and_then(|annotations| annotations.get(objects::RESTART_ANNOTATION).cloned())
+                .is_some_and(|value| value == token);
+            if replaced {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(PlatformError::Failed(format!(
+                    "the pod of {name} was not replaced within {}s",
+                    RESTART_WAIT.as_secs()
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     }
 
     async fn status(&self, name: &InstanceName) -> Result<InstanceStatus, PlatformError> {

@@ -81,12 +81,38 @@ pub fn credentials_secret(
     }
 }
 
+/// The part of a StatefulSet that stop and start own: its replica count.
+pub fn replicas(name: &InstanceName, replicas: i32) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": { "name": name.as_str() },
+        "spec": { "replicas": replicas },
+    })
+}
+
+/// The part of a StatefulSet that restart owns: an annotation on the pod template whose
+/// change makes the StatefulSet controller replace the pod.
+pub fn restart_annotation(name: &InstanceName, token: &str) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": { "name": name.as_str() },
+        "spec": { "template": { "metadata": { "annotations": { RESTART_ANNOTATION: token } } } },
+    })
+}
+
+/// Changed by every restart, to the restart's token.
+pub const RESTART_ANNOTATION: &str = "toygres.io/restart";
+
 pub fn stateful_set(config: &KubernetesConfig, spec: &InstanceSpec) -> StatefulSet {
     let name = &spec.name;
     StatefulSet {
         metadata: metadata(config, name.to_string(), name),
         spec: Some(StatefulSetSpec {
-            replicas: Some(1),
+            // Not set here: scaling (stop/start) owns it, with a field manager of its own,
+            // so a redeploy never undoes a stop. Unset, it starts at 1.
+            replicas: None,
             service_name: Some(name.to_string()),
             selector: LabelSelector {
                 match_labels: Some(labels(name)),

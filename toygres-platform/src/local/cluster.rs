@@ -171,6 +171,22 @@ impl PgCluster {
         run(command, "pg_ctl start").await.map(|_| ())
     }
 
+    /// Stops the server (`fast`) and starts a new one on the same data; with `wait`,
+    /// returns once the new one accepts connections.
+    pub async fn restart(&self, log_file: &Path, wait: Duration) -> Result<(), PlatformError> {
+        let mut command = self.tool("pg_ctl");
+        command
+            .arg("restart")
+            .arg("-D")
+            .arg(&self.data_dir)
+            .arg("-l")
+            .arg(log_file)
+            .args(["-m", "fast", "-w", "-s"])
+            .args(["-t", &wait.as_secs().max(1).to_string()])
+            .process_group(0);
+        run(command, "pg_ctl restart").await.map(|_| ())
+    }
+
     /// Stops the server and makes sure the process is gone.
     pub async fn stop(&self, mode: StopMode) -> Result<(), PlatformError> {
         let Some(pid) = self.running_pid() else {

@@ -438,6 +438,53 @@ impl Platform for LocalPlatform {
         remove_dir_if_present(&dir).await
     }
 
+    async fn stop(&self, name: &InstanceName) -> Result<(), PlatformError> {
+        let record = self.read_instance_file(name).await?;
+        self.cluster(name, record.postgres_major)?
+            .stop(StopMode::Fast)
+            .await
+    }
+
+    async fn start(&self, name: &InstanceName) -> Result<(), PlatformError> {
+        let record = self.read_instance_file(name).await?;
+        let cluster = self.cluster(name, record.postgres_major)?;
+        if !cluster.is_initialised() {
+            return Err(PlatformError::Unsupported(format!(
+                "instance {name} has no data to start from"
+            )));
+        }
+        let dir = self.instance_dir(name);
+        cluster
+            .configure(&ClusterSettings {
+                port: record.port,
+                extra: Vec::new(),
+            })
+            .await?;
+        cluster
+            .start(&dir.join("postgres.log"), Some(self.config.startup_timeout))
+            .await
+    }
+
+    async fn restart(&self, name: &InstanceName, token: &str) -> Result<(), PlatformError> {
+        let record = self.read_instance_file(name).await?;
+        let dir = self.instance_dir(name);
+        let done = dir.join("restarted-by");
+        if tokio::fs::read_to_string(&done).await.ok().as_deref() == Some(token) {
+            return Ok(());
+        }
+        let cluster = self.cluster(name, record.postgres_major)?;
+        let log = dir.join("postgres.log");
+        match cluster.running_pid() {
+            Some(_) => cluster.restart(&log, self.config.startup_timeout).await?,
+            None => {
+                cluster
+                    .start(&log, Some(self.config.startup_timeout))
+                    .await?
+            }
+        }
+        cluster::write_file(&done, token.as_bytes()).await
+    }
+
     fn has_warm_pool(&self) -> bool {
         true
     }
@@ -474,20 +521,6 @@ impl Platform for LocalPlatform {
 }
 
 impl LocalPlatform {
-    /// Stops an instance's server and keeps its files, so a later deploy starts it again.
-    /// Instances belong to users and outlive the control plane; this is for the control
-    /// plane's own embedded database.
-    pub async fn stop(&self, name: &InstanceName) -> Result<(), PlatformError> {
-        let record = match self.read_instance_file(name).await {
-            Ok(record) => record,
-            Err(PlatformError::NotFound(_)) => return Ok(()),
-            Err(other) => return Err(other),
-        };
-        self.cluster(name, record.postgres_major)?
-            .stop(StopMode::Fast)
-            .await
-    }
-
     /// Warm data directories ready for the default version.
     pub fn warm_pool_ready(&self) -> usize {
         self.warm_pool.ready(self.default_version().major()).len()

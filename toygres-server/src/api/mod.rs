@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use duroxide::Client;
 use sqlx::PgPool;
 use tokio::sync::watch;
@@ -56,6 +56,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/instances/{name}/connection",
             get(instances::connection::handle),
+        )
+        .route("/instances/{name}/stop", post(instances::operation::stop))
+        .route("/instances/{name}/start", post(instances::operation::start))
+        .route(
+            "/instances/{name}/restart",
+            post(instances::operation::restart),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -13,6 +13,7 @@ pub mod mark_running;
 pub mod record_health;
 pub mod reserve_instance;
 pub mod store;
+pub mod transition;
 
 use crate::activity_types::TransitionOutcome;
 use crate::cms::instances::Transition;

@@ -7,6 +7,7 @@ pub mod delete;
 pub mod get;
 pub mod list;
 mod name_path;
+pub mod operation;
 mod view;
 
 use name_path::NamePath;

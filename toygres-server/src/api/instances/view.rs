@@ -41,6 +41,14 @@ pub fn instance(record: &InstanceRecord) -> InstanceView {
                 status: None,
                 step: None,
             }),
+        operation: record
+            .operation_orchestration_id
+            .as_ref()
+            .map(|id| OrchestrationView {
+                id: id.clone(),
+                status: None,
+                step: None,
+            }),
         actor_orchestration_id: record.actor_orchestration_id.clone(),
         created_at: record.created_at,
         updated_at: record.updated_at,
@@ -53,6 +61,9 @@ pub async fn with_orchestration_statuses(mut view: InstanceView, client: &Client
     fill(&mut view.create_orchestration, client).await;
     if let Some(delete) = view.delete_orchestration.as_mut() {
         fill(delete, client).await;
+    }
+    if let Some(operation) = view.operation.as_mut() {
+        fill(operation, client).await;
     }
     view
 }

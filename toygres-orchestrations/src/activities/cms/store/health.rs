@@ -68,7 +68,9 @@ pub struct Probe {
 }
 
 /// Records `probe` under `probe_key` (the actor's incarnation and check number) and returns
-/// the instance's state. A second call with the same key stores nothing.
+/// the instance's state. A second call with the same key stores nothing, and nothing is
+/// stored unless the instance is `running` (a probe of a server being stopped, restarted
+/// or deleted says nothing about its health).
 ///
 /// One statement, so one round trip: it runs for every instance every few seconds.
 pub async fn record_probe(
@@ -83,7 +85,7 @@ pub async fn record_probe(
          ), inserted AS (
              INSERT INTO toygres_cms.health_checks
                  (instance_id, checked_at, ok, latency_ms, message, probe_key)
-             SELECT id, clock_timestamp(), $2, $3, $4, $5 FROM record
+             SELECT id, clock_timestamp(), $2, $3, $4, $5 FROM record WHERE state = 'running'
              ON CONFLICT (instance_id, probe_key) WHERE probe_key IS NOT NULL DO NOTHING
              RETURNING checked_at
          ), summarised AS (

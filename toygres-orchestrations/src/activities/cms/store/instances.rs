@@ -46,6 +46,7 @@ pub struct InstanceRecord {
     pub create_orchestration_id: String,
     pub delete_orchestration_id: Option<String>,
     pub actor_orchestration_id: Option<String>,
+    pub operation_orchestration_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
@@ -161,6 +162,7 @@ pub struct Change<'a> {
     pub endpoint: Option<&'a Endpoint>,
     pub actor_orchestration_id: Option<&'a str>,
     pub delete_orchestration_id: Option<&'a str>,
+    pub operation_orchestration_id: Option<&'a str>,
     pub error: Option<&'a str>,
 }
 
@@ -204,7 +206,8 @@ pub async fn transition(
              actor_orchestration_id = COALESCE($7, actor_orchestration_id),
              delete_orchestration_id = COALESCE(delete_orchestration_id, $8),
              last_error = COALESCE($9, last_error),
-             deleted_at = CASE WHEN $2 = 'deleted' THEN now() ELSE deleted_at END
+             deleted_at = CASE WHEN $2 = 'deleted' THEN now() ELSE deleted_at END,
+             operation_orchestration_id = COALESCE($10, operation_orchestration_id)
          WHERE id = $1",
     )
     .bind(id)
@@ -216,6 +219,7 @@ pub async fn transition(
     .bind(change.actor_orchestration_id)
     .bind(change.delete_orchestration_id)
     .bind(change.error)
+    .bind(change.operation_orchestration_id)
     .execute(&mut *tx)
     .await?;
     append_event(
@@ -278,7 +282,8 @@ async fn append_event(
 const SELECT_RECORD: &str = "SELECT id, name, state, platform, postgres_version, storage_gb,
         endpoint_host, endpoint_port, endpoint_user, endpoint_database, health_status,
         last_health_check_at, create_orchestration_id, delete_orchestration_id,
-        actor_orchestration_id, created_at, updated_at, deleted_at, last_error
+        actor_orchestration_id, created_at, updated_at, deleted_at, last_error,
+        operation_orchestration_id
      FROM toygres_cms.instances";
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<InstanceRecord>, CmsError> {

@@ -1,0 +1,71 @@
+//! Stops, starts or restarts an instance's server, fenced by the record's state for that
+//! operation (`stopping`, `starting`, `restarting`): a delete that overtook the operation
+//! leaves nothing for it to do. After a start or restart, waits until the server accepts
+//! connections and logs in, like provision-instance.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use duroxide::ActivityContext;
+
+use super::readiness;
+use crate::Dependencies;
+use crate::activity_types::{OperateInput, OperateOutcome, PlatformOperation};
+use crate::cms::fence::{self, Fenced};
+use crate::platform::PlatformError;
+
+pub const NAME: &str = crate::names::activities::OPERATE_INSTANCE;
+
+pub async fn run(
+    deps: Arc<Dependencies>,
+    ctx: ActivityContext,
+    input: OperateInput,
+) -> Result<OperateOutcome, String> {
+    let name = &input.name;
+    let started = Instant::now();
+    let fenced = fence::while_in_state(
+        &deps.cms,
+        input.record_id,
+        &[input.operation.state()],
+        || async {
+            match &input.operation {
+                PlatformOperation::Stop => deps.platform.stop(name).await,
+                PlatformOperation::Start => deps.platform.start(name).await,
+                PlatformOperation::Restart { token } => deps.platform.restart(name, token).await,
+            }
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    match fenced {
+        Ok(Fenced::Done(())) => {}
+        Ok(Fenced::Skipped { current }) => {
+            ctx.trace_warn(format!(
+                "instance={name}: nothing done, the record is {current}"
+            ));
+            return Ok(OperateOutcome::Skipped { state: current });
+        }
+        Err(PlatformError::Unsupported(reason)) => return Ok(OperateOutcome::Refused { reason }),
+        Err(e) => {
+            let message = format!("{:?} of instance {name}: {e}", input.operation);
+            ctx.trace_error(format!("instance={name}: {message}"));
+            return Err(message);
+        }
+    }
+    if input.operation == PlatformOperation::Stop {
+        ctx.trace_info(format!("instance={name}: stopped"));
+        return Ok(OperateOutcome::Done { endpoint: None });
+    }
+    let deadline = started + Duration::from_secs(input.readiness_timeout_secs);
+    if let Err(reason) = readiness::wait_until_ready(&deps, name, started, deadline).await? {
+        return Ok(OperateOutcome::NotReady { reason });
+    }
+    let (endpoint, login) = readiness::log_in(&deps, name).await?;
+    ctx.trace_info(format!(
+        "instance={name}: accepts connections again after {:?} (login {login:?})",
+        started.elapsed()
+    ));
+    Ok(OperateOutcome::Done {
+        endpoint: Some(endpoint),
+    })
+}

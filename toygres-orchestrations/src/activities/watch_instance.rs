@@ -1,0 +1,84 @@
+//! Makes sure an actor watches a running instance, after a start or a restart.
+//!
+//! The actor of the instance was told to stop watching when the operation began, so any
+//! actor still running under the instance's actor id is that one, about to end: wait for
+//! it, then start a fresh one (a new incarnation) under the same id. A re-run that finds
+//! the actor it started itself (same incarnation) leaves it alone.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use duroxide::{ActivityContext, OrchestrationStatus};
+
+use crate::Dependencies;
+use crate::activity_types::WatchInput;
+use crate::names;
+use crate::types::v1_1::InstanceActorInput;
+
+pub const NAME: &str = names::activities::WATCH_INSTANCE;
+
+/// How long a signalled actor may take to end (a probe in flight bounds it).
+const OLD_ACTOR_WAIT: Duration = Duration::from_secs(60);
+
+pub async fn run(
+    _deps: Arc<Dependencies>,
+    ctx: ActivityContext,
+    input: WatchInput,
+) -> Result<String, String> {
+    let client = ctx.get_client();
+    let actor = names::instance_ids::instance_actor(input.record_id);
+    let status = client
+        .get_orchestration_status(&actor)
+        .await
+        .map_err(|e| format!("reading actor {actor}: {e}"))?;
+    if let OrchestrationStatus::Running { .. } = status {
+        if started_by(&client, &actor).await? == input.incarnation {
+            return Ok(actor);
+        }
+        client
+            .wait_for_orchestration(&actor, OLD_ACTOR_WAIT)
+            .await
+            .map_err(|e| format!("waiting for the old actor {actor} to end: {e}"))?;
+    }
+    if status != OrchestrationStatus::NotFound {
+        client
+            .delete_instance(&actor, true)
+            .await
+            .map_err(|e| format!("removing the old actor {actor}: {e}"))?;
+    }
+    let actor_input = InstanceActorInput {
+        instance_id: input.record_id,
+        name: input.name.clone(),
+        interval_secs: input.interval_secs,
+        cycle: 0,
+        incarnation: input.incarnation,
+    };
+    client
+        .start_orchestration_typed(&actor, names::orchestrations::INSTANCE_ACTOR, actor_input)
+        .await
+        .map_err(|e| format!("starting actor {actor}: {e}"))?;
+    ctx.trace_info(format!("instance={}: watched again by {actor}", input.name));
+    Ok(actor)
+}
+
+/// The incarnation the running actor started with.
+async fn started_by(client: &duroxide::Client, actor: &str) -> Result<String, String> {
+    let info = client
+        .get_instance_info(actor)
+        .await
+        .map_err(|e| format!("reading actor {actor}: {e}"))?;
+    let history = client
+        .read_execution_history(actor, info.current_execution_id)
+        .await
+        .map_err(|e| format!("reading actor {actor}: {e}"))?;
+    let input = history
+        .iter()
+        .find_map(|event| match &event.kind {
+            duroxide::EventKind::OrchestrationStarted { input, .. } => Some(input.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    Ok(serde_json::from_str::<InstanceActorInput>(&input)
+        .map(|actor| actor.incarnation)
+        .unwrap_or_default())
+}

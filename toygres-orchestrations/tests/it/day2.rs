@@ -1,0 +1,162 @@
+//! Stop, start and restart on the local platform, with real servers: a stopped instance
+//! keeps its data, port and password and is not probed; started, it serves the same data
+//! and is watched again; restarted, it has a new server process and the same data.
+
+use std::time::Duration;
+
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use toygres_domain::InstanceState;
+use toygres_orchestrations::cms;
+use toygres_orchestrations::names::orchestrations;
+use toygres_orchestrations::types::OperationOutput;
+use toygres_platform::Platform;
+use toygres_test_support::TestControlPlane;
+use toygres_test_support::control_plane::{completed_output, spec, transitions};
+use toygres_test_support::eventually;
+use toygres_test_support::processes::{port_is_listening, postmasters_for};
+use uuid::Uuid;
+
+async fn health_rows(cp: &TestControlPlane, record: Uuid) -> usize {
+    cms::health::history(&cp.db.pool, record, 10_000)
+        .await
+        .unwrap()
+        .len()
+}
+
+async fn rows(options: &PgConnectOptions) -> Vec<i32> {
+    let mut connection = PgConnection::connect_with(options).await.unwrap();
+    let rows: Vec<i32> = sqlx::query_scalar("SELECT id FROM orders ORDER BY id")
+        .fetch_all(&mut connection)
+        .await
+        .unwrap();
+    connection.close().await.unwrap();
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_start_and_restart_keep_the_data_and_the_watch_follows() {
+    let cp = TestControlPlane::start().await;
+    let spec = spec("dayto");
+    let mut input = cp.reserve("create-dayto", &spec).await;
+    input.health_check_interval_secs = 1;
+    let record = input.record_id;
+    cp.start_create("create-dayto", input).await;
+    cp.wait("create-dayto", Duration::from_secs(60)).await;
+    let endpoint = cp.platform.endpoint(&spec.name).await.unwrap();
+    let credentials = cp.platform.credentials(&spec.name).await.unwrap();
+    let options = PgConnectOptions::new()
+        .host(&endpoint.host)
+        .port(endpoint.port)
+        .username(&credentials.user)
+        .password(credentials.password())
+        .database(&endpoint.database);
+    let mut connection = PgConnection::connect_with(&options).await.unwrap();
+    sqlx::raw_sql("CREATE TABLE orders (id int); INSERT INTO orders VALUES (1), (2), (3)")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    connection.close().await.unwrap();
+    eventually("a first health check", Duration::from_secs(10), || async {
+        (health_rows(&cp, record).await > 0).then_some(())
+    })
+    .await;
+    let data_dir = cp.platform.instance_dir(&spec.name).join("data");
+
+    // Stop: no process, no port, no probes; the data stays.
+    let stop = cp
+        .start_operation(
+            "stop",
+            orchestrations::STOP_INSTANCE,
+            InstanceState::Stopping,
+            record,
+            &spec.name,
+        )
+        .await;
+    let stopped: OperationOutput = completed_output(&cp.wait(&stop, Duration::from_secs(60)).await);
+    assert_eq!(stopped.state, InstanceState::Stopped);
+    let stopped_record = cms::instances::get(&cp.db.pool, record)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stopped_record.state, InstanceState::Stopped);
+    assert!(postmasters_for(&data_dir).is_empty(), "no server process");
+    assert!(
+        !port_is_listening(endpoint.port),
+        "the port refuses connections"
+    );
+    assert!(data_dir.join("PG_VERSION").exists(), "the data stays");
+    let while_stopped = health_rows(&cp, record).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        health_rows(&cp, record).await,
+        while_stopped,
+        "no health rows while stopped"
+    );
+
+    // Start: the same data, port and password; probes resume.
+    let start = cp
+        .start_operation(
+            "start",
+            orchestrations::START_INSTANCE,
+            InstanceState::Starting,
+            record,
+            &spec.name,
+        )
+        .await;
+    let started: OperationOutput =
+        completed_output(&cp.wait(&start, Duration::from_secs(60)).await);
+    assert_eq!(started.state, InstanceState::Running);
+    assert_eq!(
+        rows(&options).await,
+        [1, 2, 3],
+        "the old password, the old rows"
+    );
+    eventually("health checks resumed", Duration::from_secs(15), || async {
+        (health_rows(&cp, record).await >= while_stopped + 2).then_some(())
+    })
+    .await;
+
+    // Restart: a new postmaster on the same data.
+    let before = postmasters_for(&data_dir);
+    assert_eq!(before.len(), 1);
+    let restart = cp
+        .start_operation(
+            "restart",
+            orchestrations::RESTART_INSTANCE,
+            InstanceState::Restarting,
+            record,
+            &spec.name,
+        )
+        .await;
+    let restarted: OperationOutput =
+        completed_output(&cp.wait(&restart, Duration::from_secs(60)).await);
+    assert_eq!(restarted.state, InstanceState::Running);
+    let after = postmasters_for(&data_dir);
+    assert_eq!(after.len(), 1);
+    assert_ne!(after, before, "a new server process");
+    assert_eq!(rows(&options).await, [1, 2, 3]);
+    let after_restart = health_rows(&cp, record).await;
+    eventually(
+        "health checks after the restart",
+        Duration::from_secs(15),
+        || async { (health_rows(&cp, record).await >= after_restart + 2).then_some(()) },
+    )
+    .await;
+
+    assert_eq!(
+        transitions(&cp.db.pool, record).await,
+        [
+            InstanceState::Creating,
+            InstanceState::Running,
+            InstanceState::Stopping,
+            InstanceState::Stopped,
+            InstanceState::Starting,
+            InstanceState::Running,
+            InstanceState::Restarting,
+            InstanceState::Running,
+        ]
+    );
+    cp.platform.delete(&spec.name).await.unwrap();
+    cp.shutdown().await;
+}

@@ -1,0 +1,96 @@
+//! `POST /api/v1/instances/{name}/stop|start|restart`: a day-2 operation, answered 202.
+//!
+//! Moving the record to the operation's state (`stopping`, `starting`, `restarting`) is
+//! the check: it happens under the record's lock, from the states the operation starts
+//! from only, so a request in the wrong state is a 409 that changes nothing, and two
+//! operations can never run on one instance at once. Then the orchestration starts, under
+//! the id the record now names; a server that dies in between is covered by
+//! reconciliation. Asking again while the operation runs answers the same operation.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use toygres_domain::ErrorCode;
+use toygres_domain::api::Accepted;
+use toygres_orchestrations::cms::instances::{self, Change, InstanceRecord, Transition};
+use toygres_orchestrations::names;
+use uuid::Uuid;
+
+use super::{NamePath, view};
+use crate::api::{ApiError, AppState};
+use crate::operations::Operation;
+
+pub async fn stop(
+    state: State<AppState>,
+    name: NamePath,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    operate(state, name, Operation::Stop).await
+}
+
+pub async fn start(
+    state: State<AppState>,
+    name: NamePath,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    operate(state, name, Operation::Start).await
+}
+
+pub async fn restart(
+    state: State<AppState>,
+    name: NamePath,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    operate(state, name, Operation::Restart).await
+}
+
+async fn operate(
+    State(app): State<AppState>,
+    NamePath(name): NamePath,
+    operation: Operation,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let record = instances::find_live(&app.cms, name.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no instance named \"{name}\"")))?;
+    let id = names::instance_ids::operation(operation.kind(), record.id, Uuid::new_v4());
+    let change = Change {
+        operation_orchestration_id: Some(&id),
+        ..Change::default()
+    };
+    let moved = instances::transition(&app.cms, record.id, operation.state(), &change, &id).await?;
+    match moved {
+        Transition::Applied { .. } => {}
+        Transition::AlreadyThere => {
+            tracing::info!(instance = %name, operation = operation.kind(), "already under way");
+            let current = record.operation_orchestration_id.clone().unwrap_or(id);
+            return accepted(&app, &record, current).await;
+        }
+        Transition::NotAllowed { current } => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidState,
+                format!(
+                    "instance \"{name}\" is {current}: {}",
+                    operation.requirement()
+                ),
+            ));
+        }
+    }
+    operation
+        .start(&app.client, &record, &id, app.health_check_interval_secs)
+        .await
+        .map_err(ApiError::internal)?;
+    tracing::info!(instance = %name, orchestration_id = %id, operation = operation.kind(), "accepted");
+    accepted(&app, &record, id).await
+}
+
+async fn accepted(
+    app: &AppState,
+    record: &InstanceRecord,
+    orchestration_id: String,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let record = instances::get(&app.cms, record.id)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("record {} vanished", record.id)))?;
+    let body = Accepted {
+        instance: view::instance(&record),
+        orchestration_id,
+    };
+    Ok((StatusCode::ACCEPTED, Json(body)))
+}

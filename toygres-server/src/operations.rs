@@ -1,0 +1,81 @@
+//! The day-2 operations on an instance (stop, start, restart): what each moves the record
+//! to, which orchestration runs it, and how to start that orchestration. Shared by the API,
+//! which starts them, and reconciliation, which starts one a crash left unstarted.
+
+use duroxide::Client;
+use toygres_domain::{InstanceName, InstanceState};
+use toygres_orchestrations::cms::instances::InstanceRecord;
+use toygres_orchestrations::names;
+use toygres_orchestrations::types::{DEFAULT_READINESS_TIMEOUT_SECS, OperationInput};
+
+/// The three operations, and what each needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Stop,
+    Start,
+    Restart,
+}
+
+impl Operation {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Stop => "stop",
+            Self::Start => "start",
+            Self::Restart => "restart",
+        }
+    }
+
+    /// The state the record is in while the operation runs.
+    pub fn state(self) -> InstanceState {
+        match self {
+            Self::Stop => InstanceState::Stopping,
+            Self::Start => InstanceState::Starting,
+            Self::Restart => InstanceState::Restarting,
+        }
+    }
+
+    /// The operation a record in `state` is in the middle of, if any.
+    pub fn running_in(state: InstanceState) -> Option<Self> {
+        [Self::Stop, Self::Start, Self::Restart]
+            .into_iter()
+            .find(|operation| operation.state() == state)
+    }
+
+    pub fn orchestration(self) -> &'static str {
+        match self {
+            Self::Stop => names::orchestrations::STOP_INSTANCE,
+            Self::Start => names::orchestrations::START_INSTANCE,
+            Self::Restart => names::orchestrations::RESTART_INSTANCE,
+        }
+    }
+
+    pub fn requirement(self) -> &'static str {
+        match self {
+            Self::Stop => "only a running instance can be stopped",
+            Self::Start => "only a stopped (or failed) instance can be started",
+            Self::Restart => "only a running instance can be restarted",
+        }
+    }
+}
+
+impl Operation {
+    /// Starts this operation on `record` as orchestration `id`.
+    pub async fn start(
+        self,
+        client: &Client,
+        record: &InstanceRecord,
+        id: &str,
+        health_check_interval_secs: u64,
+    ) -> anyhow::Result<()> {
+        let input = OperationInput {
+            record_id: record.id,
+            name: InstanceName::parse(record.name.as_str())?,
+            readiness_timeout_secs: DEFAULT_READINESS_TIMEOUT_SECS,
+            health_check_interval_secs,
+        };
+        client
+            .start_orchestration_typed(id, self.orchestration(), input)
+            .await?;
+        Ok(())
+    }
+}
