@@ -60,6 +60,18 @@ pub enum Command {
         /// Storage in GiB (1-1024).
         #[arg(long)]
         storage_gb: Option<u32>,
+        /// Restore this backup (an id from `backup list`) as it was taken, instead of
+        /// starting empty (with --at: replayed up to that moment).
+        #[arg(long, conflicts_with = "from")]
+        from_backup: Option<uuid::Uuid>,
+        /// Restore this instance (live or deleted) as it is now: its newest backup and all
+        /// the WAL archived since (with --at: as it was at that moment).
+        #[arg(long)]
+        from: Option<String>,
+        /// The moment to restore (RFC 3339, e.g. 2026-11-25T19:00:00Z), with --from or
+        /// --from-backup.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
         /// Wait until it is running (or failed).
         #[arg(long)]
         wait: bool,
@@ -111,6 +123,9 @@ pub enum Command {
         #[arg(long, default_value_t = 300)]
         timeout: u64,
     },
+    /// Back instances up, list backups, schedule them, delete them.
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// Wait until an instance reaches a state.
     Wait {
         name: String,
@@ -134,4 +149,43 @@ pub enum Target {
 /// Where the server writes its generated token in embedded mode, relative to where it runs.
 pub fn default_token_file() -> PathBuf {
     PathBuf::from(".toygres").join("api-token")
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Take a full backup of a running instance.
+    Create {
+        name: String,
+        /// Wait until it is done; prints its id, size and time.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
+    },
+    /// List backups (of one instance name, when given), newest first.
+    List { name: Option<String> },
+    /// Back an instance up every interval and keep the newest few; or turn it off.
+    Schedule {
+        name: String,
+        /// How often: 30s, 15m, 6h, 1d (or seconds).
+        #[arg(long, required_unless_present = "off", value_parser = crate::duration::parse_secs)]
+        every: Option<u64>,
+        /// How many backups to keep.
+        #[arg(long, default_value_t = 7)]
+        keep: u32,
+        /// Turn the schedule off (its backups stay).
+        #[arg(long, conflicts_with = "every")]
+        off: bool,
+    },
+    /// Delete a backup.
+    Delete {
+        id: uuid::Uuid,
+        /// Wait until it is gone.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
 }

@@ -4,8 +4,10 @@ use reqwest::{Method, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use toygres_domain::api::{
-    Accepted, ConnectionView, CreateInstanceRequest, ErrorBody, InstanceList, InstanceView, PREFIX,
+    Accepted, BackupAccepted, BackupList, BackupView, ConnectionView, CreateInstanceRequest,
+    ErrorBody, InstanceList, InstanceView, PREFIX, ScheduleRequest, ScheduleView,
 };
+use uuid::Uuid;
 
 use crate::error::CliError;
 
@@ -81,6 +83,41 @@ impl ApiClient {
             None,
         )
         .await
+    }
+
+    pub async fn backup_create(&self, name: &str) -> Result<BackupAccepted, CliError> {
+        self.send::<(), _>(Method::POST, &format!("/instances/{name}/backups"), None)
+            .await
+    }
+
+    pub async fn backups(&self, name: Option<&str>) -> Result<BackupList, CliError> {
+        let path = match name {
+            Some(name) => format!("/backups?instance={name}"),
+            None => "/backups".to_string(),
+        };
+        self.send::<(), _>(Method::GET, &path, None).await
+    }
+
+    pub async fn backup(&self, id: Uuid) -> Result<BackupView, CliError> {
+        self.send::<(), _>(Method::GET, &format!("/backups/{id}"), None)
+            .await
+    }
+
+    pub async fn backup_delete(&self, id: Uuid) -> Result<BackupAccepted, CliError> {
+        self.send::<(), _>(Method::DELETE, &format!("/backups/{id}"), None)
+            .await
+    }
+
+    pub async fn schedule(
+        &self,
+        name: &str,
+        request: Option<&ScheduleRequest>,
+    ) -> Result<ScheduleView, CliError> {
+        let path = format!("/instances/{name}/backup-schedule");
+        match request {
+            Some(request) => self.send(Method::PUT, &path, Some(request)).await,
+            None => self.send::<(), _>(Method::DELETE, &path, None).await,
+        }
     }
 
     pub async fn delete(&self, name: &str) -> Result<Accepted, CliError> {

@@ -5,6 +5,7 @@
 mod args;
 mod client;
 mod commands;
+mod duration;
 mod error;
 mod output;
 mod progress;

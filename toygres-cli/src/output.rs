@@ -82,7 +82,7 @@ pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+pub fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
     let mut widths: [usize; N] = header.map(str::len);
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{ErrorCode, HealthStatus, InstanceState, OperationStatus};
+use crate::{BackupState, ErrorCode, HealthStatus, InstanceState, OperationStatus};
 
 /// Every route but `/healthz` lives under this prefix.
 pub const PREFIX: &str = "/api/v1";
@@ -20,6 +20,15 @@ pub struct CreateInstanceRequest {
     pub postgres_version: Option<VersionField>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_gb: Option<u32>,
+    /// Restore this backup instead of starting empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_backup: Option<Uuid>,
+    /// Restore the newest backup of this instance (live or deleted)...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_instance: Option<String>,
+    /// ...replayed up to this moment (point-in-time recovery; also with `from_backup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// A PostgreSQL major version as `"16"` or `16`.
@@ -53,7 +62,7 @@ pub struct InstanceView {
     pub last_error: Option<String>,
     pub create_orchestration: OrchestrationView,
     pub delete_orchestration: Option<OrchestrationView>,
-    /// The stop, start, restart or backup that last acted on the instance.
+    /// The stop, start or restart that last acted on the instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<OrchestrationView>,
     pub actor_orchestration_id: Option<String>,
@@ -98,6 +107,55 @@ pub struct InstanceList {
 pub struct Accepted {
     pub instance: InstanceView,
     pub orchestration_id: String,
+}
+
+/// A backup as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupView {
+    pub id: Uuid,
+    pub instance: String,
+    pub state: BackupState,
+    /// Taken by a schedule rather than on request.
+    pub scheduled: bool,
+    /// The platform's name for it.
+    pub label: Option<String>,
+    pub size_bytes: Option<u64>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// A point-in-time restore from it reaches moments from `finished_at` until this one;
+    /// `null` for a completed backup of a live instance: until now.
+    pub restorable_until: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub orchestration: OrchestrationView,
+}
+
+/// `GET /api/v1/backups`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupList {
+    pub backups: Vec<BackupView>,
+}
+
+/// `202 Accepted` for a backup, or for its deletion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupAccepted {
+    pub backup: BackupView,
+    pub orchestration_id: String,
+}
+
+/// `PUT /api/v1/instances/{name}/backup-schedule`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleRequest {
+    pub every_secs: u64,
+    pub keep: u32,
+}
+
+/// An instance's backup schedule (`schedule: null`: none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleView {
+    pub instance: String,
+    pub schedule: Option<ScheduleRequest>,
+    pub orchestration_id: Option<String>,
 }
 
 /// `GET /api/v1/instances/{name}/connection`: the only response with a password in it.

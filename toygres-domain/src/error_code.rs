@@ -39,6 +39,11 @@ error_codes! {
     InvalidPostgresVersion = (400, "invalid_postgres_version"),
     UnsupportedPostgresVersion = (400, "unsupported_postgres_version"),
     InvalidStorageSize = (400, "invalid_storage_size"),
+    /// A restore that cannot be done as asked (no such backup, a moment outside what the
+    /// backups cover, a different PostgreSQL version).
+    InvalidRestore = (400, "invalid_restore"),
+    /// The platform cannot do this (backups and restores on Kubernetes, for now).
+    UnsupportedOnPlatform = (400, "unsupported_on_platform"),
     Unauthorized = (401, "unauthorized"),
     NotFound = (404, "not_found"),
     MethodNotAllowed = (405, "method_not_allowed"),
@@ -46,6 +51,8 @@ error_codes! {
     NotRunning = (409, "not_running"),
     /// The instance is not in a state the operation starts from.
     InvalidState = (409, "invalid_state"),
+    /// A backup of the instance runs; the operation must wait for it.
+    BackupRunning = (409, "backup_running"),
     PayloadTooLarge = (413, "payload_too_large"),
     UnsupportedMediaType = (415, "unsupported_media_type"),
     /// Details are in the server log only.

@@ -118,6 +118,20 @@ impl InstanceState {
 }
 
 text_enum! {
+    /// Where a backup is.
+    BackupState, "backup state" {
+        Running = "running",
+        Completed = "completed",
+        /// It could not be taken (or was interrupted: a delete of the instance wins).
+        Failed = "failed",
+        /// Removed by its schedule's retention.
+        Expired = "expired",
+        /// Removed on request.
+        Deleted = "deleted",
+    }
+}
+
+text_enum! {
     /// What the last health check of an instance found.
     HealthStatus, "health status" {
         /// Not checked yet.
@@ -163,6 +177,7 @@ mod tests {
         check(InstanceState::ALL);
         check(HealthStatus::ALL);
         check(OperationStatus::ALL);
+        check(BackupState::ALL);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::cms::InstanceState;
 use crate::domain::InstanceName;
-use crate::platform::{Endpoint, InstanceSpec};
+use crate::platform::{BackupSet, Endpoint, InstanceSpec};
 
 /// The instance an activity is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +111,17 @@ pub struct ProvisionInstanceInput {
     pub spec: InstanceSpec,
     /// How long the server may take to accept connections.
     pub readiness_timeout_secs: u64,
+}
+
+/// What restore-instance is asked to do: provision-instance's work, from a backup instead
+/// of an empty data directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreInstanceInput {
+    pub record_id: Uuid,
+    pub spec: InstanceSpec,
+    /// How long the restored server may take to replay its WAL and accept connections.
+    pub readiness_timeout_secs: u64,
+    pub restore: crate::types::v1_2::Restore,
 }
 
 /// What provision-instance found. Errors that a retry may cure are activity errors;
@@ -251,4 +262,76 @@ pub struct WatchInput {
     pub interval_secs: u64,
     /// The new actor's incarnation (the operation that starts it).
     pub incarnation: String,
+}
+
+/// What take-backup is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TakeBackupInput {
+    pub backup_id: Uuid,
+    pub record_id: Uuid,
+    pub name: InstanceName,
+    pub stanza: String,
+}
+
+/// What take-backup found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum TakeBackupOutcome {
+    Taken {
+        set: BackupSet,
+    },
+    /// The instance left `running` (a delete, a stop) before the backup finished; it was
+    /// stopped and nothing was recorded.
+    Interrupted {
+        state: InstanceState,
+    },
+    /// The platform cannot back this instance up.
+    Refused {
+        reason: String,
+    },
+}
+
+/// How a backup ended, to record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishBackupInput {
+    pub backup_id: Uuid,
+    pub set: Option<BackupSet>,
+    pub error: Option<String>,
+}
+
+/// What cms-reserve-backup is asked to do (for a schedule's tick).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReserveBackupInput {
+    pub record_id: Uuid,
+    pub stanza: String,
+    /// The backup's orchestration id, which names the reservation: a retry finds the
+    /// same backup.
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ReserveBackupOutcome {
+    Reserved {
+        backup_id: Uuid,
+    },
+    /// Only a running instance is backed up.
+    NotRunning {
+        state: InstanceState,
+    },
+    /// Another backup of the instance runs.
+    Busy {
+        backup_id: Uuid,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpireBackupsInput {
+    pub stanza: String,
+    pub keep: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveBackupInput {
+    pub backup_id: Uuid,
 }

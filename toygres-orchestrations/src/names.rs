@@ -28,6 +28,10 @@ pub mod orchestrations {
         STOP_INSTANCE = "toygres-orchestrations::orchestration::stop-instance";
         START_INSTANCE = "toygres-orchestrations::orchestration::start-instance";
         RESTART_INSTANCE = "toygres-orchestrations::orchestration::restart-instance";
+        BACKUP_INSTANCE = "toygres-orchestrations::orchestration::backup-instance";
+        /// One per scheduled instance: a backup every interval, older ones expired.
+        BACKUP_SCHEDULE = "toygres-orchestrations::orchestration::backup-schedule";
+        DELETE_BACKUP = "toygres-orchestrations::orchestration::delete-backup";
     }
 }
 
@@ -51,6 +55,8 @@ pub mod activities {
         CMS_MARK_FAILED = "toygres-orchestrations::activity::cms-mark-failed";
         // Since 1.1.0: fewer, larger steps.
         PROVISION_INSTANCE = "toygres-orchestrations::activity::provision-instance";
+        /// Since create-instance 1.2.0.
+        RESTORE_INSTANCE = "toygres-orchestrations::activity::restore-instance";
         DESTROY_INSTANCE = "toygres-orchestrations::activity::destroy-instance";
         CHECK_HEALTH = "toygres-orchestrations::activity::check-health";
         CMS_BEGIN_DELETE = "toygres-orchestrations::activity::cms-begin-delete";
@@ -61,6 +67,12 @@ pub mod activities {
         CMS_TRANSITION = "toygres-orchestrations::activity::cms-transition";
         OPERATE_INSTANCE = "toygres-orchestrations::activity::operate-instance";
         WATCH_INSTANCE = "toygres-orchestrations::activity::watch-instance";
+        // Backups.
+        TAKE_BACKUP = "toygres-orchestrations::activity::take-backup";
+        CMS_FINISH_BACKUP = "toygres-orchestrations::activity::cms-finish-backup";
+        CMS_RESERVE_BACKUP = "toygres-orchestrations::activity::cms-reserve-backup";
+        EXPIRE_BACKUPS = "toygres-orchestrations::activity::expire-backups";
+        REMOVE_BACKUP = "toygres-orchestrations::activity::remove-backup";
     }
 }
 
@@ -84,6 +96,8 @@ pub mod events {
         INSTANCE_DELETED = "toygres-orchestrations::event::instance-deleted";
         /// A deploy took a data directory from the warm pool: refill it now.
         WARM_POOL_CLAIMED = "toygres-orchestrations::event::warm-pool-claimed";
+        /// New settings for a backup schedule, or `null`: the schedule ends.
+        BACKUP_SCHEDULE_CHANGED = "toygres-orchestrations::event::backup-schedule-changed";
     }
 }
 
@@ -93,11 +107,12 @@ pub mod versions {
 
     pub const V1_0_0: &str = "1.0.0";
     pub const V1_1_0: &str = "1.1.0";
+    pub const V1_2_0: &str = "1.2.0";
 
     /// Every registered version of every orchestration, oldest first: the last is what
     /// new instances start on. The registry test holds `registry.rs` to this table.
     pub const REGISTERED: &[(&str, &[&str])] = &[
-        (CREATE_INSTANCE, &[V1_0_0, V1_1_0]),
+        (CREATE_INSTANCE, &[V1_0_0, V1_1_0, V1_2_0]),
         (DELETE_INSTANCE, &[V1_0_0, V1_1_0]),
         (INSTANCE_ACTOR, &[V1_0_0, V1_1_0]),
         (HISTORY_PRUNER, &[V1_0_0]),
@@ -105,6 +120,9 @@ pub mod versions {
         (STOP_INSTANCE, &[V1_0_0]),
         (START_INSTANCE, &[V1_0_0]),
         (RESTART_INSTANCE, &[V1_0_0]),
+        (BACKUP_INSTANCE, &[V1_0_0]),
+        (BACKUP_SCHEDULE, &[V1_0_0]),
+        (DELETE_BACKUP, &[V1_0_0]),
     ];
 }
 
@@ -140,9 +158,39 @@ pub mod instance_ids {
         format!("{kind}-{record_id}-{}", attempt.simple())
     }
 
+    /// A backup of one record asked for by a user: unique per request.
+    pub fn backup(record_id: Uuid, attempt: Uuid) -> String {
+        format!("backup-{record_id}-{}", attempt.simple())
+    }
+
+    /// The backup a schedule takes at tick `cycle` of its run `generation`: also the key
+    /// of its reservation, so a retried tick finds the same backup.
+    pub fn scheduled_backup(record_id: Uuid, generation: Uuid, cycle: u64) -> String {
+        format!(
+            "scheduled-backup-{record_id}-{}-{cycle}",
+            generation.simple()
+        )
+    }
+
+    /// The backup schedule of one record (at most one).
+    pub fn backup_schedule(record_id: Uuid) -> String {
+        format!("backup-schedule-{record_id}")
+    }
+
+    /// The removal of one backup.
+    pub fn delete_backup(backup_id: Uuid) -> String {
+        format!("delete-backup-{backup_id}")
+    }
+
     /// Whether `id` is the id of an instance actor.
     pub fn is_instance_actor(id: &str) -> bool {
         id.starts_with(INSTANCE_ACTOR_PREFIX)
+    }
+
+    /// The pgBackRest stanza (the backup series) of one record: per record, not per name,
+    /// since a name is reused after a delete and backups outlive their instance.
+    pub fn stanza(name: &InstanceName, record_id: Uuid) -> String {
+        format!("{name}-{}", record_id.simple())
     }
 
     /// The one history pruner of a store.

@@ -14,9 +14,10 @@ use crate::Dependencies;
 use crate::activities::{self, cms};
 use crate::names::{orchestrations, versions};
 use crate::orchestrations::{
-    create_instance, create_instance_v1_1_0, delete_instance, delete_instance_v1_1_0,
-    history_pruner, instance_actor, instance_actor_v1_1_0, restart_instance, start_instance,
-    stop_instance, warm_pool,
+    backup_instance, backup_schedule, create_instance, create_instance_v1_1_0,
+    create_instance_v1_2_0, delete_backup, delete_instance, delete_instance_v1_1_0, history_pruner,
+    instance_actor, instance_actor_v1_1_0, restart_instance, start_instance, stop_instance,
+    warm_pool,
 };
 
 /// Registers `$module::run` under `$module::NAME`, handing it the shared dependencies.
@@ -45,6 +46,7 @@ pub fn activity_registry(deps: Arc<Dependencies>) -> Result<ActivityRegistry, St
     let builder = with_deps!(builder, deps, cms::mark_deleted);
     let builder = with_deps!(builder, deps, cms::record_health);
     let builder = with_deps!(builder, deps, activities::provision_instance);
+    let builder = with_deps!(builder, deps, activities::restore_instance);
     let builder = with_deps!(builder, deps, activities::destroy_instance);
     let builder = with_deps!(builder, deps, activities::check_health);
     let builder = with_deps!(builder, deps, cms::begin_delete);
@@ -53,6 +55,11 @@ pub fn activity_registry(deps: Arc<Dependencies>) -> Result<ActivityRegistry, St
     let builder = with_deps!(builder, deps, cms::transition);
     let builder = with_deps!(builder, deps, activities::operate_instance);
     let builder = with_deps!(builder, deps, activities::watch_instance);
+    let builder = with_deps!(builder, deps, activities::take_backup);
+    let builder = with_deps!(builder, deps, cms::finish_backup);
+    let builder = with_deps!(builder, deps, cms::reserve_backup);
+    let builder = with_deps!(builder, deps, activities::expire_backups);
+    let builder = with_deps!(builder, deps, activities::remove_backup);
     builder
         .register_typed(
             activities::signal_instance_deleted::NAME,
@@ -72,6 +79,11 @@ pub fn orchestration_registry() -> Result<OrchestrationRegistry, String> {
             orchestrations::CREATE_INSTANCE,
             versions::V1_1_0,
             create_instance_v1_1_0::create_instance,
+        )
+        .register_versioned_typed(
+            orchestrations::CREATE_INSTANCE,
+            versions::V1_2_0,
+            create_instance_v1_2_0::create_instance,
         )
         .register_versioned_typed(
             orchestrations::DELETE_INSTANCE,
@@ -117,6 +129,21 @@ pub fn orchestration_registry() -> Result<OrchestrationRegistry, String> {
             orchestrations::RESTART_INSTANCE,
             versions::V1_0_0,
             restart_instance::restart_instance,
+        )
+        .register_versioned_typed(
+            orchestrations::BACKUP_INSTANCE,
+            versions::V1_0_0,
+            backup_instance::backup_instance,
+        )
+        .register_versioned_typed(
+            orchestrations::BACKUP_SCHEDULE,
+            versions::V1_0_0,
+            backup_schedule::backup_schedule,
+        )
+        .register_versioned_typed(
+            orchestrations::DELETE_BACKUP,
+            versions::V1_0_0,
+            delete_backup::delete_backup,
         )
         .build_result()
 }

@@ -201,3 +201,96 @@ pub struct OperationOutput {
     /// Where the instance ended (`stopped` or `running`).
     pub state: crate::domain::InstanceState,
 }
+
+/// Inputs that changed shape in version 1.2.0.
+pub mod v1_2 {
+    use serde::{Deserialize, Serialize};
+    use uuid::Uuid;
+
+    use super::{default_health_check_interval_secs, default_readiness_timeout_secs};
+    use crate::domain::InstanceName;
+    use crate::platform::{InstanceSpec, RestoreFrom};
+
+    /// create-instance 1.2.0's input: 1.1.0's plus `restore`, so a new instance may start
+    /// from a backup instead of empty. Its output is 1.1.0's.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateInstanceInput {
+        pub record_id: Uuid,
+        pub spec: InstanceSpec,
+        #[serde(default = "default_health_check_interval_secs")]
+        pub health_check_interval_secs: u64,
+        /// How long the platform may take to accept connections before the create fails.
+        #[serde(default = "default_readiness_timeout_secs")]
+        pub readiness_timeout_secs: u64,
+        /// Restore a backup (to a moment, when given) instead of starting empty.
+        #[serde(default)]
+        pub restore: Option<Restore>,
+    }
+
+    /// Where a restored instance's data comes from.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Restore {
+        pub from: RestoreFrom,
+        /// The source instance, when it still runs: its WAL up to now is archived before a
+        /// point-in-time restore, so any moment until the request can be reached.
+        #[serde(default)]
+        pub live_source: Option<InstanceName>,
+    }
+}
+
+/// Input of backup-instance: the backup record the API (or a schedule) reserved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupInput {
+    pub backup_id: Uuid,
+    pub record_id: Uuid,
+    pub name: InstanceName,
+    pub stanza: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupOutput {
+    pub backup_id: Uuid,
+    pub state: crate::domain::BackupState,
+    pub label: Option<String>,
+}
+
+/// How often a schedule backs an instance up, and how many backups it keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleSettings {
+    pub every_secs: u64,
+    pub keep: u32,
+}
+
+/// Input of backup-schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupScheduleInput {
+    pub record_id: Uuid,
+    pub name: InstanceName,
+    pub stanza: String,
+    pub settings: ScheduleSettings,
+    /// Names this run of the schedule (a fresh one each time it is turned on), so that its
+    /// backups' orchestration ids never repeat those of an earlier run.
+    pub generation: Uuid,
+    /// Counts ticks (each names its backup).
+    #[serde(default)]
+    pub cycle: u64,
+}
+
+/// Why a backup schedule ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupScheduleOutput {
+    /// Turned off (`backup schedule NAME --off`).
+    Off,
+    /// The instance is being deleted or is gone.
+    InstanceGone,
+}
+
+/// Input of delete-backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteBackupInput {
+    pub backup_id: Uuid,
+}

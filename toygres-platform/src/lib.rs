@@ -62,6 +62,52 @@ pub struct WarmPoolFill {
     pub made: u32,
 }
 
+/// One backup of an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupSet {
+    /// The platform's name for it (pgBackRest's label on the local platform).
+    pub label: String,
+    /// The request it was taken for.
+    pub request: Option<String>,
+    /// Bytes of the database it holds, and what the repository stores for it.
+    pub size_bytes: u64,
+    pub repository_bytes: u64,
+    /// Unix seconds.
+    pub started_at: i64,
+    pub finished_at: i64,
+}
+
+/// Where a new instance's data comes from, when not from `initdb`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreFrom {
+    /// The backups of the source instance (its stanza).
+    pub stanza: String,
+    /// The backup to start from.
+    pub label: String,
+    /// How far to replay the archived WAL after it.
+    pub target: RestoreTarget,
+}
+
+/// Where a restore's recovery stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
+pub enum RestoreTarget {
+    /// The backup as taken: recovery ends as soon as the data is consistent.
+    EndOfBackup,
+    /// Point-in-time recovery: replay WAL up to this moment.
+    Time { at: chrono::DateTime<chrono::Utc> },
+    /// Replay all the WAL the archive holds: the source's latest archived state.
+    Latest,
+}
+
+impl RestoreTarget {
+    /// Whether recovery reads WAL written after the backup, so a running source should
+    /// archive what it has written first.
+    pub fn reads_later_wal(self) -> bool {
+        !matches!(self, Self::EndOfBackup)
+    }
+}
+
 /// Where to connect to an instance (everything but the password).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
@@ -122,6 +168,85 @@ pub trait Platform: Send + Sync {
     /// Replaces the server process, keeping everything else. `token` names the request: a
     /// repeat with the same token restarts nothing.
     async fn restart(&self, name: &InstanceName, token: &str) -> Result<(), PlatformError>;
+
+    /// Whether this platform can back instances up and restore them here: `Err` says why
+    /// not, for the user.
+    fn backup_support(&self) -> Result<(), String> {
+        Err(format!(
+            "backups and restores are not supported on the {} platform yet",
+            self.kind()
+        ))
+    }
+
+    /// Takes a full backup of a running instance into `stanza`, for request `request`
+    /// (taking none if one for that request exists) and enables continuous WAL archiving,
+    /// so any later moment can be restored.
+    async fn backup(
+        &self,
+        _name: &InstanceName,
+        _stanza: &str,
+        _request: &str,
+    ) -> Result<BackupSet, PlatformError> {
+        Err(self.backups_unsupported())
+    }
+
+    /// The backups of `stanza`, oldest first.
+    async fn backups(&self, _stanza: &str) -> Result<Vec<BackupSet>, PlatformError> {
+        Err(self.backups_unsupported())
+    }
+
+    /// Keeps the newest `keep` backups of `stanza` and the WAL they need.
+    async fn expire_backups(&self, _stanza: &str, _keep: u32) -> Result<(), PlatformError> {
+        Err(self.backups_unsupported())
+    }
+
+    /// Removes one backup; one already gone is success.
+    async fn remove_backup(&self, _stanza: &str, _label: &str) -> Result<(), PlatformError> {
+        Err(self.backups_unsupported())
+    }
+
+    /// Makes sure everything the instance has written so far is archived (for a
+    /// point-in-time restore up to now).
+    async fn archive_now(&self, _name: &InstanceName) -> Result<(), PlatformError> {
+        Err(self.backups_unsupported())
+    }
+
+    /// The long first step of a restore: copies backup `from` into place for the new
+    /// instance `spec` (its own password and port are chosen here). Repeatable; not fenced
+    /// (the caller abandons it when the instance is deleted meanwhile), so it starts no
+    /// server.
+    async fn stage_restore(
+        &self,
+        _spec: &InstanceSpec,
+        _from: &RestoreFrom,
+    ) -> Result<(), PlatformError> {
+        Err(self.backups_unsupported())
+    }
+
+    /// Starts the new instance on what `stage_restore` copied, like `deploy` (and fenced
+    /// like it): returns once the server runs, recovering.
+    async fn restore(
+        &self,
+        _spec: &InstanceSpec,
+        _from: &RestoreFrom,
+    ) -> Result<Deployed, PlatformError> {
+        Err(self.backups_unsupported())
+    }
+
+    /// Waits until a restored server has recovered as far as it was asked and is open for
+    /// writes, then gives it the new instance's own password (the data came with the
+    /// source's). Repeatable.
+    async fn finish_restore(&self, _name: &InstanceName) -> Result<(), PlatformError> {
+        Err(self.backups_unsupported())
+    }
+
+    fn backups_unsupported(&self) -> PlatformError {
+        PlatformError::Unsupported(
+            self.backup_support()
+                .err()
+                .unwrap_or_else(|| format!("{} has no backups here", self.kind())),
+        )
+    }
 
     /// Whether this platform keeps pre-initialised servers ready (see `fill_warm_pool`).
     fn has_warm_pool(&self) -> bool {

@@ -13,7 +13,7 @@ use duroxide::{
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
-use toygres_orchestrations::types::v1_1::CreateInstanceInput;
+use toygres_orchestrations::types::v1_2::CreateInstanceInput;
 use toygres_orchestrations::types::{
     DEFAULT_HEALTH_CHECK_INTERVAL_SECS, DEFAULT_READINESS_TIMEOUT_SECS, DeleteInstanceInput,
     DeleteMode, OperationInput,
@@ -166,6 +166,7 @@ impl<P: Platform + 'static> TestControlPlane<P> {
             spec: spec.clone(),
             health_check_interval_secs: DEFAULT_HEALTH_CHECK_INTERVAL_SECS,
             readiness_timeout_secs: DEFAULT_READINESS_TIMEOUT_SECS,
+            restore: None,
         }
     }
 
@@ -241,8 +242,11 @@ impl<P: Platform + 'static> TestControlPlane<P> {
             .expect("start the twice orchestration");
         let (first, second): (String, String) =
             completed_output(&self.wait(id, Duration::from_secs(60)).await);
+        // As duroxide's typed API decodes: a string output is stored without JSON quotes.
         let decode = |raw: &str| {
-            serde_json::from_str(raw).unwrap_or_else(|e| panic!("{activity} output {raw}: {e}"))
+            serde_json::from_str(raw)
+                .or_else(|_| serde_json::from_value(serde_json::Value::String(raw.into())))
+                .unwrap_or_else(|e| panic!("{activity} output {raw}: {e}"))
         };
         (decode(&first), decode(&second))
     }

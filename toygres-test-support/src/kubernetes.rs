@@ -14,7 +14,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Namespace, Pod, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 use toygres_domain::InstanceName;
 use toygres_platform::kubernetes::objects;
@@ -111,7 +111,8 @@ impl FakeKubelet {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
                 namespace: Some(self.namespace.clone()),
-                labels: template.metadata.and_then(|m| m.labels),
+                labels: template.metadata.as_ref().and_then(|m| m.labels.clone()),
+                annotations: template.metadata.and_then(|m| m.annotations),
                 ..ObjectMeta::default()
             },
             spec: template.spec,
@@ -149,6 +150,56 @@ impl FakeKubelet {
             }),
         )
         .await;
+    }
+
+    /// Waits until the StatefulSet of `name` asks for `replicas` pods (unset counts as 1,
+    /// as Kubernetes defaults it), and returns it.
+    pub async fn wait_for_replicas(&self, name: &InstanceName, replicas: i32) -> StatefulSet {
+        let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &self.namespace);
+        let what = format!("StatefulSet {name} at {replicas} replicas");
+        crate::eventually(&what, Duration::from_secs(60), || async {
+            let stateful_set = api.get(name.as_str()).await.expect("read the StatefulSet");
+            let wanted = stateful_set
+                .spec
+                .as_ref()
+                .and_then(|spec| spec.replicas)
+                .unwrap_or(1);
+            (wanted == replicas).then_some(stateful_set)
+        })
+        .await
+    }
+
+    /// Waits until the pod template of `name` carries a restart annotation other than the
+    /// pod's, as the StatefulSet controller notices a template change; returns the token.
+    pub async fn wait_for_restart(&self, name: &InstanceName) -> String {
+        let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &self.namespace);
+        let what = format!("a restart of {name}");
+        crate::eventually(&what, Duration::from_secs(60), || async {
+            let stateful_set = api.get(name.as_str()).await.expect("read the StatefulSet");
+            let token = stateful_set
+                .spec?
+                .template
+                .metadata?
+                .annotations?
+                .get(objects::RESTART_ANNOTATION)?
+                .clone();
+            let pod = self.pods().get_opt(&objects::pod_name(name)).await.ok()??;
+            let current = pod
+                .metadata
+                .annotations
+                .and_then(|a| a.get(objects::RESTART_ANNOTATION).cloned());
+            (current.as_deref() != Some(token.as_str())).then_some(token)
+        })
+        .await
+    }
+
+    /// Deletes pod `<name>-0`, as the StatefulSet controller does on a scale to 0 or a
+    /// template change.
+    pub async fn delete_pod(&self, name: &InstanceName) {
+        self.pods()
+            .delete(&objects::pod_name(name), &DeleteParams::default())
+            .await
+            .expect("delete the pod");
     }
 
     /// Reports the pod's image as impossible to pull.

@@ -1,4 +1,5 @@
-//! `create NAME [--postgres-version V] [--storage-gb N] [--wait] [--timeout SECS]`
+//! `create NAME [--postgres-version V] [--storage-gb N] [--from-backup ID | --from SRC
+//! [--at TIME]] [--wait] [--timeout SECS]`
 
 use toygres_domain::api::{CreateInstanceRequest, VersionField};
 use toygres_domain::{PostgresVersion, StorageSize};
@@ -13,6 +14,9 @@ pub struct Request {
     pub name: String,
     pub postgres_version: Option<String>,
     pub storage_gb: Option<u32>,
+    pub from_backup: Option<uuid::Uuid>,
+    pub from: Option<String>,
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
     pub wait: bool,
     pub timeout: u64,
 }
@@ -30,6 +34,9 @@ pub async fn run(client: &ApiClient, format: Format, request: Request) -> Result
             name: name.to_string(),
             postgres_version: request.postgres_version.map(VersionField::Text),
             storage_gb: request.storage_gb,
+            from_backup: request.from_backup,
+            from_instance: request.from,
+            at: request.at,
         })
         .await?;
     if !request.wait {

@@ -20,7 +20,7 @@ pub async fn run(
         match format {
             Format::Json => output::json(&accepted),
             Format::Table => println!(
-                "deleting {name} (orchestration {})",
+                "deleting {name} (orchestration {}); its backups are kept until they expire or are deleted (toygres-cli backup list {name})",
                 accepted.orchestration_id
             ),
         }
@@ -28,5 +28,10 @@ pub async fn run(
     }
     let instance = wait::until(client, name, Target::Deleted, timeout).await?;
     wait::report(format, &instance);
+    if format == Format::Table {
+        println!(
+            "its backups are kept until they expire or are deleted (toygres-cli backup list {name})"
+        );
+    }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! One file per subcommand; this one resolves the token and dispatches.
 
+mod backup;
 mod connection_string;
 mod create;
 mod delete;
@@ -29,22 +30,25 @@ pub async fn run(args: Args) -> Result<(), CliError> {
             name,
             postgres_version,
             storage_gb,
+            from_backup,
+            from,
+            at,
             wait,
             timeout,
         } => {
-            create::run(
-                &client,
-                format,
-                create::Request {
-                    name,
-                    postgres_version,
-                    storage_gb,
-                    wait,
-                    timeout,
-                },
-            )
-            .await
+            let request = create::Request {
+                name,
+                postgres_version,
+                storage_gb,
+                from_backup,
+                from,
+                at,
+                wait,
+                timeout,
+            };
+            create::run(&client, format, request).await
         }
+        Command::Backup(command) => backup::run(&client, format, command).await,
         Command::List => list::run(&client, format).await,
         Command::Get { name } => get::run(&client, format, &parse_name(&name)?).await,
         Command::Delete {

@@ -13,8 +13,12 @@
     clippy::disallowed_macros
 )]
 
+pub mod backup_instance;
+pub mod backup_schedule;
 pub mod create_instance;
 pub mod create_instance_v1_1_0;
+pub mod create_instance_v1_2_0;
+pub mod delete_backup;
 pub mod delete_instance;
 pub mod delete_instance_v1_1_0;
 pub mod history_pruner;

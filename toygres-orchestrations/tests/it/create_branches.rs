@@ -1,6 +1,6 @@
 //! Every way create-instance can fail, on a scripted platform (no `initdb`, seconds in
-//! all), for the current version and for 1.0.0 (still registered for instances that
-//! started on it): the create fails with a message that says why, the record ends
+//! all), for the current version and for 1.0.0 and 1.1.0 (still registered for instances
+//! that started on them): the create fails with a message that says why, the record ends
 //! `failed` with that error (or `deleting` when a delete overtook it), and what was made is
 //! cleaned up.
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 use toygres_orchestrations::cms::instances::Change;
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names::{orchestrations, versions};
-use toygres_orchestrations::types::CreateInstanceInput;
+use toygres_orchestrations::types::{CreateInstanceInput, v1_1, v1_2};
 use toygres_platform::InstanceStatus;
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{failure_message, spec};
@@ -23,7 +23,20 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Version {
     Current,
+    V1_1_0,
     V1_0_0,
+}
+
+impl Version {
+    const ALL: [Version; 3] = [Version::Current, Version::V1_1_0, Version::V1_0_0];
+
+    fn tag(self) -> &'static str {
+        match self {
+            Version::Current => "c",
+            Version::V1_1_0 => "p",
+            Version::V1_0_0 => "o",
+        }
+    }
 }
 
 struct Bench {
@@ -56,6 +69,25 @@ impl Bench {
                 input.readiness_timeout_secs = readiness_secs;
                 input.health_check_interval_secs = 3600;
                 self.cp.start_create(&id, input).await;
+            }
+            Version::V1_1_0 => {
+                let reserved = self.cp.reserve(&id, &spec).await;
+                let input = v1_1::CreateInstanceInput {
+                    record_id: reserved.record_id,
+                    spec,
+                    health_check_interval_secs: 3600,
+                    readiness_timeout_secs: readiness_secs,
+                };
+                self.cp
+                    .client
+                    .start_orchestration_versioned_typed(
+                        &id,
+                        orchestrations::CREATE_INSTANCE,
+                        versions::V1_1_0,
+                        input,
+                    )
+                    .await
+                    .unwrap();
             }
             Version::V1_0_0 => {
                 let input = CreateInstanceInput {
@@ -134,11 +166,8 @@ async fn fails_cleanly(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_failure_of_a_create_says_why_and_leaves_nothing() {
     let bench = Bench::start().await;
-    for version in [Version::Current, Version::V1_0_0] {
-        let tag = match version {
-            Version::Current => "c",
-            Version::V1_0_0 => "o",
-        };
+    for version in Version::ALL {
+        let tag = version.tag();
         bench.script(|s| s.deploy = Answer::Unsupported("PostgreSQL 99 is not installed".into()));
         fails_cleanly(
             &bench,
@@ -190,11 +219,30 @@ async fn every_failure_of_a_create_says_why_and_leaves_nothing() {
         // Deployed and ready, but gone when the create goes to log in.
         bench.script(|s| s.credentials = Answer::NotFound);
         let expected = match version {
-            Version::Current => "does not exist on this platform",
+            Version::Current | Version::V1_1_0 => "does not exist on this platform",
             Version::V1_0_0 => "disappeared before its connection test",
         };
         fails_cleanly(&bench, &format!("gone-{tag}"), version, 60, expected).await;
     }
+
+    // A restore on a platform without backups: refused, nothing made, the record says why.
+    bench.script(|_| {});
+    let spec = spec("restored-c");
+    let id = "create-restored-c";
+    let mut input = bench.cp.reserve(id, &spec).await;
+    input.restore = Some(v1_2::Restore {
+        from: toygres_platform::RestoreFrom {
+            stanza: "shop-1".into(),
+            label: "20261125-225058F".into(),
+            target: toygres_platform::RestoreTarget::EndOfBackup,
+        },
+        live_source: None,
+    });
+    bench.cp.start_create(id, input.clone()).await;
+    let (message, state, _) = bench.failed(id, input.record_id).await;
+    assert!(message.contains("backups"), "{message}");
+    assert_eq!(state, InstanceState::Failed);
+    assert!(!bench.cp.platform.calls().contains(&"deploy"));
     bench.cp.shutdown().await;
 }
 
@@ -222,18 +270,11 @@ async fn a_create_overtaken_by_a_delete_says_so_and_leaves_it_the_cleanup() {
     );
 
     // After the login, before mark-running.
-    for version in [Version::Current, Version::V1_0_0] {
+    for version in Version::ALL {
         let gate = Arc::new(Gate::default());
         bench.script(|_| {});
         *bench.cp.platform.credentials_gate.lock().unwrap() = Some(gate.clone());
-        let name = format!(
-            "late-{}",
-            if version == Version::Current {
-                "c"
-            } else {
-                "o"
-            }
-        );
+        let name = format!("late-{}", version.tag());
         let (id, record) = bench.create(&name, version, 60).await;
         gate.reached().await;
         bench.mark_deleting(record).await;
@@ -241,7 +282,9 @@ async fn a_create_overtaken_by_a_delete_says_so_and_leaves_it_the_cleanup() {
         *bench.cp.platform.credentials_gate.lock().unwrap() = None;
         let (message, state, _) = bench.failed(&id, record).await;
         let expected = match version {
-            Version::Current => format!("instance {name} was deleted while it was being created"),
+            Version::Current | Version::V1_1_0 => {
+                format!("instance {name} was deleted while it was being created")
+            }
             Version::V1_0_0 => {
                 format!("instance {name} became deleting while it was being created")
             }

@@ -1,6 +1,7 @@
 //! Stop, start and restart on the local platform, with real servers: a stopped instance
 //! keeps its data, port and password and is not probed; started, it serves the same data
-//! and is watched again; restarted, it has a new server process and the same data.
+//! and is watched again; restarted, it has a new server process and the same data; a
+//! node killed in the middle of a stop or a start finishes it after the restart.
 
 use std::time::Duration;
 
@@ -8,11 +9,13 @@ use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use toygres_domain::InstanceState;
 use toygres_orchestrations::cms;
-use toygres_orchestrations::names::orchestrations;
+use toygres_orchestrations::names::{activities, orchestrations};
 use toygres_orchestrations::types::OperationOutput;
 use toygres_platform::Platform;
 use toygres_test_support::TestControlPlane;
-use toygres_test_support::control_plane::{completed_output, spec, transitions};
+use toygres_test_support::control_plane::{
+    completed_output, in_flight, scheduled, spec, transitions,
+};
 use toygres_test_support::eventually;
 use toygres_test_support::processes::{port_is_listening, postmasters_for};
 use uuid::Uuid;
@@ -156,6 +159,56 @@ async fn stop_start_and_restart_keep_the_data_and_the_watch_follows() {
             InstanceState::Restarting,
             InstanceState::Running,
         ]
+    );
+    cp.platform.delete(&spec.name).await.unwrap();
+    cp.shutdown().await;
+}
+
+/// A node killed while a stop, then a start, is at the platform: each finishes after the
+/// restart, with one transition per state and never two servers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_during_a_stop_and_a_start_finishes_both() {
+    let mut cp = TestControlPlane::start().await;
+    let spec = spec("sturdyop");
+    let mut input = cp.reserve("create-sturdyop", &spec).await;
+    input.health_check_interval_secs = 3600;
+    let record = input.record_id;
+    cp.start_create("create-sturdyop", input).await;
+    cp.wait("create-sturdyop", Duration::from_secs(60)).await;
+    let data_dir = cp.platform.instance_dir(&spec.name).join("data");
+
+    for (kind, orchestration, state, ends) in [
+        (
+            "stop",
+            orchestrations::STOP_INSTANCE,
+            InstanceState::Stopping,
+            InstanceState::Stopped,
+        ),
+        (
+            "start",
+            orchestrations::START_INSTANCE,
+            InstanceState::Starting,
+            InstanceState::Running,
+        ),
+    ] {
+        let id = cp
+            .start_operation(kind, orchestration, state, record, &spec.name)
+            .await;
+        cp.wait_for_history(&id, |h| {
+            in_flight(h, activities::OPERATE_INSTANCE) || scheduled(h, activities::CMS_TRANSITION)
+        })
+        .await;
+        cp.crash();
+        cp.restart().await;
+        let done: OperationOutput = completed_output(&cp.wait(&id, Duration::from_secs(120)).await);
+        assert_eq!(done.state, ends, "{kind}");
+        let expected_servers = usize::from(ends == InstanceState::Running);
+        assert_eq!(postmasters_for(&data_dir).len(), expected_servers, "{kind}");
+    }
+    use InstanceState::*;
+    assert_eq!(
+        transitions(&cp.db.pool, record).await,
+        [Creating, Running, Stopping, Stopped, Starting, Running]
     );
     cp.platform.delete(&spec.name).await.unwrap();
     cp.shutdown().await;

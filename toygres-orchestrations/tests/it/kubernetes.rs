@@ -12,14 +12,15 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret, Service};
 use kube::api::{Api, ListParams};
 use toygres_domain::InstanceName;
 use toygres_orchestrations::cms::{self, InstanceState};
-use toygres_orchestrations::types::DeleteInstanceOutput;
+use toygres_orchestrations::names::orchestrations;
 use toygres_orchestrations::types::v1_1::CreateInstanceOutput;
+use toygres_orchestrations::types::{DeleteInstanceOutput, OperationOutput};
 use toygres_platform::kubernetes::config::{EndpointMode, KubernetesConfig, ServiceType};
 use toygres_platform::kubernetes::objects;
 use toygres_platform::kubernetes::{KubernetesPlatform, NamespacedObject};
 use toygres_platform::{InstanceStatus, Platform};
 use toygres_test_support::TestControlPlane;
-use toygres_test_support::control_plane::{completed_output, failure_message, spec};
+use toygres_test_support::control_plane::{completed_output, failure_message, spec, transitions};
 use toygres_test_support::database::free_port;
 use toygres_test_support::kubernetes::TestCluster;
 
@@ -351,4 +352,116 @@ async fn behind_a_load_balancer_an_instance_is_ready_once_it_has_an_address() {
         everything_labelled(&cluster, &namespace, &spec.name).await,
         Vec::<String>::new()
     );
+}
+
+/// Stop scales the StatefulSet to 0 and waits for the pod to go; a redeploy (as after a
+/// crash) leaves the replicas alone, since another field manager owns them; start scales
+/// back to 1 on the same volume and password; restart changes the pod template's
+/// annotation and waits for the new pod.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_start_and_restart_on_kubernetes() {
+    let Some(cluster) = TestCluster::connect().await else {
+        return;
+    };
+    let namespace = cluster.new_namespace().await;
+    let port = free_port();
+    let cp = TestControlPlane::start_on(platform(&cluster, &namespace, port), PROBE_TIMEOUT).await;
+    let kubelet = cluster.kubelet(&namespace);
+    let spec = spec("kday");
+    let mut input = cp.reserve("create-kday", &spec).await;
+    input.health_check_interval_secs = 3600;
+    let record = input.record_id;
+    cp.start_create("create-kday", input).await;
+    let database = kubelet.run_ready(&spec.name, port).await;
+    cp.wait("create-kday", Duration::from_secs(120)).await;
+    let state = |expected: InstanceState| {
+        let pool = cp.db.pool.clone();
+        async move {
+            let record = cms::instances::get(&pool, record).await.unwrap().unwrap();
+            assert_eq!(record.state, expected);
+        }
+    };
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &namespace);
+    let sets: Api<StatefulSet> = Api::namespaced(cluster.client.clone(), &namespace);
+
+    let stop = cp
+        .start_operation(
+            "stop",
+            orchestrations::STOP_INSTANCE,
+            InstanceState::Stopping,
+            record,
+            &spec.name,
+        )
+        .await;
+    kubelet.wait_for_replicas(&spec.name, 0).await;
+    kubelet.delete_pod(&spec.name).await;
+    database.stop().await;
+    let stopped: OperationOutput = completed_output(&cp.wait(&stop, Duration::from_secs(60)).await);
+    assert_eq!(stopped.state, InstanceState::Stopped);
+    state(InstanceState::Stopped).await;
+    let owners: Vec<String> = sets
+        .get("kday")
+        .await
+        .unwrap()
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter_map(|m| m.manager.clone())
+        .collect();
+    assert!(
+        owners.contains(&"toygres-replicas".to_string()),
+        "{owners:?}"
+    );
+    // A redeploy of the main objects leaves the replicas to their own manager.
+    cp.platform.deploy(&spec).await.unwrap();
+    kubelet.wait_for_replicas(&spec.name, 0).await;
+
+    let start = cp
+        .start_operation(
+            "start",
+            orchestrations::START_INSTANCE,
+            InstanceState::Starting,
+            record,
+            &spec.name,
+        )
+        .await;
+    kubelet.wait_for_replicas(&spec.name, 1).await;
+    let database = kubelet.run_ready(&spec.name, port).await;
+    let started: OperationOutput =
+        completed_output(&cp.wait(&start, Duration::from_secs(60)).await);
+    assert_eq!(started.state, InstanceState::Running);
+    state(InstanceState::Running).await;
+    let first_pod = pods.get("kday-0").await.unwrap().metadata.uid;
+
+    let restart = cp
+        .start_operation(
+            "restart",
+            orchestrations::RESTART_INSTANCE,
+            InstanceState::Restarting,
+            record,
+            &spec.name,
+        )
+        .await;
+    let token = kubelet.wait_for_restart(&spec.name).await;
+    kubelet.delete_pod(&spec.name).await;
+    kubelet.mark_ready(&spec.name).await;
+    let restarted: OperationOutput =
+        completed_output(&cp.wait(&restart, Duration::from_secs(60)).await);
+    assert_eq!(restarted.state, InstanceState::Running);
+    let pod = pods.get("kday-0").await.unwrap();
+    assert_ne!(pod.metadata.uid, first_pod, "a new pod");
+    assert_eq!(
+        pod.metadata.annotations.unwrap()[objects::RESTART_ANNOTATION],
+        token
+    );
+    use InstanceState::*;
+    assert_eq!(
+        transitions(&cp.db.pool, record).await,
+        [
+            Creating, Running, Stopping, Stopped, Starting, Running, Restarting, Running
+        ]
+    );
+    database.stop().await;
+    cp.shutdown().await;
 }

@@ -3,6 +3,7 @@
 //! Kubernetes test API server when one is configured.
 
 mod actor_signal;
+mod backups;
 mod crash;
 mod create_branches;
 mod day2;
@@ -10,6 +11,7 @@ mod determinism;
 mod failure;
 mod fleet;
 mod idempotency;
+mod idempotency_day2;
 mod kubernetes;
 mod lifecycle;
 mod registry;

@@ -139,6 +139,51 @@ fn activity_types_round_trip() {
 }
 
 #[test]
+fn version_1_2_types_round_trip() {
+    let restore = v1_2::Restore {
+        from: toygres_platform::RestoreFrom {
+            stanza: "shop-1".into(),
+            label: "20261125-225058F".into(),
+            target: toygres_platform::RestoreTarget::Time {
+                at: chrono::Utc::now(),
+            },
+        },
+        live_source: Some(spec().name),
+    };
+    for restore in [None, Some(restore.clone())] {
+        round_trip(v1_2::CreateInstanceInput {
+            record_id: Uuid::new_v4(),
+            spec: spec(),
+            health_check_interval_secs: 5,
+            readiness_timeout_secs: 60,
+            restore,
+        });
+    }
+    round_trip(RestoreInstanceInput {
+        record_id: Uuid::new_v4(),
+        spec: spec(),
+        readiness_timeout_secs: 60,
+        restore,
+    });
+}
+
+/// A 1.1.0 create's input, as the API wrote it, is a valid 1.2.0 input: reconciliation
+/// and the API may read either.
+#[test]
+fn a_1_1_0_create_input_decodes_as_1_2_0() {
+    let old = v1_1::CreateInstanceInput {
+        record_id: Uuid::new_v4(),
+        spec: spec(),
+        health_check_interval_secs: 5,
+        readiness_timeout_secs: 60,
+    };
+    let new: v1_2::CreateInstanceInput =
+        serde_json::from_value(serde_json::to_value(&old).unwrap()).unwrap();
+    assert_eq!(new.record_id, old.record_id);
+    assert_eq!(new.restore, None);
+}
+
+#[test]
 fn version_1_1_types_round_trip() {
     let id = Uuid::new_v4();
     round_trip(v1_1::CreateInstanceInput {

@@ -1,8 +1,10 @@
 //! Upgrading the control plane while work is in flight, on histories recorded with the
-//! old code (`tests/fixtures`, made by `record_the_1_0_0_fixtures`):
+//! old code (`tests/fixtures`, made by `record_the_1_0_0_fixtures` and
+//! `record_the_1_1_0_fixture`):
 //!
 //! - a create-instance that 1.0.0 left half done finishes on 1.0.0 (its own steps, its own
 //!   output), never on the newer version registered beside it;
+//! - one that 1.1.0 left with its provision step in flight finishes on 1.1.0, not on 1.2.0;
 //! - an instance actor that runs 1.0.0 finishes its cycle on 1.0.0 and continues as the
 //!   newest version at its `continue_as_new`.
 
@@ -19,7 +21,7 @@ use toygres_orchestrations::cms::instances::{Change, InstanceRecord};
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names::{activities, events, instance_ids, orchestrations, versions};
 use toygres_orchestrations::types::{
-    CreateInstanceInput, CreateInstanceOutput, InstanceActorInput, InstanceActorOutput,
+    CreateInstanceInput, CreateInstanceOutput, InstanceActorInput, InstanceActorOutput, v1_1,
 };
 use toygres_platform::Platform;
 use toygres_platform::local::LocalPlatform;
@@ -34,6 +36,7 @@ use toygres_test_support::scratch;
 
 const CREATE_FIXTURE: &str = "create-instance-1.0.0-deploy-in-flight.json";
 const ACTOR_FIXTURE: &str = "instance-actor-1.0.0-probe-in-flight.json";
+const CREATE_1_1_0_FIXTURE: &str = "create-instance-1.1.0-provision-in-flight.json";
 /// Fixtures carry this in place of the CMS record id they were recorded with; a test
 /// puts its own record's id there.
 const RECORD_PLACEHOLDER: &str = "00000000-0000-4000-8000-00000000cafe";
@@ -94,6 +97,42 @@ async fn a_create_left_in_flight_by_1_0_0_finishes_on_1_0_0() {
     wait_for_executions(&cp, &actor, 1).await;
     let actor_info = cp.client.get_instance_info(&actor).await.unwrap();
     assert_eq!(actor_info.orchestration_version, versions::V1_1_0);
+
+    cp.platform.delete(&spec(NAME).name).await.unwrap();
+    cp.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_left_in_flight_by_1_1_0_finishes_on_1_1_0() {
+    let mut cp = idle_control_plane().await;
+    let recorded = RecordedHistory::load(&fixture(CREATE_1_1_0_FIXTURE));
+    assert!(in_flight(&recorded.events, activities::PROVISION_INSTANCE));
+    let record_id = cp.reserve(&recorded.instance, &spec(NAME)).await.record_id;
+    recorded
+        .replacing(RECORD_PLACEHOLDER, &record_id.to_string())
+        .restore(&cp.db.url)
+        .await;
+    cp.restart().await;
+
+    let done = cp.wait(&recorded.instance, Duration::from_secs(120)).await;
+    let created: v1_1::CreateInstanceOutput = completed_output(&done);
+    assert_eq!(created.record_id, record_id);
+    let info = cp
+        .client
+        .get_instance_info(&recorded.instance)
+        .await
+        .unwrap();
+    assert_eq!(info.orchestration_version, versions::V1_1_0);
+    let history = cp.latest_history(&recorded.instance).await;
+    assert!(scheduled(&history, activities::CMS_MARK_RUNNING));
+    assert!(!scheduled(&history, activities::RESTORE_INSTANCE));
+    let record = cms::instances::get(&cp.db.pool, record_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.state, InstanceState::Running);
+    let data_dir = cp.platform.instance_dir(&spec(NAME).name).join("data");
+    assert_eq!(postmasters_for(&data_dir).len(), 1);
 
     cp.platform.delete(&spec(NAME).name).await.unwrap();
     cp.shutdown().await;
@@ -177,8 +216,7 @@ async fn record_the_1_0_0_fixtures() {
         .unwrap();
     save(
         &cp,
-        create_id,
-        orchestrations::CREATE_INSTANCE,
+        (create_id, orchestrations::CREATE_INSTANCE, versions::V1_0_0),
         &record,
         CREATE_FIXTURE,
     )
@@ -217,8 +255,7 @@ async fn record_the_1_0_0_fixtures() {
     kill(Pid::from_raw(postmaster), Signal::SIGCONT).unwrap();
     save(
         &cp,
-        &actor,
-        orchestrations::INSTANCE_ACTOR,
+        (&actor, orchestrations::INSTANCE_ACTOR, versions::V1_0_0),
         &record,
         ACTOR_FIXTURE,
     )
@@ -226,21 +263,63 @@ async fn record_the_1_0_0_fixtures() {
     cp.platform.delete(&spec(NAME).name).await.unwrap();
 }
 
+/// Records the 1.1.0 fixture above from the 1.1.0 code, which stays registered. Run by
+/// hand, like the 1.0.0 recorder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "records fixtures; run by hand"]
+async fn record_the_1_1_0_fixture() {
+    let mut cp = TestControlPlane::start().await;
+    let create_id = "create-legacy-recorded-1-1-0";
+    let reserved = cp.reserve(create_id, &spec(NAME)).await;
+    let input = v1_1::CreateInstanceInput {
+        record_id: reserved.record_id,
+        spec: reserved.spec,
+        health_check_interval_secs: reserved.health_check_interval_secs,
+        readiness_timeout_secs: reserved.readiness_timeout_secs,
+    };
+    cp.client
+        .start_orchestration_versioned_typed(
+            create_id,
+            orchestrations::CREATE_INSTANCE,
+            versions::V1_1_0,
+            input,
+        )
+        .await
+        .unwrap();
+    cp.wait_for_history(create_id, |h| in_flight(h, activities::PROVISION_INSTANCE))
+        .await;
+    cp.crash();
+    let record = cms::instances::get(&cp.db.pool, reserved.record_id)
+        .await
+        .unwrap()
+        .unwrap();
+    save(
+        &cp,
+        (create_id, orchestrations::CREATE_INSTANCE, versions::V1_1_0),
+        &record,
+        CREATE_1_1_0_FIXTURE,
+    )
+    .await;
+    cp.restart().await;
+    cp.wait(create_id, Duration::from_secs(120)).await;
+    cp.platform.delete(&spec(NAME).name).await.unwrap();
+    cp.shutdown().await;
+}
+
+/// Saves the latest history of `(instance, orchestration, version)` as fixture `file`,
+/// with `record`'s id replaced by the placeholder.
 async fn save(
     cp: &TestControlPlane,
-    instance: &str,
-    orchestration: &str,
+    (instance, orchestration, version): (&str, &str, &str),
     record: &InstanceRecord,
     file: &str,
 ) {
     let recorded = RecordedHistory {
         recorded_by: format!(
-            "toygres-orchestrations tests/upgrade.rs record_the_1_0_0_fixtures, {} {}",
-            orchestration,
-            versions::V1_0_0
+            "toygres-orchestrations tests/it/upgrade.rs, {orchestration} {version}"
         ),
         orchestration: orchestration.to_string(),
-        version: versions::V1_0_0.to_string(),
+        version: version.to_string(),
         instance: instance.to_string(),
         events: cp.latest_history(instance).await,
     };

@@ -32,8 +32,9 @@ const FIELD_MANAGER: &str = "toygres";
 const REPLICAS_MANAGER: &str = "toygres-replicas";
 /// Owns the restart annotation of StatefulSets' pod templates.
 const RESTART_MANAGER: &str = "toygres-restart";
-/// How long a restart waits for the controller to replace the pod.
-const RESTART_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
+/// How long a stop or restart waits for the StatefulSet controller to remove or replace
+/// the pod.
+const POD_CHANGE_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// What the platform needs of an object kind: a namespaced, typed, (de)serialisable
 /// Kubernetes resource.
@@ -62,6 +63,34 @@ pub struct KubernetesPlatform {
 }
 
 impl KubernetesPlatform {
+    /// Polls the instance's pod until `done` holds (the pod, or `None` when there is
+    /// none), for at most [`POD_CHANGE_WAIT`].
+    async fn wait_for_pod(
+        &self,
+        name: &InstanceName,
+        what: &str,
+        done: impl Fn(Option<&Pod>) -> bool,
+    ) -> Result<(), PlatformError> {
+        let deadline = tokio::time::Instant::now() + POD_CHANGE_WAIT;
+        let pods = self.api::<Pod>();
+        loop {
+            let pod = pods
+                .get_opt(&objects::pod_name(name))
+                .await
+                .map_err(|e| classify(e, "reading the pod"))?;
+            if done(pod.as_ref()) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(PlatformError::Failed(format!(
+                    "the pod of {name} was not {what} within {}s",
+                    POD_CHANGE_WAIT.as_secs()
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
     pub fn new(client: Client, config: KubernetesConfig) -> Self {
         Self { client, config }
     }
@@ -241,9 +270,12 @@ impl Platform for KubernetesPlatform {
         Ok(Deployed::default())
     }
 
-    /// Scales the StatefulSet to 0: the pod goes, the volume and the password stay.
+    /// Scales the StatefulSet to 0 and waits until its pod is gone (so "stopped" means no
+    /// server runs): the volume and the password stay.
     async fn stop(&self, name: &InstanceName) -> Result<(), PlatformError> {
         self.apply_part(name, REPLICAS_MANAGER, objects::replicas(name, 0))
+            .await?;
+        self.wait_for_pod(name, "removed", |pod| pod.is_none())
             .await
     }
 
@@ -263,28 +295,12 @@ impl Platform for KubernetesPlatform {
             objects::restart_annotation(name, token),
         )
         .await?;
-        let deadline = tokio::time::Instant::now() + RESTART_WAIT;
-        let pods = self.api::<Pod>();
-        loop {
-            let pod = pods
-                .get_opt(&objects::pod_name(name))
-                .await
-                .map_err(|e| classify(e, "reading the pod"))?;
-            let replaced = pod
-                .and_then(|pod| pod.metadata.annotations)
-                .and_then(|annotations| annotations.get(objects::RESTART_ANNOTATION).cloned())
-                .is_some_and(|value| value == token);
-            if replaced {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(PlatformError::Failed(format!(
-                    "the pod of {name} was not replaced within {}s",
-                    RESTART_WAIT.as_secs()
-                )));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
+        self.wait_for_pod(name, "replaced", |pod| {
+            pod.and_then(|pod| pod.metadata.annotations.as_ref())
+                .and_then(|annotations| annotations.get(objects::RESTART_ANNOTATION))
+                .is_some_and(|value| value == token)
+        })
+        .await
     }
 
     async fn status(&self, name: &InstanceName) -> Result<InstanceStatus, PlatformError> {

@@ -3,8 +3,8 @@
 //!
 //! Used for instances on the local platform and for the throwaway clusters of tests and the
 //! embedded control-plane database. Servers are started with `pg_ctl` in their own process
-//! group so they outlive the process that started them, and they listen on TCP only
-//! (127.0.0.1), so socket paths never depend on where the data directory is.
+//! group so they outlive the process that started them. They listen on 127.0.0.1 and, by
+//! default, on no Unix socket; an instance adds a private one (see `socket_dir`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};

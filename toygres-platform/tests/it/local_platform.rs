@@ -55,3 +55,50 @@ async fn an_unknown_instance_is_missing_and_deleting_it_succeeds() {
         .await
         .expect("stopping nothing succeeds");
 }
+
+/// A server started by a version of Toygres without backups (no private socket, no WAL
+/// archiving, initdb's password-only authentication) refuses a backup with what to do;
+/// after one restart, which rewrites its settings, it is backed up.
+#[tokio::test]
+async fn an_instance_started_before_backups_is_backed_up_after_one_restart() {
+    let platform = platform();
+    let spec = toygres_test_support::control_plane::spec("elder");
+    let name = spec.name.clone();
+    platform.deploy(&spec).await.unwrap();
+    let port = platform.endpoint(&name).await.unwrap().port;
+    platform.stop(&name).await.unwrap();
+    let data = platform.instance_dir(&name).join("data");
+    std::fs::write(
+        data.join("toygres.conf"),
+        format!(
+            "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = ''\n\
+             password_encryption = 'scram-sha-256'\n"
+        ),
+    )
+    .unwrap();
+    std::fs::remove_file(data.join("toygres_hba.conf")).unwrap();
+    let pg_ctl = PgBinaries::discover(None).unwrap().newest().tool("pg_ctl");
+    let started = std::process::Command::new("runuser")
+        .args(["-u", "postgres", "--"])
+        .arg(pg_ctl)
+        .args(["start", "-w", "-s", "-D"])
+        .arg(&data)
+        .arg("-l")
+        .arg(platform.instance_dir(&name).join("postgres.log"))
+        .status()
+        .unwrap();
+    assert!(started.success());
+
+    let stanza = format!("elder-{}", uuid::Uuid::new_v4().simple());
+    match platform.backup(&name, &stanza, "first").await {
+        Err(PlatformError::Unsupported(message)) => {
+            assert!(message.contains("restart it once"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    platform.restart(&name, "upgrade").await.unwrap();
+    let set = platform.backup(&name, &stanza, "first").await.unwrap();
+    assert_eq!(set.request.as_deref(), Some("first"));
+    platform.remove_backup(&stanza, &set.label).await.unwrap();
+    platform.delete(&name).await.unwrap();
+}

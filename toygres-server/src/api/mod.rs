@@ -5,6 +5,7 @@
 //! error is `{ "error": code, "message": ... }` with a 4xx/5xx status (see `error.rs`).
 
 mod auth;
+mod backups;
 mod deadline;
 mod error;
 mod healthz;
@@ -62,6 +63,18 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/instances/{name}/restart",
             post(instances::operation::restart),
+        )
+        .route("/instances/{name}/backups", post(backups::create::handle))
+        .route(
+            "/instances/{name}/backup-schedule",
+            get(backups::schedule::get)
+                .put(backups::schedule::put)
+                .delete(backups::schedule::delete),
+        )
+        .route("/backups", get(backups::list::handle))
+        .route(
+            "/backups/{id}",
+            get(backups::get::handle).delete(backups::delete::handle),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,5 +1,6 @@
-//! Malformed requests get the documented 4xx JSON error and change nothing: the CMS and
-//! duroxide tables are byte-for-byte the same afterwards.
+//! Malformed requests, operations on an instance in the wrong state and impossible
+//! restores get the documented 4xx JSON error and change nothing: the CMS and duroxide
+//! tables are byte-for-byte the same afterwards.
 
 use std::time::Duration;
 use toygres_test_support::eventually;
@@ -49,6 +50,169 @@ fn call(method: &'static str, path: &str, status: StatusCode, code: &'static str
         status,
         code,
     }
+}
+
+fn with_body(
+    method: &'static str,
+    path: &str,
+    body: serde_json::Value,
+    status: StatusCode,
+    code: &'static str,
+) -> Case {
+    Case {
+        method,
+        path: path.into(),
+        content_type: Some("application/json"),
+        body: body.to_string(),
+        status,
+        code,
+    }
+}
+
+/// Day-2 requests that must be refused: `taken` runs and has one backup (`backup`),
+/// `sleeper` is stopped and has none, `gone` is deleted.
+fn day_2_cases(backup: &str) -> Vec<Case> {
+    use serde_json::json;
+    const BAD: StatusCode = StatusCode::BAD_REQUEST;
+    const CONFLICT: StatusCode = StatusCode::CONFLICT;
+    const MISSING: StatusCode = StatusCode::NOT_FOUND;
+    let future = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let restore = |fields: serde_json::Value, status, code| {
+        let mut body = json!({ "name": "ok" });
+        body.as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
+        create(body, status, code)
+    };
+    vec![
+        call(
+            "POST",
+            "/api/v1/instances/taken/start",
+            CONFLICT,
+            "invalid_state",
+        ),
+        call(
+            "POST",
+            "/api/v1/instances/sleeper/stop",
+            CONFLICT,
+            "invalid_state",
+        ),
+        call(
+            "POST",
+            "/api/v1/instances/sleeper/restart",
+            CONFLICT,
+            "invalid_state",
+        ),
+        call(
+            "POST",
+            "/api/v1/instances/sleeper/backups",
+            CONFLICT,
+            "invalid_state",
+        ),
+        call(
+            "POST",
+            "/api/v1/instances/unknown/stop",
+            MISSING,
+            "not_found",
+        ),
+        call("POST", "/api/v1/instances/gone/start", MISSING, "not_found"),
+        call(
+            "POST",
+            "/api/v1/instances/gone/backups",
+            MISSING,
+            "not_found",
+        ),
+        call("POST", "/api/v1/instances/Bad/restart", BAD, "invalid_name"),
+        restore(
+            json!({ "from_instance": "taken", "at": future }),
+            BAD,
+            "invalid_restore",
+        ),
+        restore(
+            json!({ "from_instance": "taken", "at": "2000-01-01T00:00:00Z" }),
+            BAD,
+            "invalid_restore",
+        ),
+        restore(
+            json!({ "from_backup": backup, "at": "2000-01-01T00:00:00Z" }),
+            BAD,
+            "invalid_restore",
+        ),
+        restore(
+            json!({ "from_backup": backup, "at": future }),
+            BAD,
+            "invalid_restore",
+        ),
+        restore(
+            json!({ "from_instance": "sleeper" }),
+            BAD,
+            "invalid_restore",
+        ),
+        restore(json!({ "from_instance": "nobody" }), BAD, "invalid_restore"),
+        restore(json!({ "from_backup": unknown }), BAD, "invalid_restore"),
+        restore(
+            json!({ "at": "2000-01-01T00:00:00Z" }),
+            BAD,
+            "invalid_restore",
+        ),
+        restore(
+            json!({ "from_backup": backup, "from_instance": "taken" }),
+            BAD,
+            "invalid_restore",
+        ),
+        restore(
+            json!({ "from_backup": backup, "postgres_version": "16" }),
+            BAD,
+            "invalid_restore",
+        ),
+        restore(
+            json!({ "from_backup": "yesterday's" }),
+            BAD,
+            "invalid_request",
+        ),
+        restore(
+            json!({ "from_instance": "taken", "at": "soon" }),
+            BAD,
+            "invalid_request",
+        ),
+        restore(json!({ "from_instance": "Bad" }), BAD, "invalid_name"),
+        call("GET", "/api/v1/backups/not-a-uuid", BAD, "invalid_request"),
+        call(
+            "GET",
+            &format!("/api/v1/backups/{unknown}"),
+            MISSING,
+            "not_found",
+        ),
+        call(
+            "DELETE",
+            &format!("/api/v1/backups/{unknown}"),
+            MISSING,
+            "not_found",
+        ),
+        call("GET", "/api/v1/backups?bogus=1", BAD, "invalid_request"),
+        with_body(
+            "PUT",
+            "/api/v1/instances/taken/backup-schedule",
+            json!({ "every_secs": 0, "keep": 3 }),
+            BAD,
+            "invalid_request",
+        ),
+        with_body(
+            "PUT",
+            "/api/v1/instances/taken/backup-schedule",
+            json!({ "every_secs": 3600, "keep": 0 }),
+            BAD,
+            "invalid_request",
+        ),
+        with_body(
+            "PUT",
+            "/api/v1/instances/gone/backup-schedule",
+            json!({ "every_secs": 3600, "keep": 3 }),
+            MISSING,
+            "not_found",
+        ),
+    ]
 }
 
 fn cases(not_installed: u32) -> Vec<Case> {
@@ -217,6 +381,15 @@ async fn malformed_requests_get_a_clear_4xx_and_change_nothing() {
     server.cli_ok(&["create", "taken", "--wait"]).await;
     server.cli_ok(&["create", "gone", "--wait"]).await;
     server.cli_ok(&["delete", "gone", "--wait"]).await;
+    server.cli_ok(&["create", "sleeper", "--wait"]).await;
+    server.cli_ok(&["stop", "sleeper", "--wait"]).await;
+    let backup: serde_json::Value = serde_json::from_str(
+        &server
+            .cli_ok(&["-o", "json", "backup", "create", "taken", "--wait"])
+            .await,
+    )
+    .unwrap();
+    let backup = backup["id"].as_str().expect("the backup's id").to_string();
     let db = TestDatabase::connect(&server.database_url().await).await;
     // Let the actor of `taken` finish its first probe and settle into its hour-long wait.
     wait_for_first_health_check(&db).await;
@@ -225,8 +398,9 @@ async fn malformed_requests_get_a_clear_4xx_and_change_nothing() {
 
     let binaries = PgBinaries::discover(None).unwrap();
     let not_installed = (13..=18).find(|m| binaries.for_major(*m).is_err()).unwrap();
-    let cases = cases(not_installed);
-    assert!(cases.len() >= 25, "{} cases", cases.len());
+    let mut cases = cases(not_installed);
+    cases.extend(day_2_cases(&backup));
+    assert!(cases.len() >= 50, "{} cases", cases.len());
     let http = reqwest::Client::new();
     for case in &cases {
         let mut request = http

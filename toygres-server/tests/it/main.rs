@@ -6,6 +6,7 @@ mod bad_input;
 mod crash;
 mod end_to_end;
 mod failed_delete;
+mod kubernetes;
 mod restart;
 mod scale_out;
 mod supervision;

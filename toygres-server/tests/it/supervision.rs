@@ -1,13 +1,19 @@
 //! While the server runs, a health actor that dies is replaced by the periodic
 //! reconciliation: nobody has to restart anything for the instance to be watched again.
+//! Backups and schedules left without their orchestration are recovered the same way.
 
 use std::time::Duration;
 use toygres_test_support::eventually;
 
 use duroxide::OrchestrationStatus;
-use toygres_domain::api::InstanceView;
+use toygres_domain::api::{InstanceView, ScheduleView};
+use toygres_domain::{BackupState, InstanceName};
+use toygres_orchestrations::cms::backups;
+use toygres_orchestrations::names::instance_ids;
+use toygres_test_support::TestDatabase;
 use toygres_test_support::control_plane::{duroxide_client, kill_orchestration};
 use toygres_test_support::server::{ServerOptions, TestServer};
+use uuid::Uuid;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_actor_is_replaced_while_the_server_runs() {
@@ -32,4 +38,81 @@ async fn a_dead_actor_is_replaced_while_the_server_runs() {
     .await;
     assert!(server.log().contains("restarted the health actor"));
     server.cli_ok(&["delete", "watched", "--wait"]).await;
+}
+
+/// A backup whose orchestration never started (the server died between the reservation
+/// and the start) is started; a backup schedule whose orchestration died gets a new run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_backup_and_a_dead_schedule_are_resumed_while_the_server_runs() {
+    let server = TestServer::start(ServerOptions {
+        health_check_interval_secs: 3600,
+        ..ServerOptions::embedded()
+    })
+    .await;
+    server.cli_ok(&["create", "kept", "--wait"]).await;
+    let view: InstanceView =
+        serde_json::from_str(&server.cli_ok(&["get", "kept", "-o", "json"]).await).unwrap();
+    let url = server.database_url().await;
+    let client = duroxide_client(&url).await;
+    let db = TestDatabase::connect(&url).await;
+
+    let schedule: ScheduleView = serde_json::from_str(
+        &server
+            .cli_ok(&[
+                "-o", "json", "backup", "schedule", "kept", "--every", "1h", "--keep", "3",
+            ])
+            .await,
+    )
+    .unwrap();
+    let schedule_id = schedule.orchestration_id.expect("a schedule orchestration");
+    kill_orchestration(&client, &schedule_id).await;
+
+    // A reservation the API made before it died, a minute ago.
+    let backup_id = Uuid::new_v4();
+    let name = InstanceName::parse("kept").unwrap();
+    backups::reserve(
+        &db.pool,
+        backup_id,
+        view.id,
+        &instance_ids::stanza(&name, view.id),
+        &instance_ids::backup(view.id, backup_id),
+        false,
+    )
+    .await
+    .unwrap()
+    .expect("reserved");
+    sqlx::query(
+        "UPDATE toygres_cms.backups SET started_at = now() - interval '1 minute' WHERE id = $1",
+    )
+    .bind(backup_id)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    eventually("the lost backup taken", Duration::from_secs(60), || async {
+        let backup = backups::get(&db.pool, backup_id).await.unwrap().unwrap();
+        (backup.state == BackupState::Completed).then_some(())
+    })
+    .await;
+    assert!(
+        server
+            .log()
+            .contains("started the orchestration of a backup left without one")
+    );
+    // The schedule's row was set when it was turned on: once it has settled, a new run.
+    eventually(
+        "the schedule running again",
+        Duration::from_secs(30),
+        || async {
+            let status = client.get_orchestration_status(&schedule_id).await.unwrap();
+            matches!(status, OrchestrationStatus::Running { .. }).then_some(())
+        },
+    )
+    .await;
+    assert!(
+        server
+            .log()
+            .contains("started a new run of a backup schedule")
+    );
+    server.cli_ok(&["delete", "kept", "--wait"]).await;
 }

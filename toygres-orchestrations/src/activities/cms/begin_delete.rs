@@ -1,4 +1,4 @@
-//! `creating | running | failed → deleting`, and the actor told to stop, in one step.
+//! `→ deleting`, the actor told to stop, and the backup schedule ended, in one step.
 //!
 //! Waits for any fenced platform call on the record to finish (it holds the row lock).
 //! Only a running instance has an actor; an actor whose create was finishing may still
@@ -12,6 +12,7 @@ use duroxide::ActivityContext;
 use crate::Dependencies;
 use crate::activity_types::{InstanceRef, TransitionOutcome};
 use crate::cms::InstanceState;
+use crate::cms::backups;
 use crate::cms::instances::{self, Change};
 use crate::names;
 
@@ -41,6 +42,9 @@ pub async fn run(
         TransitionOutcome::AlreadyThere => true,
         TransitionOutcome::NotAllowed { .. } => false,
     };
+    if !matches!(outcome, TransitionOutcome::NotAllowed { .. }) {
+        end_backup_schedule(&deps, &ctx, &input).await?;
+    }
     if has_actor {
         let actor = names::instance_ids::instance_actor(input.instance_id);
         ctx.get_client()
@@ -53,4 +57,27 @@ pub async fn run(
         ));
     }
     Ok(outcome)
+}
+
+/// A deleted instance is backed up no more: its schedule (if any) is told to end, and
+/// its settings go. Its backups stay.
+async fn end_backup_schedule(
+    deps: &Dependencies,
+    ctx: &ActivityContext,
+    input: &InstanceRef,
+) -> Result<(), String> {
+    let schedule = backups::schedule(&deps.cms, input.instance_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if schedule.is_none() {
+        return Ok(());
+    }
+    let id = names::instance_ids::backup_schedule(input.instance_id);
+    ctx.get_client()
+        .enqueue_event(&id, names::events::BACKUP_SCHEDULE_CHANGED, "null")
+        .await
+        .map_err(|e| format!("ending the backup schedule {id}: {e}"))?;
+    backups::remove_schedule(&deps.cms, input.instance_id)
+        .await
+        .map_err(|e| e.to_string())
 }

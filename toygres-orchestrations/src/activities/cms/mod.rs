@@ -6,11 +6,13 @@
 //! with every state change comes from the activity context, not from the input.
 
 pub mod begin_delete;
+pub mod finish_backup;
 pub mod mark_deleted;
 pub mod mark_deleting;
 pub mod mark_failed;
 pub mod mark_running;
 pub mod record_health;
+pub mod reserve_backup;
 pub mod reserve_instance;
 pub mod store;
 pub mod transition;

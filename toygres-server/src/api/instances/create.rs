@@ -2,7 +2,9 @@
 //!
 //! The record is reserved here, under the id of the orchestration about to start, so a
 //! duplicate name is a synchronous 409; create-instance is handed the record and never
-//! reserves again. A server that dies in between is covered by `reconcile`.
+//! reserves again. A server that dies in between is covered by `reconcile`. A restore
+//! (`from_backup` or `from_instance`, with or without `at`) is checked here too (see
+//! `restore`), so an impossible one is a 400 that creates nothing.
 
 use axum::Json;
 use axum::extract::State;
@@ -13,11 +15,11 @@ use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::cms::instances::{self, CmsError};
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::DEFAULT_READINESS_TIMEOUT_SECS;
-use toygres_orchestrations::types::v1_1::CreateInstanceInput;
+use toygres_orchestrations::types::v1_2::CreateInstanceInput;
 use toygres_platform::InstanceSpec;
 use uuid::Uuid;
 
-use super::view;
+use super::{restore, view};
 use crate::api::json::ApiJson;
 use crate::api::{ApiError, AppState};
 
@@ -25,24 +27,36 @@ pub async fn handle(
     State(app): State<AppState>,
     ApiJson(request): ApiJson<CreateInstanceRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let spec = validate(&app, request)?;
+    let restore = restore::source(&app, &request).await?;
+    let spec = validate(&app, request, restore.as_ref().map(|(_, version)| *version))?;
+    let restore = restore.map(|(restore, _)| restore);
+    let restore_json = restore
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(ApiError::internal)?;
     let orchestration_id = names::instance_ids::create_instance(&spec.name, Uuid::new_v4());
-    let instance_id = instances::reserve(&app.cms, &spec, app.platform.kind(), &orchestration_id)
-        .await
-        .map_err(|error| match error {
-            CmsError::NameTaken(name) => ApiError::new(
-                ErrorCode::AlreadyExists,
-                format!(
-                    "an instance named {name:?} already exists; delete it or choose another name"
-                ),
-            ),
-            other => ApiError::internal(other),
-        })?;
+    let instance_id = instances::reserve_restored(
+        &app.cms,
+        &spec,
+        app.platform.kind(),
+        &orchestration_id,
+        restore_json.as_ref(),
+    )
+    .await
+    .map_err(|error| match error {
+        CmsError::NameTaken(name) => ApiError::new(
+            ErrorCode::AlreadyExists,
+            format!("an instance named {name:?} already exists; delete it or choose another name"),
+        ),
+        other => ApiError::internal(other),
+    })?;
     let input = CreateInstanceInput {
         record_id: instance_id,
         spec: spec.clone(),
         health_check_interval_secs: app.health_check_interval_secs,
         readiness_timeout_secs: DEFAULT_READINESS_TIMEOUT_SECS,
+        restore,
     };
     app.client
         .start_orchestration_typed(
@@ -69,13 +83,20 @@ pub async fn handle(
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 
-fn validate(app: &AppState, request: CreateInstanceRequest) -> Result<InstanceSpec, ApiError> {
+/// The spec of the new instance; a restore runs `restored_version` (its source's), which
+/// must be installed like any other.
+fn validate(
+    app: &AppState,
+    request: CreateInstanceRequest,
+    restored_version: Option<PostgresVersion>,
+) -> Result<InstanceSpec, ApiError> {
     let name = InstanceName::parse(request.name)
         .map_err(|e| ApiError::new(ErrorCode::InvalidName, e.0))?;
-    let postgres_version = match request.postgres_version {
-        Some(version) => PostgresVersion::parse(&version.as_text())
+    let postgres_version = match (restored_version, request.postgres_version) {
+        (Some(version), _) => version,
+        (None, Some(version)) => PostgresVersion::parse(&version.as_text())
             .map_err(|e| ApiError::new(ErrorCode::InvalidPostgresVersion, e.0))?,
-        None => app.platform.default_version(),
+        (None, None) => app.platform.default_version(),
     };
     app.platform
         .check_version(postgres_version)

@@ -8,6 +8,7 @@ pub mod get;
 pub mod list;
 mod name_path;
 pub mod operation;
-mod view;
+mod restore;
+pub(crate) mod view;
 
-use name_path::NamePath;
+pub use name_path::NamePath;

@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use toygres_domain::ErrorCode;
 use toygres_domain::api::Accepted;
+use toygres_orchestrations::cms::backups;
 use toygres_orchestrations::cms::instances::{self, Change, InstanceRecord, Transition};
 use toygres_orchestrations::names;
 use uuid::Uuid;
@@ -49,6 +50,17 @@ async fn operate(
     let record = instances::find_live(&app.cms, name.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no instance named \"{name}\"")))?;
+    if operation != Operation::Start
+        && let Some(backup) = backups::running_for(&app.cms, record.id).await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::BackupRunning,
+            format!(
+                "backup {backup} of \"{name}\" is running; {} it once the backup has finished",
+                operation.kind()
+            ),
+        ));
+    }
     let id = names::instance_ids::operation(operation.kind(), record.id, Uuid::new_v4());
     let change = Change {
         operation_orchestration_id: Some(&id),

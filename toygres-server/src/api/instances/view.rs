@@ -68,7 +68,8 @@ pub async fn with_orchestration_statuses(mut view: InstanceView, client: &Client
     view
 }
 
-async fn fill(view: &mut OrchestrationView, client: &Client) {
+/// Fills in one orchestration's status and current step.
+pub async fn fill(view: &mut OrchestrationView, client: &Client) {
     let (status, step) = match client.get_orchestration_status(&view.id).await {
         Ok(OrchestrationStatus::NotFound) => (OperationStatus::NotFound, None),
         Ok(OrchestrationStatus::Running { custom_status, .. }) => {

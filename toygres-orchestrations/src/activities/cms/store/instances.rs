@@ -47,6 +47,8 @@ pub struct InstanceRecord {
     pub delete_orchestration_id: Option<String>,
     pub actor_orchestration_id: Option<String>,
     pub operation_orchestration_id: Option<String>,
+    /// The source of a restored instance (`types::v1_2::Restore`, as JSON).
+    pub restore_source: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
@@ -96,6 +98,18 @@ pub async fn reserve(
     platform: &str,
     create_orchestration_id: &str,
 ) -> Result<Uuid, CmsError> {
+    reserve_restored(pool, spec, platform, create_orchestration_id, None).await
+}
+
+/// [`reserve`], for an instance whose data comes from `restore_source` (kept with the
+/// record).
+pub async fn reserve_restored(
+    pool: &PgPool,
+    spec: &InstanceSpec,
+    platform: &str,
+    create_orchestration_id: &str,
+    restore_source: Option<&serde_json::Value>,
+) -> Result<Uuid, CmsError> {
     let mut tx = pool.begin().await?;
     let existing: Option<(Uuid, String)> = sqlx::query_as(
         "SELECT id, name FROM toygres_cms.instances WHERE create_orchestration_id = $1",
@@ -109,8 +123,9 @@ pub async fn reserve(
     let id = Uuid::new_v4();
     let inserted = sqlx::query(
         "INSERT INTO toygres_cms.instances
-             (id, name, state, platform, postgres_version, storage_gb, create_orchestration_id)
-         VALUES ($1, $2, 'creating', $3, $4, $5, $6)",
+             (id, name, state, platform, postgres_version, storage_gb, create_orchestration_id,
+              restore_source)
+         VALUES ($1, $2, 'creating', $3, $4, $5, $6, $7)",
     )
     .bind(id)
     .bind(spec.name.as_str())
@@ -118,6 +133,7 @@ pub async fn reserve(
     .bind(spec.postgres_version.to_string())
     .bind(spec.storage.gib() as i32)
     .bind(create_orchestration_id)
+    .bind(restore_source)
     .execute(&mut *tx)
     .await;
     match inserted {
@@ -283,7 +299,7 @@ const SELECT_RECORD: &str = "SELECT id, name, state, platform, postgres_version,
         endpoint_host, endpoint_port, endpoint_user, endpoint_database, health_status,
         last_health_check_at, create_orchestration_id, delete_orchestration_id,
         actor_orchestration_id, created_at, updated_at, deleted_at, last_error,
-        operation_orchestration_id
+        operation_orchestration_id, restore_source
      FROM toygres_cms.instances";
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<InstanceRecord>, CmsError> {

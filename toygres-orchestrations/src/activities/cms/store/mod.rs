@@ -4,11 +4,12 @@
 //! Every write here is idempotent, because the activities that call it run at least once:
 //! re-running a write after a crash leaves the same rows.
 
+pub mod backups;
 pub mod fence;
 pub mod health;
 pub mod instances;
 
-pub use crate::domain::{HealthStatus, InstanceState};
+pub use crate::domain::{BackupState, HealthStatus, InstanceState};
 
 /// The CMS schema, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

@@ -9,6 +9,7 @@
 //!
 //! - A `stopping`, `starting` or `restarting` record whose operation orchestration never
 //!   started (or failed for good): start it again under the id the record names.
+//! - Backups and backup schedules left without their orchestration: see `backups`.
 //! - The system orchestrations (history pruner, warm pool): see `system_orchestrations`.
 //!
 //! Servers sharing a database run this under one advisory lock, so two do not both replace
@@ -16,13 +17,16 @@
 //! reservation and its start of create-instance, and between mark-running and the actor's
 //! start, a record is briefly without its orchestration by design.
 
+mod backups;
+
 use duroxide::{Client, OrchestrationStatus};
 use sqlx::PgPool;
 use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::cms::instances::InstanceRecord;
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names;
-use toygres_orchestrations::types::v1_1::{CreateInstanceInput, InstanceActorInput};
+use toygres_orchestrations::types::v1_1::InstanceActorInput;
+use toygres_orchestrations::types::v1_2::CreateInstanceInput;
 use toygres_platform::InstanceSpec;
 
 use crate::operations::Operation;
@@ -40,6 +44,8 @@ pub struct Reconciled {
     pub creates_started: usize,
     pub actors_restarted: usize,
     pub operations_resumed: usize,
+    pub backups_resumed: usize,
+    pub schedules_resumed: usize,
     pub system_started: usize,
 }
 
@@ -80,23 +86,41 @@ pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::
         match record.state {
             InstanceState::Creating => {
                 let started = start_orphaned_create(client, record, health_check_interval_secs);
-                done.creates_started += usize::from(started.await?);
+                done.creates_started += counted(started.await, &record.name);
             }
             InstanceState::Running => {
                 let restarted = restart_dead_actor(client, record, health_check_interval_secs);
-                done.actors_restarted += usize::from(restarted.await?);
+                done.actors_restarted += counted(restarted.await, &record.name);
             }
             state => {
                 if let Some(operation) = Operation::running_in(state) {
                     let resumed =
                         resume_operation(client, record, operation, health_check_interval_secs);
-                    done.operations_resumed += usize::from(resumed.await?);
+                    done.operations_resumed += counted(resumed.await, &record.name);
                 }
             }
         }
     }
+    done.backups_resumed = backups::resume_backups(cms, client, settled_before).await?;
+    done.schedules_resumed = backups::resume_schedules(cms, client, settled_before).await?;
+
     lock.commit().await?;
     Ok(done)
+}
+
+/// 1 when a record was recovered. A record that cannot be (a row this version cannot
+/// read, say) is logged and skipped, so it never holds up the others.
+fn counted(recovered: anyhow::Result<bool>, instance: &str) -> usize {
+    match recovered {
+        Ok(recovered) => usize::from(recovered),
+        Err(error) => {
+            tracing::error!(
+                instance,
+                "reconciliation could not recover the record: {error:#}"
+            );
+            0
+        }
+    }
 }
 
 async fn start_orphaned_create(
@@ -113,7 +137,13 @@ async fn start_orphaned_create(
         postgres_version: PostgresVersion::parse(&record.postgres_version)?,
         storage: StorageSize::from_gib(record.storage_gb.try_into()?)?,
     };
+    let restore = record
+        .restore_source
+        .clone()
+        .map(serde_json::from_value)
+        .transpose()?;
     let input = CreateInstanceInput {
+        restore,
         record_id: record.id,
         spec,
         health_check_interval_secs,

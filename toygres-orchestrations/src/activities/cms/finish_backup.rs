@@ -1,0 +1,27 @@
+//! Records how a backup ended: `completed` with what the platform reports, or `failed`
+//! with why. Only a `running` backup changes, so a re-run changes nothing.
+
+use std::sync::Arc;
+
+use duroxide::ActivityContext;
+
+use crate::Dependencies;
+use crate::activity_types::FinishBackupInput;
+use crate::cms::backups;
+
+pub const NAME: &str = crate::names::activities::CMS_FINISH_BACKUP;
+
+pub async fn run(
+    deps: Arc<Dependencies>,
+    _ctx: ActivityContext,
+    input: FinishBackupInput,
+) -> Result<(), String> {
+    let recorded = match (&input.set, &input.error) {
+        (Some(set), _) => backups::complete(&deps.cms, input.backup_id, set).await,
+        (None, error) => {
+            let error = error.as_deref().unwrap_or("the backup did not finish");
+            backups::fail(&deps.cms, input.backup_id, error).await
+        }
+    };
+    recorded.map_err(|e| e.to_string())
+}

@@ -1,0 +1,59 @@
+//! Long platform work that must stop when its instance moves on, without holding the
+//! record's lock (see `cms::fence` for short work that does).
+//!
+//! A backup or the copying of a restore can take hours: holding the row lock that long
+//! would make a delete wait for it, and tie up a worker and a database connection while it
+//! waits. Instead the record's state is read every [`CHECK`] while the work runs; when it
+//! is no longer the one the work needs (a delete wins), the work is dropped, which kills
+//! its child processes, and the caller is told the state it found.
+
+use std::future::Future;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::Dependencies;
+use crate::cms::{InstanceState, instances};
+
+/// How often the record's state is read while the work runs.
+const CHECK: Duration = Duration::from_millis(500);
+
+/// Runs `work` while record `record_id` stays in `state`: its output, or the state the
+/// record moved to (the work was abandoned, or never began).
+pub async fn run<T>(
+    deps: &Dependencies,
+    record_id: Uuid,
+    state: InstanceState,
+    work: impl Future<Output = T>,
+) -> Result<Result<T, InstanceState>, String> {
+    if let Some(moved) = moved_from(deps, record_id, state).await? {
+        return Ok(Err(moved));
+    }
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return Ok(Ok(done)),
+            _ = tokio::time::sleep(CHECK) => {
+                if let Some(moved) = moved_from(deps, record_id, state).await? {
+                    return Ok(Err(moved));
+                }
+            }
+        }
+    }
+}
+
+/// The record's state when it is no longer `state` (a record gone counts as deleted).
+async fn moved_from(
+    deps: &Dependencies,
+    record_id: Uuid,
+    state: InstanceState,
+) -> Result<Option<InstanceState>, String> {
+    let record = instances::get(&deps.cms, record_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(match record {
+        Some(record) if record.state == state => None,
+        Some(record) => Some(record.state),
+        None => Some(InstanceState::Deleted),
+    })
+}

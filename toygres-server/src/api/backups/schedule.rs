@@ -1,0 +1,134 @@
+//! `/api/v1/instances/{name}/backup-schedule`: `PUT {"every_secs", "keep"}` sets it (a
+//! backup every interval, the newest `keep` kept), `GET` shows it, `DELETE` ends it.
+//!
+//! The schedule is one eternal orchestration per instance; new settings reach a running
+//! one through its event queue (it continues with them), `null` ends it.
+
+use axum::Json;
+use axum::extract::State;
+use duroxide::OrchestrationStatus;
+use toygres_domain::ErrorCode;
+use toygres_domain::api::{ScheduleRequest, ScheduleView};
+use toygres_orchestrations::cms::backups;
+use toygres_orchestrations::cms::instances::{self, InstanceRecord};
+use toygres_orchestrations::names;
+use toygres_orchestrations::types::{BackupScheduleInput, ScheduleSettings};
+
+use super::supported;
+use crate::api::instances::NamePath;
+use crate::api::json::ApiJson;
+use crate::api::{ApiError, AppState};
+
+/// At most this many backups kept by one schedule.
+const MAX_KEEP: u32 = 1000;
+
+pub async fn put(
+    State(app): State<AppState>,
+    NamePath(name): NamePath,
+    ApiJson(request): ApiJson<ScheduleRequest>,
+) -> Result<Json<ScheduleView>, ApiError> {
+    supported(&app)?;
+    if request.every_secs == 0 || !(1..=MAX_KEEP).contains(&request.keep) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("every_secs must be at least 1 and keep between 1 and {MAX_KEEP}"),
+        ));
+    }
+    let record = live(&app, name.as_str()).await?;
+    let id = names::instance_ids::backup_schedule(record.id);
+    let settings = ScheduleSettings {
+        every_secs: request.every_secs,
+        keep: request.keep,
+    };
+    backups::set_schedule(&app.cms, record.id, settings.every_secs, settings.keep, &id).await?;
+    let status = app
+        .client
+        .get_orchestration_status(&id)
+        .await
+        .map_err(ApiError::internal)?;
+    match status {
+        OrchestrationStatus::Running { .. } => {
+            let change = serde_json::to_string(&Some(settings)).map_err(ApiError::internal)?;
+            app.client
+                .enqueue_event(&id, names::events::BACKUP_SCHEDULE_CHANGED, change)
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        other => {
+            if other != OrchestrationStatus::NotFound {
+                app.client
+                    .delete_instance(&id, true)
+                    .await
+                    .map_err(ApiError::internal)?;
+            }
+            let input = BackupScheduleInput {
+                record_id: record.id,
+                name: name.clone(),
+                stanza: names::instance_ids::stanza(&name, record.id),
+                settings,
+                generation: uuid::Uuid::new_v4(),
+                cycle: 0,
+            };
+            app.client
+                .start_orchestration_typed(&id, names::orchestrations::BACKUP_SCHEDULE, input)
+                .await
+                .map_err(ApiError::internal)?;
+        }
+    }
+    tracing::info!(instance = %name, orchestration_id = %id, every_secs = settings.every_secs, keep = settings.keep, "backup schedule set");
+    Ok(Json(ScheduleView {
+        instance: name.to_string(),
+        schedule: Some(request),
+        orchestration_id: Some(id),
+    }))
+}
+
+pub async fn get(
+    State(app): State<AppState>,
+    NamePath(name): NamePath,
+) -> Result<Json<ScheduleView>, ApiError> {
+    supported(&app)?;
+    let record = live(&app, name.as_str()).await?;
+    let schedule = backups::schedule(&app.cms, record.id).await?;
+    Ok(Json(ScheduleView {
+        instance: name.to_string(),
+        orchestration_id: schedule.as_ref().map(|s| s.orchestration_id.clone()),
+        schedule: schedule.map(|s| ScheduleRequest {
+            every_secs: s.every_secs.max(0) as u64,
+            keep: s.keep.max(0) as u32,
+        }),
+    }))
+}
+
+pub async fn delete(
+    State(app): State<AppState>,
+    NamePath(name): NamePath,
+) -> Result<Json<ScheduleView>, ApiError> {
+    supported(&app)?;
+    let record = live(&app, name.as_str()).await?;
+    let id = names::instance_ids::backup_schedule(record.id);
+    if let OrchestrationStatus::Running { .. } = app
+        .client
+        .get_orchestration_status(&id)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        app.client
+            .enqueue_event(&id, names::events::BACKUP_SCHEDULE_CHANGED, "null")
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    backups::remove_schedule(&app.cms, record.id).await?;
+    tracing::info!(instance = %name, orchestration_id = %id, "backup schedule off");
+    Ok(Json(ScheduleView {
+        instance: name.to_string(),
+        schedule: None,
+        orchestration_id: None,
+    }))
+}
+
+async fn live(app: &AppState, name: &str) -> Result<InstanceRecord, ApiError> {
+    instances::find_live(&app.cms, name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no instance named \"{name}\"")))
+}
