@@ -138,6 +138,10 @@ text_enum! {
         Unknown = "unknown",
         Healthy = "healthy",
         Unhealthy = "unhealthy",
+        /// The last check of a running instance is older than three intervals: nobody is
+        /// watching it just now (its watch is being replaced, or falls behind). Shown, never
+        /// stored.
+        Stale = "stale",
     }
 }
 

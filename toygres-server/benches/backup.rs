@@ -4,7 +4,8 @@
 //! 1. `backup create --wait`, against `pgbackrest backup --type=full` with the same
 //!    repository settings.
 //! 2. `create --from-backup --wait` (a new instance that accepts a login), against
-//!    `pgbackrest restore` + `pg_ctl start` + waiting for recovery to end + a first login.
+//!    `pgbackrest restore --type=immediate` + `pg_ctl start` + waiting for recovery to end
+//!    + a first login.
 //!
 //! `cargo build --release -p toygres-cli -p toygres-server && cargo bench -p toygres-server --bench backup`
 //! (`BACKUP_BENCH_SCALE` sets the pgbench scale; 70 is about 1 GiB.)
@@ -151,9 +152,12 @@ impl ByHand {
         let data = dir.join("data");
         let port = free_port();
         let started = Instant::now();
+        // As Toygres restores a backup as it was taken.
         self.pgbackrest(&[
             &format!("--pg1-path={}", data.display()),
             &format!("--set={label}"),
+            "--type=immediate",
+            "--target-action=promote",
             "restore",
         ])
         .await;

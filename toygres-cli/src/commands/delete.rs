@@ -1,6 +1,6 @@
 //! `delete NAME [--wait] [--timeout SECS]`
 
-use toygres_domain::InstanceName;
+use toygres_domain::{BackupState, InstanceName};
 
 use super::wait;
 use crate::args::{Format, Target};
@@ -20,18 +20,34 @@ pub async fn run(
         match format {
             Format::Json => output::json(&accepted),
             Format::Table => println!(
-                "deleting {name} (orchestration {}); its backups are kept until they expire or are deleted (toygres-cli backup list {name})",
+                "deleting {name} (orchestration {})",
                 accepted.orchestration_id
             ),
         }
-        return Ok(());
+    } else {
+        let instance = wait::until(client, name, Target::Deleted, timeout).await?;
+        wait::report(format, &instance);
     }
-    let instance = wait::until(client, name, Target::Deleted, timeout).await?;
-    wait::report(format, &instance);
     if format == Format::Table {
-        println!(
-            "its backups are kept until they expire or are deleted (toygres-cli backup list {name})"
-        );
+        say_backups_are_kept(client, name).await;
     }
     Ok(())
+}
+
+/// Backups outlive their instance: says so when the instance has any.
+async fn say_backups_are_kept(client: &ApiClient, name: &InstanceName) {
+    // Where backups are not supported there are none to mention.
+    let Ok(list) = client.backups(Some(name.as_str())).await else {
+        return;
+    };
+    let kept = list
+        .backups
+        .iter()
+        .filter(|backup| backup.state == BackupState::Completed)
+        .count();
+    if kept > 0 {
+        println!(
+            "its {kept} backup(s) are kept until they expire or are deleted (toygres-cli backup list {name})"
+        );
+    }
 }

@@ -44,6 +44,13 @@ pub struct AppState {
     pub health_check_interval_secs: u64,
 }
 
+impl AppState {
+    /// How often running instances are checked.
+    pub fn health_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.health_check_interval_secs)
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .route(

@@ -7,13 +7,19 @@ use toygres_test_support::eventually;
 
 use duroxide::OrchestrationStatus;
 use toygres_domain::api::{InstanceView, ScheduleView};
-use toygres_domain::{BackupState, InstanceName};
+use toygres_domain::{BackupState, HealthStatus, InstanceName};
 use toygres_orchestrations::cms::backups;
 use toygres_orchestrations::names::instance_ids;
 use toygres_test_support::TestDatabase;
 use toygres_test_support::control_plane::{duroxide_client, kill_orchestration};
 use toygres_test_support::server::{ServerOptions, TestServer};
 use uuid::Uuid;
+
+async fn health_of(server: &TestServer, name: &str) -> HealthStatus {
+    let view: InstanceView =
+        serde_json::from_str(&server.cli_ok(&["get", name, "-o", "json"]).await).unwrap();
+    view.health.status
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_actor_is_replaced_while_the_server_runs() {
@@ -26,6 +32,12 @@ async fn a_dead_actor_is_replaced_while_the_server_runs() {
 
     kill_orchestration(&client, &actor).await;
 
+    // Unwatched, its health shows as stale after three intervals, never a frozen healthy.
+    eventually("health to go stale", Duration::from_secs(15), || async {
+        (health_of(&server, "watched").await == HealthStatus::Stale).then_some(())
+    })
+    .await;
+
     // Reconciliation acts once the record has been still for a while, then within a tick.
     eventually(
         "the dead actor replaced",
@@ -37,6 +49,12 @@ async fn a_dead_actor_is_replaced_while_the_server_runs() {
     )
     .await;
     assert!(server.log().contains("restarted the health actor"));
+    eventually(
+        "health to be fresh again",
+        Duration::from_secs(15),
+        || async { (health_of(&server, "watched").await == HealthStatus::Healthy).then_some(()) },
+    )
+    .await;
     server.cli_ok(&["delete", "watched", "--wait"]).await;
 }
 

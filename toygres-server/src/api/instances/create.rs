@@ -77,7 +77,7 @@ pub async fn handle(
         .await?
         .ok_or_else(|| ApiError::internal(format!("record {instance_id} vanished")))?;
     let accepted = Accepted {
-        instance: view::instance(&record),
+        instance: view::instance(&record, app.health_interval()),
         orchestration_id,
     };
     Ok((StatusCode::ACCEPTED, Json(accepted)))

@@ -47,7 +47,7 @@ pub async fn handle(
         }
         OrchestrationStatus::Running { .. } | OrchestrationStatus::Completed { .. } => {
             tracing::info!(instance = %name, orchestration_id = %orchestration_id, "delete already under way");
-            return Ok(accepted(&record, orchestration_id));
+            return Ok(accepted(&app, &record, orchestration_id));
         }
     }
     let input = DeleteInstanceInput {
@@ -64,15 +64,16 @@ pub async fn handle(
         .await
         .map_err(ApiError::internal)?;
     tracing::info!(instance = %name, orchestration_id = %orchestration_id, "delete accepted");
-    Ok(accepted(&record, orchestration_id))
+    Ok(accepted(&app, &record, orchestration_id))
 }
 
 fn accepted(
+    app: &AppState,
     record: &cms::instances::InstanceRecord,
     orchestration_id: String,
 ) -> (StatusCode, Json<Accepted>) {
     let body = Accepted {
-        instance: view::instance(record),
+        instance: view::instance(record, app.health_interval()),
         orchestration_id,
     };
     (StatusCode::ACCEPTED, Json(body))

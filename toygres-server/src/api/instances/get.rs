@@ -76,7 +76,11 @@ async fn read(app: &AppState, name: &InstanceName) -> Result<InstanceView, ApiEr
     let record = cms::instances::find_latest(&app.cms, name.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no instance named \"{name}\"")))?;
-    Ok(view::with_orchestration_statuses(view::instance(&record), &app.client).await)
+    Ok(view::with_orchestration_statuses(
+        view::instance(&record, app.health_interval()),
+        &app.client,
+    )
+    .await)
 }
 
 /// A strong validator of everything the view shows.

@@ -29,6 +29,9 @@ pub async fn handle(
     } else {
         cms::instances::list_live(&app.cms).await?
     };
-    let instances = records.iter().map(view::instance).collect();
+    let instances = records
+        .iter()
+        .map(|record| view::instance(record, app.health_interval()))
+        .collect();
     Ok(Json(InstanceList { instances }))
 }

@@ -101,7 +101,7 @@ async fn accepted(
         .await?
         .ok_or_else(|| ApiError::internal(format!("record {} vanished", record.id)))?;
     let body = Accepted {
-        instance: view::instance(&record),
+        instance: view::instance(&record, app.health_interval()),
         orchestration_id,
     };
     Ok((StatusCode::ACCEPTED, Json(body)))

@@ -1,11 +1,17 @@
 //! How a CMS record is shown through the API (no password: the CMS has none).
 
 use duroxide::{Client, OrchestrationStatus};
-use toygres_domain::OperationStatus;
 use toygres_domain::api::{EndpointView, HealthView, InstanceView, OrchestrationView};
+use toygres_domain::{HealthStatus, InstanceState, OperationStatus};
 use toygres_orchestrations::cms::instances::InstanceRecord;
 
-pub fn instance(record: &InstanceRecord) -> InstanceView {
+/// A running instance's health is `stale` once its last check is older than this many
+/// health-check intervals.
+const STALE_AFTER_INTERVALS: u32 = 3;
+
+/// The record as the API shows it; `health_interval` is how often running instances are
+/// checked.
+pub fn instance(record: &InstanceRecord, health_interval: std::time::Duration) -> InstanceView {
     let endpoint = match (&record.endpoint_host, record.endpoint_port) {
         (Some(host), Some(port)) => Some(EndpointView {
             host: host.clone(),
@@ -24,7 +30,7 @@ pub fn instance(record: &InstanceRecord) -> InstanceView {
         storage_gb: u32::try_from(record.storage_gb).unwrap_or_default(),
         endpoint,
         health: HealthView {
-            status: record.health_status,
+            status: health(record, health_interval, chrono::Utc::now()),
             last_checked_at: record.last_health_check_at,
         },
         last_error: record.last_error.clone(),
@@ -53,6 +59,28 @@ pub fn instance(record: &InstanceRecord) -> InstanceView {
         created_at: record.created_at,
         updated_at: record.updated_at,
         deleted_at: record.deleted_at,
+    }
+}
+
+/// The health to show: the last check's, unless a running instance has gone unchecked
+/// for [`STALE_AFTER_INTERVALS`] intervals. Only running instances are checked: any
+/// other's is `unknown`, never the health it had before it stopped.
+fn health(
+    record: &InstanceRecord,
+    interval: std::time::Duration,
+    now: chrono::DateTime<chrono::Utc>,
+) -> HealthStatus {
+    if record.state != InstanceState::Running {
+        return HealthStatus::Unknown;
+    }
+    let stale_after = interval * STALE_AFTER_INTERVALS;
+    let stale = record.health_status != HealthStatus::Unknown
+        && record
+            .last_health_check_at
+            .is_some_and(|checked| (now - checked).to_std().is_ok_and(|age| age > stale_after));
+    match stale {
+        true => HealthStatus::Stale,
+        false => record.health_status,
     }
 }
 
