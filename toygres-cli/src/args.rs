@@ -126,6 +126,19 @@ pub enum Command {
     /// Back instances up, list backups, schedule them, delete them.
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// See and steer operations: every create, delete, health watch, backup, ... the
+    /// server runs, with its steps.
+    #[command(subcommand)]
+    Operations(OperationsCommand),
+    /// The state transitions of an instance, oldest first.
+    Events { name: String },
+    /// The latest health checks of an instance, newest first.
+    Health {
+        name: String,
+        /// How many checks.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
     /// Wait until an instance reaches a state.
     Wait {
         name: String,
@@ -137,6 +150,35 @@ pub enum Command {
     },
     /// Print the instance's connection string (with its password).
     ConnectionString { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperationsCommand {
+    /// List operations, newest first.
+    List {
+        /// Only those on this instance (now or before).
+        #[arg(long)]
+        instance: Option<String>,
+        /// Only those that are: running, completed, failed.
+        #[arg(long)]
+        status: Option<toygres_domain::OperationStatus>,
+        /// Only those of a kind: create, delete, actor, stop, start, restart, backup,
+        /// backup_schedule, delete_backup, system.
+        #[arg(long)]
+        kind: Option<toygres_domain::OperationKind>,
+        /// At most this many (1-500).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Continue after a previous page (its `next:` line).
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one: status, step, input and output, error, and its history.
+    Show { id: String },
+    /// Cancel a running one (where that cannot leave an instance half-made).
+    Cancel { id: String },
+    /// Run a failed delete, backup or backup removal again, under a new id.
+    Retry { id: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,11 +5,42 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use toygres_domain::api::{
     Accepted, BackupAccepted, BackupList, BackupView, ConnectionView, CreateInstanceRequest,
-    ErrorBody, InstanceList, InstanceView, PREFIX, ScheduleRequest, ScheduleView,
+    ErrorBody, HealthHistory, InstanceEvents, InstanceList, InstanceView, OperationAction,
+    OperationDetail, OperationList, PREFIX, ScheduleRequest, ScheduleView,
 };
+use toygres_domain::{OperationKind, OperationStatus};
 use uuid::Uuid;
 
 use crate::error::CliError;
+
+/// Which operations to list.
+pub struct OperationQuery {
+    pub instance: Option<String>,
+    pub status: Option<OperationStatus>,
+    pub kind: Option<OperationKind>,
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+/// `/operations/{id}[/act]`, the id percent-encoded (ids may hold `:`).
+fn operation_path(id: &str, act: &str) -> String {
+    let id = url_escape(id);
+    match act {
+        "" => format!("/operations/{id}"),
+        act => format!("/operations/{id}/{act}"),
+    }
+}
+
+fn url_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
 
 /// An instance as a long-poll returned it, with the tag to send back next time.
 pub struct Watched {
@@ -118,6 +149,43 @@ impl ApiClient {
             Some(request) => self.send(Method::PUT, &path, Some(request)).await,
             None => self.send::<(), _>(Method::DELETE, &path, None).await,
         }
+    }
+
+    pub async fn operations(&self, query: &OperationQuery) -> Result<OperationList, CliError> {
+        let mut path = format!("/operations?limit={}", query.limit);
+        let optional = [
+            ("instance", query.instance.as_deref()),
+            ("status", query.status.map(OperationStatus::as_str)),
+            ("kind", query.kind.map(OperationKind::as_str)),
+            ("cursor", query.cursor.as_deref()),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                path.push_str(&format!("&{key}={}", url_escape(value)));
+            }
+        }
+        self.send::<(), _>(Method::GET, &path, None).await
+    }
+
+    pub async fn operation(&self, id: &str) -> Result<OperationDetail, CliError> {
+        self.send::<(), _>(Method::GET, &operation_path(id, ""), None)
+            .await
+    }
+
+    /// `POST /operations/{id}/cancel` or `/retry`.
+    pub async fn operation_act(&self, id: &str, act: &str) -> Result<OperationAction, CliError> {
+        self.send::<(), _>(Method::POST, &operation_path(id, act), None)
+            .await
+    }
+
+    pub async fn events(&self, name: &str) -> Result<InstanceEvents, CliError> {
+        self.send::<(), _>(Method::GET, &format!("/instances/{name}/events"), None)
+            .await
+    }
+
+    pub async fn health(&self, name: &str, limit: u32) -> Result<HealthHistory, CliError> {
+        let path = format!("/instances/{name}/health?limit={limit}");
+        self.send::<(), _>(Method::GET, &path, None).await
     }
 
     pub async fn delete(&self, name: &str) -> Result<Accepted, CliError> {

@@ -42,6 +42,9 @@ pub fn instance_details(i: &InstanceView) {
         ("id", i.id.to_string()),
         ("create", orchestration(&i.create_orchestration)),
     ];
+    if let Some(operation) = &i.operation {
+        fields.push(("operation", orchestration(operation)));
+    }
     if let Some(delete) = &i.delete_orchestration {
         fields.push(("delete", orchestration(delete)));
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{BackupState, ErrorCode, HealthStatus, InstanceState, OperationStatus};
+use crate::{BackupState, ErrorCode, HealthStatus, InstanceState, OperationKind, OperationStatus};
 
 /// Every route but `/healthz` lives under this prefix.
 pub const PREFIX: &str = "/api/v1";
@@ -217,4 +217,122 @@ mod tests {
         };
         assert!(!format!("{view:?}").contains("hunter2"));
     }
+}
+
+/// One operation (an orchestration Toygres runs), as `GET /api/v1/operations` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperationSummary {
+    pub id: String,
+    pub kind: OperationKind,
+    /// The instance it acts on (none for system operations).
+    pub instance: Option<String>,
+    pub status: OperationStatus,
+    /// What a running one is doing now (e.g. `deploying`), or its last step.
+    pub step: Option<String>,
+    pub orchestration: String,
+    pub version: Option<String>,
+    /// The operation that started it, for sub-orchestrations.
+    pub parent: Option<String>,
+    pub started_at: DateTime<Utc>,
+    /// When it ended (`None` while it runs).
+    pub finished_at: Option<DateTime<Utc>>,
+    /// From its start to its end, or to now while it runs.
+    pub duration_secs: f64,
+}
+
+/// `GET /api/v1/operations`: newest first; `next_cursor` fetches the next page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperationList {
+    pub operations: Vec<OperationSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /api/v1/operations/{id}`: one operation with its history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperationDetail {
+    #[serde(flatten)]
+    pub summary: OperationSummary,
+    /// What it was started with (no secret is ever in it).
+    pub input: Option<serde_json::Value>,
+    /// What it returned, when it completed.
+    pub output: Option<serde_json::Value>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// Its executions, oldest first (an eternal one continues as new; old ones may be
+    /// pruned).
+    pub executions: Vec<ExecutionView>,
+    /// Operations it started as sub-orchestrations.
+    pub children: Vec<OperationSummary>,
+}
+
+/// One execution of an operation and its timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionView {
+    pub execution_id: u64,
+    pub status: String,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// One event of an operation's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    pub event_id: u64,
+    /// What happened, duroxide's event type in snake_case: `orchestration_started`,
+    /// `activity_scheduled`, `activity_completed`, `activity_failed`, `timer_created`,
+    /// `timer_fired`, `sub_orchestration_scheduled`, `orchestration_chained`,
+    /// `external_subscribed_persistent`, `external_event_persistent`,
+    /// `orchestration_continued_as_new`, `orchestration_completed`, ...
+    pub kind: String,
+    /// The activity, orchestration or event queue it is about, when there is one.
+    pub name: Option<String>,
+    /// The event this one completes (a result's scheduling event).
+    pub completes: Option<u64>,
+    /// Its payload: an input, a result, an error (JSON where it is JSON).
+    pub detail: Option<serde_json::Value>,
+}
+
+/// `POST /api/v1/operations/{id}/cancel` and `/retry`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationAction {
+    /// The operation acted on, or for a retry the new one.
+    pub id: String,
+    /// What happens next, in a sentence.
+    pub message: String,
+}
+
+/// `GET /api/v1/instances/{name}/events`: the state transitions of the instance (its
+/// newest record, live or deleted), oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceEvents {
+    pub instance: String,
+    pub events: Vec<InstanceEventView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceEventView {
+    pub at: DateTime<Utc>,
+    pub from: Option<InstanceState>,
+    pub to: InstanceState,
+    pub message: Option<String>,
+    /// The operation that made the transition.
+    pub operation: Option<String>,
+}
+
+/// `GET /api/v1/instances/{name}/health[?limit=N]`: its latest health checks, newest
+/// first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthHistory {
+    pub instance: String,
+    pub status: HealthStatus,
+    pub checks: Vec<HealthCheckView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheckView {
+    pub at: DateTime<Utc>,
+    pub ok: bool,
+    pub latency_ms: Option<u32>,
+    /// Why it failed.
+    pub error: Option<String>,
 }

@@ -53,6 +53,9 @@ error_codes! {
     InvalidState = (409, "invalid_state"),
     /// A backup of the instance runs; the operation must wait for it.
     BackupRunning = (409, "backup_running"),
+    /// An operation that must not be cancelled or retried (the message says what to do
+    /// instead).
+    OperationRefused = (409, "operation_refused"),
     PayloadTooLarge = (413, "payload_too_large"),
     UnsupportedMediaType = (415, "unsupported_media_type"),
     /// Details are in the server log only.

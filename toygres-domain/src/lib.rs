@@ -18,7 +18,9 @@ mod storage_size;
 pub use error_code::ErrorCode;
 pub use instance_name::InstanceName;
 pub use postgres_version::PostgresVersion;
-pub use state::{BackupState, HealthStatus, InstanceState, OperationStatus, UnknownText};
+pub use state::{
+    BackupState, HealthStatus, InstanceState, OperationKind, OperationStatus, UnknownText,
+};
 pub use storage_size::StorageSize;
 
 /// Why a value was rejected; the message is meant for the person who typed it.

@@ -159,6 +159,24 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What an operation (an orchestration Toygres runs) does.
+    OperationKind, "operation kind" {
+        Create = "create",
+        Delete = "delete",
+        /// An instance's health watch.
+        Actor = "actor",
+        Stop = "stop",
+        Start = "start",
+        Restart = "restart",
+        Backup = "backup",
+        BackupSchedule = "backup_schedule",
+        DeleteBackup = "delete_backup",
+        /// The history pruner and the warm pool.
+        System = "system",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +200,7 @@ mod tests {
         check(HealthStatus::ALL);
         check(OperationStatus::ALL);
         check(BackupState::ALL);
+        check(OperationKind::ALL);
     }
 
     #[test]

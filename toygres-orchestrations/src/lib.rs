@@ -14,7 +14,7 @@
 //! (`toygres-platform`). Orchestrations reach the platform and the CMS only through
 //! activities; clippy's `disallowed_*` lints, denied in `orchestrations/`, hold them to it.
 //! What other crates use is re-exported here: [`registry`], [`names`], the types, the CMS
-//! store ([`cms`]) the API reads, and [`Dependencies`].
+//! store ([`cms`]) the API reads, [`Dependencies`] and the [`Measures`] activities record.
 
 pub(crate) mod activities;
 pub mod activity_types;
@@ -25,6 +25,7 @@ pub mod types;
 
 pub use activities::cms::store as cms;
 pub use activities::dependencies::Dependencies;
+pub use activities::measures::{self, Measures};
 /// Validated values and typed states shared with the API and the CLI.
 pub use toygres_domain as domain;
 /// Where instances run.

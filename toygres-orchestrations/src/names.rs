@@ -197,6 +197,64 @@ pub mod instance_ids {
     pub const HISTORY_PRUNER: &str = "toygres-system-history-pruner";
     /// The one warm pool of a store (local platform).
     pub const WARM_POOL: &str = "toygres-system-warm-pool";
+
+    const RETRY_PREFIX: &str = "retry-";
+
+    /// An operator's retry of failed operation `of`: one per failed operation, so asking
+    /// twice finds the first (a retry that fails is retried as `retry-retry-...`). The
+    /// `::` of a sub-orchestration's id, not allowed in a root id, becomes `..`.
+    pub fn retry(of: &str) -> String {
+        format!("{RETRY_PREFIX}{}", of.replace("::", ".."))
+    }
+
+    /// What an operation's id says it acts on (read back from the ids made above).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Subject {
+        /// An instance, by its CMS record.
+        Record(Uuid),
+        /// An instance, by name (a create's id names it before any record is read).
+        Name(InstanceName),
+        /// A backup, by its id.
+        Backup(Uuid),
+        /// Nothing in particular (system operations, ids made elsewhere).
+        None,
+    }
+
+    /// The subject of operation `id`; a sub-orchestration (`parent::sub::n`) acts on what
+    /// its parent does.
+    pub fn subject_of(id: &str) -> Subject {
+        if let Some(retried) = id.strip_prefix(RETRY_PREFIX) {
+            return subject_of(&retried.replace("..", "::"));
+        }
+        let root = id.split("::").next().unwrap_or(id);
+        let leading_uuid = |rest: &str| rest.get(..36).and_then(|text| Uuid::parse_str(text).ok());
+        let by_record = |rest: &str| leading_uuid(rest).map_or(Subject::None, Subject::Record);
+        let record_prefixes = [
+            INSTANCE_ACTOR_PREFIX,
+            "backup-schedule-",
+            "scheduled-backup-",
+            "stop-",
+            "start-",
+            "restart-",
+        ];
+        if let Some(rest) = root.strip_prefix("delete-backup-") {
+            return leading_uuid(rest).map_or(Subject::None, Subject::Backup);
+        }
+        if let Some(rest) = record_prefixes.iter().find_map(|p| root.strip_prefix(p)) {
+            return by_record(rest);
+        }
+        if let Some(rest) = root
+            .strip_prefix("backup-")
+            .or(root.strip_prefix("delete-"))
+        {
+            return by_record(rest);
+        }
+        root.strip_prefix("create-")
+            .and_then(|rest| rest.rsplit_once('-'))
+            .filter(|(_, attempt)| attempt.len() == 32)
+            .and_then(|(name, _)| InstanceName::parse(name).ok())
+            .map_or(Subject::None, Subject::Name)
+    }
 }
 
 #[cfg(test)]
@@ -233,6 +291,53 @@ mod tests {
             .for_each(|n| assert_format(n, "activity"));
         events::ALL.iter().for_each(|n| assert_format(n, "event"));
         tags::ALL.iter().for_each(|n| assert_format(n, "tag"));
+    }
+
+    #[test]
+    fn every_operation_id_names_its_subject() {
+        use instance_ids::{Subject, subject_of};
+        let record = uuid::Uuid::new_v4();
+        let other = uuid::Uuid::new_v4();
+        let name = crate::domain::InstanceName::parse("shop-2").unwrap();
+        let create = instance_ids::create_instance(&name, other);
+        for id in [
+            instance_ids::delete_instance(record),
+            instance_ids::instance_actor(record),
+            instance_ids::operation("restart", record, other),
+            instance_ids::backup(record, other),
+            instance_ids::scheduled_backup(record, other, 7),
+            instance_ids::backup_schedule(record),
+        ] {
+            assert_eq!(subject_of(&id), Subject::Record(record), "{id}");
+        }
+        assert_eq!(subject_of(&create), Subject::Name(name.clone()));
+        assert_eq!(
+            subject_of(&format!("{create}::sub::3")),
+            Subject::Name(name)
+        );
+        assert_eq!(
+            subject_of(&instance_ids::delete_backup(record)),
+            Subject::Backup(record)
+        );
+        let cleanup = format!("{create}::sub::3");
+        let retried = instance_ids::retry(&instance_ids::retry(&cleanup));
+        assert!(!retried.contains("::"), "{retried}");
+        assert_eq!(
+            subject_of(&retried),
+            Subject::Name(crate::domain::InstanceName::parse("shop-2").unwrap())
+        );
+        assert_eq!(
+            subject_of(&instance_ids::retry(&instance_ids::delete_instance(record))),
+            Subject::Record(record)
+        );
+        for id in [
+            instance_ids::HISTORY_PRUNER,
+            instance_ids::WARM_POOL,
+            "create-x",
+            "",
+        ] {
+            assert_eq!(subject_of(id), Subject::None, "{id}");
+        }
     }
 
     #[test]

@@ -15,6 +15,11 @@ pub struct Config {
     #[arg(long, env = "TOYGRES_LISTEN", default_value = "127.0.0.1:7480")]
     pub listen: SocketAddr,
 
+    /// Also serve `/metrics` on this address, without the API token (for a Prometheus on
+    /// a private network). On the API's address it needs the token like every route.
+    #[arg(long, env = "TOYGRES_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Where the server keeps its state: the embedded database, local instances, the API token.
     #[arg(long, env = "TOYGRES_DATA_DIR", default_value = "./.toygres")]
     pub data_dir: PathBuf,

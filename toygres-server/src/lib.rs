@@ -7,10 +7,13 @@
 pub(crate) mod api;
 pub(crate) mod api_token;
 pub mod config;
+pub(crate) mod console;
 pub(crate) mod embedded_database;
 pub mod engine;
+pub(crate) mod metrics;
 pub(crate) mod operations;
 pub(crate) mod platform;
+pub(crate) mod power_operation;
 pub(crate) mod reconcile;
 pub mod shutdown;
 pub mod startup;

@@ -15,7 +15,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 use toygres_orchestrations::types::HistoryPrunerInput;
-use toygres_orchestrations::{Dependencies, cms, registry};
+use toygres_orchestrations::{Dependencies, Measures, cms, registry};
 use toygres_platform::local::binaries::PgBinaries;
 
 use crate::api::{self, AppState};
@@ -135,6 +135,8 @@ async fn serve(
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
     let token = api_token(config, embedded)?;
+    // Before anything records: duroxide's runtime and the activities' measures.
+    let exporter = crate::metrics::install()?;
     let Some(cms) = connect(database_url, shutdown).await? else {
         return Ok(());
     };
@@ -175,6 +177,11 @@ async fn serve(
         platform: platform.clone(),
         token,
         health_check_interval_secs: config.health_check_interval_secs,
+        exporter,
+    };
+    let metrics_server = match config.metrics_listen {
+        Some(address) => Some(serve_metrics(address, state.clone(), shutdown).await?),
+        None => None,
     };
     let listener = TcpListener::bind(config.listen)
         .await
@@ -194,12 +201,36 @@ async fn serve(
             .context("serving the API")?;
     }
     reconciler.abort();
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
     tracing::info!(
         grace_secs = config.shutdown_grace_secs,
         "shutting down: no new requests; finishing in-flight work"
     );
     engine.shutdown(config.shutdown_grace()).await;
     Ok(())
+}
+
+/// Serves `/metrics` without the token on `address` until shutdown.
+async fn serve_metrics(
+    address: std::net::SocketAddr,
+    state: AppState,
+    shutdown: &Shutdown,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening for metrics on {address}"))?;
+    tracing::info!(listen = %listener.local_addr()?, "serving /metrics without the API token");
+    let stopped = shutdown.clone().wait_owned();
+    Ok(tokio::spawn(async move {
+        let served = axum::serve(listener, api::metrics_router(state))
+            .with_graceful_shutdown(stopped)
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "serving /metrics");
+        }
+    }))
 }
 
 type Started = (Store, Engine, Arc<dyn toygres_platform::Platform>);
@@ -212,7 +243,7 @@ async fn start_engine(
     cms::migrate(cms).await.context("applying CMS migrations")?;
     let store = Store::open(database_url.expose_secret()).await?;
     let platform = crate::platform::build(config).await?;
-    let deps = Dependencies::new(cms.clone(), platform.clone());
+    let deps = Dependencies::new(cms.clone(), platform.clone(), Measures::registered());
     let engine = Engine::start(
         &store,
         registry::activity_registry(deps).map_err(anyhow::Error::msg)?,

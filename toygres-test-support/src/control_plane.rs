@@ -325,6 +325,7 @@ async fn start_node(
             cms,
             platform,
             probe_timeout,
+            measures: toygres_orchestrations::Measures::none(),
         });
         let activities = registry::activity_registry(deps).expect("activity registry");
         let orchestrations = with_test_orchestrations(

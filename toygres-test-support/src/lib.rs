@@ -9,12 +9,14 @@
 //!   namespace per test, and a fake kubelet that runs a real PostgreSQL for a pod.
 //! - [`server::TestServer`]: the real `toygres-server` binary as a child process, and the
 //!   real `toygres-cli` binary to drive it.
+//! - [`browser::Browser`]: headless Chromium through WebDriver, for the web console.
 //!
 //! Everything a test process creates lives under one scratch directory; a watchdog removes
 //! it, and stops every PostgreSQL server under it, when the process exits, even after a
 //! panic or a `kill -9`.
 
 pub mod bench;
+pub mod browser;
 pub mod control_plane;
 pub mod database;
 pub mod eventually;
@@ -23,6 +25,7 @@ pub mod kubernetes;
 pub mod password_server;
 pub mod private_cluster;
 pub mod processes;
+pub mod prometheus;
 pub mod recorded;
 pub mod scratch;
 pub mod server;

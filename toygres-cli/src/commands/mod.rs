@@ -5,8 +5,10 @@ mod connection_string;
 mod create;
 mod delete;
 mod get;
+mod history;
 mod list;
 mod operation;
+mod operations;
 mod wait;
 
 use toygres_domain::InstanceName;
@@ -49,6 +51,11 @@ pub async fn run(args: Args) -> Result<(), CliError> {
             create::run(&client, format, request).await
         }
         Command::Backup(command) => backup::run(&client, format, command).await,
+        Command::Operations(command) => operations::run(&client, format, command).await,
+        Command::Events { name } => history::events(&client, format, &parse_name(&name)?).await,
+        Command::Health { name, limit } => {
+            history::health(&client, format, &parse_name(&name)?, limit).await
+        }
         Command::List => list::run(&client, format).await,
         Command::Get { name } => get::run(&client, format, &parse_name(&name)?).await,
         Command::Delete {

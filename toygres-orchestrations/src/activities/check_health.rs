@@ -37,11 +37,16 @@ pub async fn run(
     }
     .await;
     let probe = match result {
-        Ok(latency) => Probe {
-            ok: true,
-            latency_ms: Some(latency.as_millis().min(i32::MAX as u128) as i32),
-            message: None,
-        },
+        Ok(latency) => {
+            deps.measures
+                .health_check_latency
+                .record(latency.as_secs_f64());
+            Probe {
+                ok: true,
+                latency_ms: Some(latency.as_millis().min(i32::MAX as u128) as i32),
+                message: None,
+            }
+        }
         Err(message) => {
             ctx.trace_warn(format!("instance={name}: health probe failed: {message}"));
             Probe {

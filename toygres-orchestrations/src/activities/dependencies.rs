@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
+use super::measures::Measures;
 use crate::platform::Platform;
 
 pub struct Dependencies {
@@ -17,16 +18,19 @@ pub struct Dependencies {
     pub platform: Arc<dyn Platform>,
     /// How long one connection test or health probe may take.
     pub probe_timeout: Duration,
+    /// Where activities record what they measure.
+    pub measures: Measures,
 }
 
 impl Dependencies {
     pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
-    pub fn new(cms: PgPool, platform: Arc<dyn Platform>) -> Arc<Self> {
+    pub fn new(cms: PgPool, platform: Arc<dyn Platform>, measures: Measures) -> Arc<Self> {
         Arc::new(Self {
             cms,
             platform,
             probe_timeout: Self::DEFAULT_PROBE_TIMEOUT,
+            measures,
         })
     }
 }

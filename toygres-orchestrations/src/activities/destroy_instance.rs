@@ -11,6 +11,7 @@ use std::sync::Arc;
 use duroxide::ActivityContext;
 
 use crate::Dependencies;
+use crate::activities::measures::seconds_since;
 use crate::activity_types::{DestroyInstanceInput, FencedOutcome};
 use crate::cms::InstanceState;
 use crate::cms::fence::{self, Fenced};
@@ -50,7 +51,7 @@ pub async fn run(
         }
     }
     if input.mark_deleted {
-        instances::transition(
+        let moved = instances::transition(
             &deps.cms,
             input.record_id,
             InstanceState::Deleted,
@@ -59,6 +60,26 @@ pub async fn run(
         )
         .await
         .map_err(|e| e.to_string())?;
+        if let instances::Transition::Applied { .. } = moved {
+            record_delete_duration(&deps, input.record_id).await?;
+        }
     }
     Ok(FencedOutcome::Done)
+}
+
+/// How long the delete took, from the record's move to `deleting`.
+async fn record_delete_duration(deps: &Dependencies, record_id: uuid::Uuid) -> Result<(), String> {
+    let events = instances::events(&deps.cms, record_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(began) = events
+        .iter()
+        .rev()
+        .find(|event| event.to_state == InstanceState::Deleting)
+    {
+        deps.measures
+            .delete_duration
+            .record(seconds_since(began.occurred_at));
+    }
+    Ok(())
 }

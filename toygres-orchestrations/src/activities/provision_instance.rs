@@ -136,7 +136,7 @@ async fn stage_restore(
         restore.from.label, restore.from.stanza
     ));
     let staging = deps.platform.stage_restore(input.spec, &restore.from);
-    match while_state::run(deps, input.record_id, InstanceState::Creating, staging).await? {
+    match while_state::run(deps, ctx, input.record_id, InstanceState::Creating, staging).await? {
         Ok(Ok(())) => Ok(None),
         Ok(Err(error)) => refused_or_failed(ctx, name, "restoring", error).map(Some),
         Err(state) => Ok(Some(skipped(ctx, name, state))),

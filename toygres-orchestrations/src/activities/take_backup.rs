@@ -30,18 +30,19 @@ pub async fn run(
     ));
     let request = input.backup_id.to_string();
     let backup = deps.platform.backup(name, &input.stanza, &request);
-    let taken =
-        match while_state::run(&deps, input.record_id, InstanceState::Running, backup).await? {
-            Ok(taken) => taken,
-            Err(state) => {
-                // Dropping the backup stops pgBackRest; the next backup of the stanza cleans up
-                // what it left.
-                ctx.trace_warn(format!(
-                    "instance={name}: no backup, the instance is {state}"
-                ));
-                return Ok(TakeBackupOutcome::Interrupted { state });
-            }
-        };
+    let taken = match while_state::run(&deps, &ctx, input.record_id, InstanceState::Running, backup)
+        .await?
+    {
+        Ok(taken) => taken,
+        Err(state) => {
+            // Dropping the backup stops pgBackRest; the next backup of the stanza cleans up
+            // what it left.
+            ctx.trace_warn(format!(
+                "instance={name}: no backup, the instance is {state}"
+            ));
+            return Ok(TakeBackupOutcome::Interrupted { state });
+        }
+    };
     match taken {
         Ok(set) => {
             ctx.trace_info(format!(

@@ -5,11 +5,13 @@
 //! would make a delete wait for it, and tie up a worker and a database connection while it
 //! waits. Instead the record's state is read every [`CHECK`] while the work runs; when it
 //! is no longer the one the work needs (a delete wins), the work is dropped, which kills
-//! its child processes, and the caller is told the state it found.
+//! its child processes, and the caller is told the state it found. An operator's cancel of
+//! the operation drops it the same way.
 
 use std::future::Future;
 use std::time::Duration;
 
+use duroxide::ActivityContext;
 use uuid::Uuid;
 
 use crate::Dependencies;
@@ -22,6 +24,7 @@ const CHECK: Duration = Duration::from_millis(500);
 /// record moved to (the work was abandoned, or never began).
 pub async fn run<T>(
     deps: &Dependencies,
+    ctx: &ActivityContext,
     record_id: Uuid,
     state: InstanceState,
     work: impl Future<Output = T>,
@@ -33,6 +36,7 @@ pub async fn run<T>(
     loop {
         tokio::select! {
             done = &mut work => return Ok(Ok(done)),
+            _ = ctx.cancelled() => return Err("the operation was cancelled".into()),
             _ = tokio::time::sleep(CHECK) => {
                 if let Some(moved) = moved_from(deps, record_id, state).await? {
                     return Ok(Err(moved));

@@ -45,8 +45,12 @@ async fn every_activity_is_registered() {
     let pool = sqlx::PgPool::connect_lazy("postgres://nobody@127.0.0.1:1/none").unwrap();
     let root = std::env::temp_dir().join(format!("toygres-registry-{}", std::process::id()));
     let platform = LocalPlatform::new(root.clone(), PgBinaries::discover(None).unwrap()).unwrap();
-    let registry = registry::activity_registry(Dependencies::new(pool, Arc::new(platform)))
-        .expect("no registration errors");
+    let registry = registry::activity_registry(Dependencies::new(
+        pool,
+        Arc::new(platform),
+        toygres_orchestrations::Measures::none(),
+    ))
+    .expect("no registration errors");
     assert_eq!(
         sorted(activities::ALL),
         registry.list_names().into_iter().collect()

@@ -1,4 +1,5 @@
-//! The HTTP API: JSON under `/api/v1`, bearer-token auth, and `/healthz`.
+//! The HTTP API: JSON under `/api/v1`, bearer-token auth, `/healthz`, `/metrics`, and the
+//! web console's files under `/console/`.
 //!
 //! Handlers validate input into domain values before anything changes, start or look up
 //! orchestrations through the duroxide client, and read instances from the CMS. Every
@@ -11,6 +12,9 @@ mod error;
 mod healthz;
 mod instances;
 mod json;
+pub mod metrics;
+mod operations;
+mod request_log;
 
 use std::sync::Arc;
 
@@ -20,10 +24,9 @@ use axum::routing::{get, post};
 use duroxide::Client;
 use sqlx::PgPool;
 use tokio::sync::watch;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::TraceLayer;
 use toygres_domain::api::PREFIX;
 use toygres_platform::Platform;
-use tracing::Level;
 
 pub use error::ApiError;
 
@@ -42,6 +45,14 @@ pub struct AppState {
     pub platform: Arc<dyn Platform>,
     pub token: ApiToken,
     pub health_check_interval_secs: u64,
+    pub exporter: crate::metrics::Exporter,
+}
+
+/// `/metrics` alone, without the token (`--metrics-listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::handle))
+        .with_state(state)
 }
 
 impl AppState {
@@ -65,12 +76,9 @@ pub fn router(state: AppState) -> Router {
             "/instances/{name}/connection",
             get(instances::connection::handle),
         )
-        .route("/instances/{name}/stop", post(instances::operation::stop))
-        .route("/instances/{name}/start", post(instances::operation::start))
-        .route(
-            "/instances/{name}/restart",
-            post(instances::operation::restart),
-        )
+        .route("/instances/{name}/stop", post(instances::power::stop))
+        .route("/instances/{name}/start", post(instances::power::start))
+        .route("/instances/{name}/restart", post(instances::power::restart))
         .route("/instances/{name}/backups", post(backups::create::handle))
         .route(
             "/instances/{name}/backup-schedule",
@@ -78,6 +86,12 @@ pub fn router(state: AppState) -> Router {
                 .put(backups::schedule::put)
                 .delete(backups::schedule::delete),
         )
+        .route("/instances/{name}/events", get(instances::history::events))
+        .route("/instances/{name}/health", get(instances::history::health))
+        .route("/operations", get(operations::list::handle))
+        .route("/operations/{id}", get(operations::show::handle))
+        .route("/operations/{id}/cancel", post(operations::act::cancel))
+        .route("/operations/{id}/retry", post(operations::act::retry))
         .route("/backups", get(backups::list::handle))
         .route(
             "/backups/{id}",
@@ -87,17 +101,26 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_token,
         ))
-        .route_layer(axum::middleware::from_fn(deadline::enforce));
+        .route_layer(axum::middleware::from_fn(deadline::enforce))
+        .route_layer(axum::middleware::from_fn(crate::metrics::http::count));
+    let metrics = Router::new()
+        .route("/metrics", get(metrics::handle))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
     Router::new()
         .route("/healthz", get(healthz::handle))
+        .merge(metrics)
+        .merge(crate::console::router())
         .nest(PREFIX, v1)
         .fallback(error::no_such_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .make_span_with(request_log::RequestSpan)
+                .on_response(request_log::ResponseLine),
         )
         .with_state(state)
 }

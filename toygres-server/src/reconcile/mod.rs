@@ -29,7 +29,7 @@ use toygres_orchestrations::types::v1_1::InstanceActorInput;
 use toygres_orchestrations::types::v1_2::CreateInstanceInput;
 use toygres_platform::InstanceSpec;
 
-use crate::operations::Operation;
+use crate::power_operation::PowerOperation;
 use crate::system_orchestrations::{self, SystemSettings};
 
 /// The key of the reconciliation lock ("toygres" in ASCII).
@@ -47,6 +47,33 @@ pub struct Reconciled {
     pub backups_resumed: usize,
     pub schedules_resumed: usize,
     pub system_started: usize,
+}
+
+/// The counter of what reconciliation did, by action.
+const ACTIONS: &str = "toygres_reconciliation_actions_total";
+
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        ACTIONS,
+        "Records recovered by reconciliation, by action (each a crash or failure repaired)"
+    );
+}
+
+impl Reconciled {
+    /// Adds what this pass did to the counter.
+    fn count(&self) {
+        let actions = [
+            ("create_started", self.creates_started),
+            ("actor_restarted", self.actors_restarted),
+            ("operation_resumed", self.operations_resumed),
+            ("backup_resumed", self.backups_resumed),
+            ("schedule_resumed", self.schedules_resumed),
+            ("system_started", self.system_started),
+        ];
+        for (action, count) in actions {
+            metrics::counter!(ACTIONS, "action" => action).increment(count as u64);
+        }
+    }
 }
 
 /// What reconciliation needs besides the database and the store.
@@ -93,7 +120,7 @@ pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::
                 done.actors_restarted += counted(restarted.await, &record.name);
             }
             state => {
-                if let Some(operation) = Operation::running_in(state) {
+                if let Some(operation) = PowerOperation::running_in(state) {
                     let resumed =
                         resume_operation(client, record, operation, health_check_interval_secs);
                     done.operations_resumed += counted(resumed.await, &record.name);
@@ -103,6 +130,7 @@ pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::
     }
     done.backups_resumed = backups::resume_backups(cms, client, settled_before).await?;
     done.schedules_resumed = backups::resume_schedules(cms, client, settled_before).await?;
+    done.count();
 
     lock.commit().await?;
     Ok(done)
@@ -198,7 +226,7 @@ async fn restart_dead_actor(
 async fn resume_operation(
     client: &Client,
     record: &InstanceRecord,
-    operation: Operation,
+    operation: PowerOperation,
     health_check_interval_secs: u64,
 ) -> anyhow::Result<bool> {
     let Some(id) = &record.operation_orchestration_id else {

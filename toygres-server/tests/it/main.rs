@@ -3,10 +3,13 @@
 
 mod auth;
 mod bad_input;
+mod console;
 mod crash;
 mod end_to_end;
 mod failed_delete;
 mod kubernetes;
+mod metrics;
+mod operations;
 mod restart;
 mod scale_out;
 mod supervision;

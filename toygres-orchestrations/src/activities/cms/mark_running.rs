@@ -5,6 +5,7 @@ use std::sync::Arc;
 use duroxide::ActivityContext;
 
 use crate::Dependencies;
+use crate::activities::measures::seconds_since;
 use crate::activity_types::{MarkRunningInput, TransitionOutcome};
 use crate::cms::InstanceState;
 use crate::cms::instances::{self, Change};
@@ -30,5 +31,14 @@ pub async fn run(
     )
     .await
     .map_err(|e| e.to_string())?;
+    if let instances::Transition::Applied { .. } = outcome
+        && let Some(record) = instances::get(&deps.cms, input.instance_id)
+            .await
+            .map_err(|e| e.to_string())?
+    {
+        deps.measures
+            .create_duration
+            .record(seconds_since(record.created_at));
+    }
     Ok(outcome.into())
 }

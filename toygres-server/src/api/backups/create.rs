@@ -6,8 +6,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use toygres_domain::ErrorCode;
 use toygres_domain::api::BackupAccepted;
+use toygres_domain::{ErrorCode, InstanceName};
 use toygres_orchestrations::cms::backups::{self, Refusal};
 use toygres_orchestrations::cms::instances;
 use toygres_orchestrations::names;
@@ -26,13 +26,23 @@ pub async fn handle(
     let record = instances::find_live(&app.cms, name.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no instance named \"{name}\"")))?;
+    let accepted = start(&app, record.id, &name).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+/// Reserves a backup of record `record_id` (named `name`) and starts backup-instance.
+pub async fn start(
+    app: &AppState,
+    record_id: Uuid,
+    name: &InstanceName,
+) -> Result<BackupAccepted, ApiError> {
     let backup_id = Uuid::new_v4();
-    let orchestration_id = names::instance_ids::backup(record.id, backup_id);
-    let stanza = names::instance_ids::stanza(&name, record.id);
+    let orchestration_id = names::instance_ids::backup(record_id, backup_id);
+    let stanza = names::instance_ids::stanza(name, record_id);
     let reserved = backups::reserve(
         &app.cms,
         backup_id,
-        record.id,
+        record_id,
         &stanza,
         &orchestration_id,
         false,
@@ -55,7 +65,7 @@ pub async fn handle(
     };
     let input = BackupInput {
         backup_id,
-        record_id: record.id,
+        record_id,
         name: name.clone(),
         stanza,
     };
@@ -68,9 +78,8 @@ pub async fn handle(
         .await
         .map_err(ApiError::internal)?;
     tracing::info!(instance = %name, orchestration_id = %orchestration_id, backup = %backup_id, "backup accepted");
-    let body = BackupAccepted {
+    Ok(BackupAccepted {
         backup: view::backup(&backup),
         orchestration_id,
-    };
-    Ok((StatusCode::ACCEPTED, Json(body)))
+    })
 }

@@ -25,7 +25,11 @@ pub async fn handle(
     let record = cms::instances::find_live(&app.cms, name.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no live instance named \"{name}\"")))?;
-    let orchestration_id = names::instance_ids::delete_instance(record.id);
+    // The record's delete, or an operator's retry of it that took over.
+    let orchestration_id = record
+        .delete_orchestration_id
+        .clone()
+        .unwrap_or_else(|| names::instance_ids::delete_instance(record.id));
     let status = app
         .client
         .get_orchestration_status(&orchestration_id)

@@ -5,9 +5,10 @@ pub mod connection;
 pub mod create;
 pub mod delete;
 pub mod get;
+pub mod history;
 pub mod list;
 mod name_path;
-pub mod operation;
+pub mod power;
 mod restore;
 pub(crate) mod view;
 

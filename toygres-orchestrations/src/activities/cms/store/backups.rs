@@ -99,9 +99,9 @@ pub async fn reserve(
     Ok(Ok(record))
 }
 
-/// Records a taken backup (a no-op once recorded).
-pub async fn complete(pool: &PgPool, id: Uuid, set: &BackupSet) -> Result<(), CmsError> {
-    sqlx::query(
+/// Records a taken backup (a no-op once recorded); whether this call recorded it.
+pub async fn complete(pool: &PgPool, id: Uuid, set: &BackupSet) -> Result<bool, CmsError> {
+    let recorded = sqlx::query(
         "UPDATE toygres_cms.backups SET state = 'completed', label = $2, size_bytes = $3,
              repository_bytes = $4, started_at = to_timestamp($5), finished_at = to_timestamp($6)
          WHERE id = $1 AND state = 'running'",
@@ -114,7 +114,7 @@ pub async fn complete(pool: &PgPool, id: Uuid, set: &BackupSet) -> Result<(), Cm
     .bind(set.finished_at as f64)
     .execute(pool)
     .await?;
-    Ok(())
+    Ok(recorded.rows_affected() == 1)
 }
 
 /// Records a backup that could not be taken (a no-op unless it was running).
@@ -281,6 +281,29 @@ pub async fn schedules_settled(
     .bind(before)
     .fetch_all(pool)
     .await?)
+}
+
+/// The instance names of backups `ids` (those that exist).
+pub async fn instance_names_of(
+    pool: &PgPool,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, String)>, CmsError> {
+    Ok(
+        sqlx::query_as("SELECT id, instance_name FROM toygres_cms.backups WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// The ids of every backup of records `instance_ids`.
+pub async fn ids_of_instances(pool: &PgPool, instance_ids: &[Uuid]) -> Result<Vec<Uuid>, CmsError> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM toygres_cms.backups WHERE instance_id = ANY($1)")
+            .bind(instance_ids)
+            .fetch_all(pool)
+            .await?,
+    )
 }
 
 /// The backup of instance `instance_id` that runs now, if any.

@@ -329,6 +329,44 @@ pub async fn find_latest(pool: &PgPool, name: &str) -> Result<Option<InstanceRec
     .await?)
 }
 
+/// Names the orchestration that now deletes record `id` (an operator's retry of a failed
+/// delete).
+pub async fn set_delete_orchestration(
+    pool: &PgPool,
+    id: Uuid,
+    orchestration_id: &str,
+) -> Result<(), CmsError> {
+    sqlx::query(
+        "UPDATE toygres_cms.instances SET delete_orchestration_id = $2, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(orchestration_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Every record that had `name` (live or deleted), newest first.
+pub async fn all_named(pool: &PgPool, name: &str) -> Result<Vec<InstanceRecord>, CmsError> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_RECORD} WHERE name = $1 ORDER BY created_at DESC"
+    ))
+    .bind(name)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The names of records `ids` (those that exist).
+pub async fn names_of(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>, CmsError> {
+    Ok(
+        sqlx::query_as("SELECT id, name FROM toygres_cms.instances WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
 /// Live records (every state but `deleted`), newest first.
 pub async fn list_live(pool: &PgPool) -> Result<Vec<InstanceRecord>, CmsError> {
     Ok(sqlx::query_as(&format!(

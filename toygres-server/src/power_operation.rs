@@ -1,4 +1,4 @@
-//! The day-2 operations on an instance (stop, start, restart): what each moves the record
+//! The power operations on an instance (stop, start, restart): what each moves the record
 //! to, which orchestration runs it, and how to start that orchestration. Shared by the API,
 //! which starts them, and reconciliation, which starts one a crash left unstarted.
 
@@ -10,13 +10,13 @@ use toygres_orchestrations::types::{DEFAULT_READINESS_TIMEOUT_SECS, OperationInp
 
 /// The three operations, and what each needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
+pub enum PowerOperation {
     Stop,
     Start,
     Restart,
 }
 
-impl Operation {
+impl PowerOperation {
     pub fn kind(self) -> &'static str {
         match self {
             Self::Stop => "stop",
@@ -58,7 +58,7 @@ impl Operation {
     }
 }
 
-impl Operation {
+impl PowerOperation {
     /// Starts this operation on `record` as orchestration `id`.
     pub async fn start(
         self,

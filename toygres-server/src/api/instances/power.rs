@@ -19,38 +19,38 @@ use uuid::Uuid;
 
 use super::{NamePath, view};
 use crate::api::{ApiError, AppState};
-use crate::operations::Operation;
+use crate::power_operation::PowerOperation;
 
 pub async fn stop(
     state: State<AppState>,
     name: NamePath,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    operate(state, name, Operation::Stop).await
+    operate(state, name, PowerOperation::Stop).await
 }
 
 pub async fn start(
     state: State<AppState>,
     name: NamePath,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    operate(state, name, Operation::Start).await
+    operate(state, name, PowerOperation::Start).await
 }
 
 pub async fn restart(
     state: State<AppState>,
     name: NamePath,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    operate(state, name, Operation::Restart).await
+    operate(state, name, PowerOperation::Restart).await
 }
 
 async fn operate(
     State(app): State<AppState>,
     NamePath(name): NamePath,
-    operation: Operation,
+    operation: PowerOperation,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let record = instances::find_live(&app.cms, name.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no instance named \"{name}\"")))?;
-    if operation != Operation::Start
+    if operation != PowerOperation::Start
         && let Some(backup) = backups::running_for(&app.cms, record.id).await?
     {
         return Err(ApiError::new(

@@ -1,0 +1,84 @@
+// The console's client of the Toygres API (`/api/v1`). The token lives in this browser
+// session's storage only: it is sent as a bearer header, never put in a URL, and forgotten
+// when the tab closes or the server stops accepting it.
+
+const TOKEN_KEY = "toygres.token";
+
+/** An API answer other than 2xx: the server's `{ error, message }`, or why there was none. */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export const session = {
+  token: () => sessionStorage.getItem(TOKEN_KEY),
+  signIn: (token) => sessionStorage.setItem(TOKEN_KEY, token),
+  signOut: () => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+let unauthorized = () => {};
+
+/** What to do when the server refuses the session's token (it was rotated, say). */
+export function onUnauthorized(handler) {
+  unauthorized = handler;
+}
+
+async function call(method, path, { body, token = session.token() } = {}) {
+  const headers = { Authorization: `Bearer ${token ?? ""}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(`/api/v1${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+    });
+  } catch {
+    throw new ApiError(0, "unreachable", "The Toygres server cannot be reached.");
+  }
+  const text = await response.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!response.ok) {
+    const error = new ApiError(
+      response.status,
+      json?.error ?? "http_error",
+      json?.message ?? `The server answered ${response.status}.`,
+    );
+    if (response.status === 401 && token === session.token()) unauthorized(error);
+    throw error;
+  }
+  return json;
+}
+
+const segment = encodeURIComponent;
+
+function query(params) {
+  const pairs = Object.entries(params).filter(([, value]) => value !== undefined && value !== "");
+  if (pairs.length === 0) return "";
+  return "?" + pairs.map(([key, value]) => `${segment(key)}=${segment(value)}`).join("&");
+}
+
+export const api = {
+  /** Checks a token without keeping it. */
+  check: (token) => call("GET", "/instances", { token }),
+  instances: () => call("GET", "/instances"),
+  instance: (name) => call("GET", `/instances/${segment(name)}`),
+  create: (request) => call("POST", "/instances", { body: request }),
+  remove: (name) => call("DELETE", `/instances/${segment(name)}`),
+  power: (name, action) => call("POST", `/instances/${segment(name)}/${action}`),
+  events: (name) => call("GET", `/instances/${segment(name)}/events`),
+  health: (name, limit) => call("GET", `/instances/${segment(name)}/health${query({ limit })}`),
+  operations: (filters) => call("GET", `/operations${query(filters)}`),
+  operation: (id) => call("GET", `/operations/${segment(id)}`),
+  cancel: (id) => call("POST", `/operations/${segment(id)}/cancel`),
+  retry: (id) => call("POST", `/operations/${segment(id)}/retry`),
+};

@@ -1,0 +1,156 @@
+// One instance's page: what it is and how to reach it, the buttons that change it (the
+// same API calls the CLI makes), its health over time, its state transitions and the
+// operations that acted on it. Refreshes every two seconds while open.
+
+import { api } from "./api.js";
+import { healthChart } from "./health_chart.js";
+import { operationTable } from "./operation_table.js";
+import {
+  ago, banner, card, h, link, operationHref, pill, replace, timestamp, toast,
+} from "./dom.js";
+import { every } from "./poll.js";
+
+const REFRESH_MS = 2000;
+const HEALTH_POINTS = 60;
+
+/** Which buttons make sense in which state; the server still has the last word. */
+const ALLOWED = {
+  stop: ["running"],
+  start: ["stopped"],
+  restart: ["running"],
+  delete: ["creating", "running", "stopping", "stopped", "starting", "restarting", "failed"],
+};
+
+/** What the toast says once the server has accepted an action. */
+const PROGRESS = { stop: "stopping", start: "starting", restart: "restarting" };
+
+export function instancePage(main, name) {
+  const notice = h("div", {});
+  const head = h("div", { class: "page-head" }, h("h1", {}, name));
+  const overview = h("div", {});
+  const chart = h("div", { class: "card-body chart" });
+  const events = h("div", {});
+  const operations = h("div", {});
+  replace(main,
+    h("div", { class: "crumbs" }, link("#/instances", "Instances"), " / ", name),
+    head, notice, overview,
+    h("div", { class: "grid spaced" },
+      card(["Health", h("span", { class: "hint" }, `last ${HEALTH_POINTS} checks`)], chart),
+      card("Events", events)),
+        card("Operations", operations),
+  );
+  const act = (action) => runAction(name, action, notice);
+  return every(REFRESH_MS, async () => {
+    let instance;
+    try {
+      instance = await api.instance(name);
+    } catch (error) {
+      replace(overview, banner("error", error.status === 404
+        ? `There is no instance named ${name}: it may have been deleted.`
+        : `Could not load ${name}: ${error.message}`));
+      return;
+    }
+    replace(head, h("h1", {}, name), pill(instance.state), pill(instance.health.status),
+      h("span", { class: "spacer" }), buttons(instance, act));
+    replace(overview, details(instance));
+    const [health, history, ops] = await Promise.allSettled([
+      api.health(name, HEALTH_POINTS), api.events(name), api.operations({ instance: name, limit: 15 }),
+    ]);
+    replace(chart, health.status === "fulfilled" ? healthChart(health.value.checks) : failed(health));
+    replace(events, history.status === "fulfilled" ? eventList(history.value.events) : failed(history));
+    replace(operations, ops.status === "fulfilled" ? operationTable(ops.value.operations) : failed(ops));
+  });
+}
+
+function failed(settled) {
+  return h("div", { class: "card-body" }, banner("error", settled.reason.message));
+}
+
+function buttons(instance, act) {
+  const button = (action, label, extra = "") => h("button", {
+    class: extra, "data-test": `action-${action}`,
+    disabled: !ALLOWED[action].includes(instance.state),
+    onclick: () => act(action),
+  }, label);
+  return h("div", { class: "actions" },
+    button("stop", "Stop"), button("start", "Start"), button("restart", "Restart"),
+    button("delete", "Delete", "danger"));
+}
+
+async function runAction(name, action, notice) {
+  if (action === "delete") return confirmDelete(name, notice);
+  replace(notice);
+  try {
+    await api.power(name, action);
+    toast(`${name}: ${PROGRESS[action]}.`);
+  } catch (error) {
+    replace(notice, banner("error", error.message));
+  }
+}
+
+function confirmDelete(name, notice) {
+  const typed = h("input", { autocomplete: "off", placeholder: name, "data-test": "confirm-name" });
+  const remove = h("button", { class: "danger solid", disabled: true, "data-test": "confirm-delete" }, "Delete instance");
+  const close = () => backdrop.remove();
+  typed.addEventListener("input", () => { remove.disabled = typed.value !== name; });
+  remove.addEventListener("click", async () => {
+    remove.disabled = true;
+    try {
+      await api.remove(name);
+      close();
+      toast(`Deleting ${name}. Its backups, if any, are kept.`);
+      location.hash = "#/instances";
+    } catch (error) {
+      close();
+      replace(notice, banner("error", error.message));
+    }
+  });
+  const backdrop = h("div", { class: "backdrop", onclick: (event) => event.target === backdrop && close() },
+    h("div", { class: "dialog", role: "dialog", "aria-modal": "true" },
+      h("h2", {}, `Delete ${name}?`),
+      h("p", {}, "The instance and its data directory are removed; this cannot be undone. Type its name to confirm."),
+      typed,
+      h("div", { class: "actions" }, h("button", { onclick: close }, "Cancel"), remove)));
+  document.body.append(backdrop);
+  typed.focus();
+}
+
+function details(instance) {
+  const endpoint = instance.endpoint;
+  const inProgress = [instance.create_orchestration, instance.delete_orchestration, instance.operation]
+    .filter((operation) => operation?.status === "running");
+  return h("div", { class: "grid spaced" },
+    card("Connection", h("div", { class: "card-body" }, endpoint
+      ? h("dl", { class: "facts" },
+        h("dt", {}, "Host"), h("dd", { class: "mono", "data-test": "endpoint" }, `${endpoint.host}:${endpoint.port}`),
+        h("dt", {}, "User"), h("dd", { class: "mono" }, endpoint.user),
+        h("dt", {}, "Database"), h("dd", { class: "mono" }, endpoint.database),
+        h("dt", {}, "psql"), h("dd", { class: "mono small" },
+          `psql "host=${endpoint.host} port=${endpoint.port} user=${endpoint.user} dbname=${endpoint.database}"`),
+        h("dt", {}, "Password"), h("dd", { class: "muted-text" }, "toygres-cli connection-string ", instance.name))
+      : h("div", { class: "muted-text" }, "No endpoint yet: it appears once the instance is deployed."))),
+    card("Instance", h("div", { class: "card-body" }, h("dl", { class: "facts" },
+      h("dt", {}, "State"), h("dd", { "data-test": "state" }, pill(instance.state)),
+      h("dt", {}, "Health"), h("dd", {}, pill(instance.health.status), " ",
+        h("span", { class: "muted-text small" }, `checked ${ago(instance.health.last_checked_at)}`)),
+      h("dt", {}, "PostgreSQL"), h("dd", {}, instance.postgres_version),
+      h("dt", {}, "Storage"), h("dd", {}, `${instance.storage_gb} GB on ${instance.platform}`),
+      h("dt", {}, "Created"), h("dd", {}, timestamp(instance.created_at)),
+      h("dt", {}, "In progress"), h("dd", {}, inProgress.length
+        ? inProgress.map((operation) => h("div", {}, link(operationHref(operation.id), operation.step ?? operation.id)))
+        : h("span", { class: "muted-text" }, "nothing")),
+      instance.last_error ? [h("dt", {}, "Last error"), h("dd", { class: "kind-failed" }, instance.last_error)] : null,
+    ))),
+  );
+}
+
+function eventList(events) {
+  if (events.length === 0) return h("div", { class: "empty" }, "No state changes yet.");
+  return h("ol", { class: "events", "data-test": "events" }, events.slice().reverse().map((event) =>
+    h("li", {},
+      h("span", { class: "when", title: event.at }, timestamp(event.at)),
+      h("div", { class: "what" },
+        event.from ? [pill(event.from), "→"] : null, pill(event.to),
+        event.operation ? link(operationHref(event.operation), "operation") : null,
+        event.message ? h("div", { class: "message" }, event.message) : null))));
+}

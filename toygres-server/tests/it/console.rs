@@ -1,0 +1,176 @@
+//! The web console in a real browser (headless Chromium through WebDriver): a wrong token
+//! sees nothing; the right one signs in, creates an instance with the form, sees it become
+//! running, opens its page (endpoint, health chart, events, operations), stops and starts
+//! it with the buttons, follows an operation's timeline, and deletes the instance. Each
+//! page is saved as a screenshot under `target/console-screenshots/`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::json;
+use toygres_test_support::browser::{self, Browser};
+use toygres_test_support::eventually;
+use toygres_test_support::server::{ServerOptions, TestServer};
+
+const TOKEN_KEY: &str = "toygres.token";
+
+/// Where the screenshots go: kept after the run, as the test's artifacts.
+fn screenshots() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("console-screenshots");
+    std::fs::create_dir_all(&dir).expect("create the screenshots directory");
+    dir
+}
+
+async fn stored_token(browser: &Browser) -> serde_json::Value {
+    let script = "return sessionStorage.getItem(arguments[0]);";
+    browser.execute(script, vec![json!(TOKEN_KEY)]).await
+}
+
+async fn sign_in(browser: &Browser, console: &str, token: &str) {
+    browser.goto(console).await;
+    let field = browser.wait_for("[data-test=token]").await;
+    browser.type_into(&field, token).await;
+    browser.click_on("[data-test=sign-in]").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_runs_an_instance_from_the_console() {
+    if !browser::installed() {
+        toygres_test_support::skip_or_fail_in_ci("chromium and chromedriver are not installed");
+        return;
+    }
+    let server = TestServer::start(ServerOptions {
+        extra_args: vec!["--warm-pool-size".into(), "0".into()],
+        ..ServerOptions::embedded()
+    })
+    .await;
+    server.cli_ok(&["create", "ledger", "--wait"]).await;
+    let shots = screenshots();
+    let browser = Browser::start().await;
+    let console = format!("{}/console/", server.url);
+
+    sign_in(&browser, &console, "not-the-token").await;
+    browser.wait_for("[data-test=sign-in-error]").await;
+    browser.screenshot(&shots.join("sign-in-refused.png")).await;
+    let refused = browser.text().await;
+    assert!(refused.contains("That token was not accepted"), "{refused}");
+    assert!(
+        !refused.contains("ledger"),
+        "a wrong token sees no instance: {refused}"
+    );
+    assert!(
+        stored_token(&browser).await.is_null(),
+        "a refused token is not kept"
+    );
+
+    let planted =
+        "sessionStorage.setItem(arguments[0], 'not-the-token'); location.hash = '#/instances';";
+    browser.execute(planted, vec![json!(TOKEN_KEY)]).await;
+    browser.wait_for("[data-test=token]").await;
+    let text = browser.text().await;
+    assert!(
+        !text.contains("ledger"),
+        "a planted wrong token sees nothing: {text}"
+    );
+    assert!(stored_token(&browser).await.is_null(), "and is forgotten");
+
+    sign_in(&browser, &console, &server.token).await;
+    browser
+        .wait_for("[data-instance=ledger] [data-status=running]")
+        .await;
+    let href = browser.execute("return location.href;", vec![]).await;
+    assert!(
+        !href.as_str().unwrap().contains(&server.token),
+        "no token in a URL: {href}"
+    );
+
+    browser.click_on("[data-test=new-instance]").await;
+    let name = browser.wait_for("[data-test=new-name]").await;
+    browser.type_into(&name, "shop").await;
+    browser.click_on("[data-test=create]").await;
+    let running = "[data-instance=shop] [data-status=running]";
+    eventually("shop to show as running", Duration::from_secs(90), || {
+        browser.find(running)
+    })
+    .await;
+    browser
+        .wait_for("[data-instance=shop] [data-status=healthy]")
+        .await;
+    browser.screenshot(&shots.join("instances.png")).await;
+
+    browser.click_on("[data-instance=shop] a").await;
+    browser.wait_for("[data-test=endpoint]").await;
+    browser.wait_for("[data-test=health-chart] .ok-dot").await;
+    browser.wait_for("[data-test=events]").await;
+    browser
+        .wait_for("[data-test=operations] [data-operation]")
+        .await;
+    browser.screenshot(&shots.join("instance.png")).await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("creating") && page.contains("PostgreSQL"),
+        "{page}"
+    );
+
+    browser.click_on("[data-test=action-stop]").await;
+    browser
+        .wait_for("[data-test=state] [data-status=stopped]")
+        .await;
+    browser
+        .click_on("[data-test=action-start]:not([disabled])")
+        .await;
+    browser
+        .wait_for("[data-test=state] [data-status=running]")
+        .await;
+    let stopped_and_started = server.cli_ok(&["events", "shop"]).await;
+    assert!(
+        stopped_and_started.contains("stopped"),
+        "{stopped_and_started}"
+    );
+
+    browser.click_on("[data-test=nav-operations]").await;
+    browser.wait_for("[data-operation^=start-]").await;
+    browser.screenshot(&shots.join("operations.png")).await;
+    browser.click_on("[data-operation^=create-shop] a").await;
+    browser.wait_for("[data-test=timeline]").await;
+    browser.wait_for_text("activity completed").await;
+    browser.screenshot(&shots.join("operation.png")).await;
+
+    browser.goto(&format!("{console}#/instances/shop")).await;
+    browser
+        .click_on("[data-test=action-delete]:not([disabled])")
+        .await;
+    let confirm = browser.wait_for("[data-test=confirm-name]").await;
+    browser.type_into(&confirm, "shop").await;
+    browser
+        .click_on("[data-test=confirm-delete]:not([disabled])")
+        .await;
+    browser.wait_for_text("Deleting shop").await;
+    eventually("shop to be deleted", Duration::from_secs(60), || async {
+        let list = server.cli_ok(&["list"]).await;
+        (!list.contains("shop")).then_some(())
+    })
+    .await;
+    let listed = "return [document.querySelector('[data-instance=ledger]') !== null, \
+                  document.querySelector('[data-instance=shop]') !== null];";
+    eventually(
+        "the console's list without shop",
+        Duration::from_secs(10),
+        || async { (browser.execute(listed, vec![]).await == json!([true, false])).then_some(()) },
+    )
+    .await;
+
+    browser.click_on("[data-test=sign-out]").await;
+    browser.wait_for("[data-test=token]").await;
+    assert!(
+        stored_token(&browser).await.is_null(),
+        "signing out forgets the token"
+    );
+    assert!(
+        !server.log().contains(&server.token),
+        "the token is never logged"
+    );
+}
