@@ -193,6 +193,13 @@ pub mod instance_ids {
         format!("{name}-{}", record_id.simple())
     }
 
+    /// The instance a stanza made by [`stanza`] belongs to.
+    pub fn name_of_stanza(stanza: &str) -> Option<InstanceName> {
+        let (name, record) = stanza.rsplit_once('-')?;
+        Uuid::try_parse(record).ok()?;
+        InstanceName::parse(name).ok()
+    }
+
     /// The one history pruner of a store.
     pub const HISTORY_PRUNER: &str = "toygres-system-history-pruner";
     /// The one warm pool of a store (local platform).

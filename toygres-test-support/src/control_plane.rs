@@ -321,12 +321,12 @@ async fn start_node(
             .connect(&url)
             .await
             .expect("the node's CMS pool");
-        let deps = Arc::new(Dependencies {
+        let deps = Dependencies::with_probe_timeout(
             cms,
             platform,
+            toygres_orchestrations::Measures::none(),
             probe_timeout,
-            measures: toygres_orchestrations::Measures::none(),
-        });
+        );
         let activities = registry::activity_registry(deps).expect("activity registry");
         let orchestrations = with_test_orchestrations(
             registry::orchestration_registry().expect("orchestration registry"),

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
+use super::instance_names::InstanceNames;
 use super::measures::Measures;
 use crate::platform::Platform;
 
@@ -20,17 +21,30 @@ pub struct Dependencies {
     pub probe_timeout: Duration,
     /// Where activities record what they measure.
     pub measures: Measures,
+    /// Names for log fields, when an input has only an id.
+    pub(crate) names: InstanceNames,
 }
 
 impl Dependencies {
     pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
     pub fn new(cms: PgPool, platform: Arc<dyn Platform>, measures: Measures) -> Arc<Self> {
+        Self::with_probe_timeout(cms, platform, measures, Self::DEFAULT_PROBE_TIMEOUT)
+    }
+
+    /// As [`new`](Self::new), with probes bounded by `probe_timeout` (tests shorten it).
+    pub fn with_probe_timeout(
+        cms: PgPool,
+        platform: Arc<dyn Platform>,
+        measures: Measures,
+        probe_timeout: Duration,
+    ) -> Arc<Self> {
         Arc::new(Self {
             cms,
             platform,
-            probe_timeout: Self::DEFAULT_PROBE_TIMEOUT,
+            probe_timeout,
             measures,
+            names: InstanceNames::default(),
         })
     }
 }

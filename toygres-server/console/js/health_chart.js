@@ -54,7 +54,7 @@ export function healthChart(checks) {
   const failures = points.length - measured.length;
   const median = measured.length ? measured.map((p) => p.latency).sort((a, b) => a - b)[Math.floor(measured.length / 2)] : null;
   return h("div", {}, chart, h("div", { class: "legend" },
-    h("span", {}, `${points.length} checks`),
+    h("span", {}, points.length === 1 ? "1 check" : `${points.length} checks`),
     h("span", {}, median === null ? "no latency yet" : `median ${median} ms`),
     h("span", { class: failures ? "kind-failed" : "" }, `${failures} failed`)));
 }

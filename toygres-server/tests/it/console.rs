@@ -103,7 +103,16 @@ async fn an_operator_runs_an_instance_from_the_console() {
 
     browser.click_on("[data-instance=shop] a").await;
     browser.wait_for("[data-test=endpoint]").await;
-    browser.wait_for("[data-test=health-chart] .ok-dot").await;
+    let checks = "return document.querySelectorAll('[data-test=health-chart] .ok-dot').length;";
+    eventually(
+        "a few health checks charted",
+        Duration::from_secs(30),
+        || async { (browser.execute(checks, vec![]).await.as_u64() >= Some(5)).then_some(()) },
+    )
+    .await;
+    browser
+        .execute("document.querySelector('.toast')?.remove();", vec![])
+        .await;
     browser.wait_for("[data-test=events]").await;
     browser
         .wait_for("[data-test=operations] [data-operation]")

@@ -8,6 +8,7 @@ mod crash;
 mod end_to_end;
 mod failed_delete;
 mod kubernetes;
+mod logs;
 mod metrics;
 mod operations;
 mod restart;
