@@ -7,28 +7,52 @@ use std::path::Path;
 /// parent is one of the candidates are not counted.
 pub fn postmasters_for(data_dir: &Path) -> Vec<i32> {
     let wanted = data_dir.to_string_lossy().to_string();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let candidates: Vec<i32> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-                return false;
-            };
-            let args: Vec<String> = raw
-                .split(|b| *b == 0)
-                .map(|a| String::from_utf8_lossy(a).to_string())
-                .collect();
+    let candidates: Vec<i32> = command_lines()
+        .into_iter()
+        .filter(|(_, args)| {
             let is_postgres = args.first().is_some_and(|a| a.ends_with("postgres"));
             is_postgres && args.windows(2).any(|w| w[0] == "-D" && w[1] == wanted)
         })
+        .map(|(pid, _)| pid)
         .collect();
     candidates
         .iter()
         .copied()
         .filter(|pid| parent_of(*pid).is_none_or(|parent| !candidates.contains(&parent)))
+        .collect()
+}
+
+/// Pids of `program` processes with an argument inside `dir` (one instance's `initdb`,
+/// say). A process that has exited, even one not yet reaped, is not among them.
+pub fn working_in(program: &str, dir: &Path) -> Vec<i32> {
+    let dir = dir.to_string_lossy().to_string();
+    command_lines()
+        .into_iter()
+        .filter(|(_, args)| {
+            args.first().is_some_and(|a| a.ends_with(program))
+                && args.iter().any(|arg| arg.starts_with(&dir))
+        })
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// Every process's pid and arguments (none for a zombie).
+fn command_lines() -> Vec<(i32, Vec<String>)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let args = raw
+                .split(|b| *b == 0)
+                .filter(|arg| !arg.is_empty())
+                .map(|arg| String::from_utf8_lossy(arg).to_string())
+                .collect();
+            Some((pid, args))
+        })
         .collect()
 }
 

@@ -75,16 +75,30 @@ pub(super) async fn provision(
         input.record_id,
         &[InstanceState::Creating],
         || async {
-            match input.restore {
-                Some(restore) => deps.platform.restore(input.spec, &restore.from).await,
-                None => deps.platform.deploy(input.spec).await,
-            }
+            let work = async {
+                match input.restore {
+                    Some(restore) => deps.platform.restore(input.spec, &restore.from).await,
+                    None => deps.platform.deploy(input.spec).await,
+                }
+            };
+            // Bounded, so that a hung platform (a stuck disk, a frozen `initdb`) ends the
+            // create at its deadline and lets go of the record for a delete.
+            let bounded = tokio::time::timeout_at(deadline.into(), work).await;
+            bounded.map_or(Ok(None), |deployed| deployed.map(Some))
         },
     )
     .await
     .map_err(|e| e.to_string())?;
     match deployed {
-        Ok(Fenced::Done(deployed)) => refill_if_claimed(ctx, name, deployed).await,
+        Ok(Fenced::Done(Some(deployed))) => refill_if_claimed(ctx, name, deployed).await,
+        Ok(Fenced::Done(None)) => {
+            let reason = format!(
+                "the platform did not finish deploying {name} within {}s",
+                input.readiness_timeout_secs
+            );
+            ctx.trace_error(format!("instance={name}: {reason}"));
+            return Ok(ProvisionOutcome::NotReady { reason });
+        }
         Ok(Fenced::Skipped { current }) => return Ok(skipped(ctx, name, current)),
         Err(error) => return refused_or_failed(ctx, name, "deploying", error),
     }

@@ -12,7 +12,7 @@ use toygres_orchestrations::types::DeleteInstanceOutput;
 use toygres_platform::local::binaries::PgBinaries;
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{completed_output, failure_message, spec, transitions};
-use toygres_test_support::processes::postmasters_for;
+use toygres_test_support::processes::{postmasters_for, working_in};
 
 fn a_version_that_is_not_installed() -> PostgresVersion {
     let binaries = PgBinaries::discover(None).unwrap();
@@ -64,6 +64,51 @@ async fn an_uninstalled_version_fails_cleanly_and_keeps_the_error() {
             .unwrap()
             .is_none()
     );
+    cp.shutdown().await;
+}
+
+/// A platform that hangs (here a frozen `initdb`, as on a stuck disk) ends the create at
+/// its deadline: the frozen work is killed, the record lets go, the create fails with
+/// the reason, and a delete then finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_deploy_ends_the_create_at_its_deadline_and_a_delete_wins() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    let cp = TestControlPlane::start().await;
+    let spec = spec("frozen");
+    let mut input = cp.reserve("create-frozen", &spec).await;
+    input.readiness_timeout_secs = 5;
+    let record_id = input.record_id;
+    cp.start_create("create-frozen", input).await;
+    let dir = cp.platform.instance_dir(&spec.name);
+    let initdb = eventually("initdb to start", Duration::from_secs(30), || async {
+        working_in("initdb", &dir).first().copied()
+    })
+    .await;
+    kill(Pid::from_raw(initdb), Signal::SIGSTOP).expect("freeze initdb");
+
+    let status = cp.wait("create-frozen", Duration::from_secs(90)).await;
+    let message = failure_message(&status);
+    assert!(
+        message.contains("did not finish deploying frozen within 5s"),
+        "{message}"
+    );
+    assert!(
+        working_in("initdb", &dir).is_empty(),
+        "the frozen initdb is killed"
+    );
+    let record = cms::instances::get(&cp.db.pool, record_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.state, InstanceState::Failed);
+
+    cp.start_delete("delete-frozen", record_id, &spec.name)
+        .await;
+    let _: DeleteInstanceOutput =
+        completed_output(&cp.wait("delete-frozen", Duration::from_secs(60)).await);
+    assert!(!dir.exists(), "nothing on disk");
     cp.shutdown().await;
 }
 

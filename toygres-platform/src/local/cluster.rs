@@ -84,6 +84,9 @@ impl PgCluster {
         remove_dir_if_present(&scratch).await?;
         let mut command = self.background_tool("initdb");
         command
+            // An abandoned init (its deploy gave up at its deadline) is killed, not left
+            // holding the scratch directory; the next attempt starts it afresh.
+            .kill_on_drop(true)
             .arg("-D")
             .arg(&scratch)
             .args(["-U", superuser, "-E", "UTF8", "--locale=C"]);
