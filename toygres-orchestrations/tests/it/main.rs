@@ -4,6 +4,7 @@
 
 mod actor_signal;
 mod backups;
+mod cms_events;
 mod crash;
 mod create_branches;
 mod day2;

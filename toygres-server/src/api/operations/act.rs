@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use duroxide::{EventKind, OrchestrationStatus};
 use toygres_domain::api::{OperationAction, OperationSummary};
-use toygres_domain::{ErrorCode, InstanceName, OperationStatus};
+use toygres_domain::{ErrorCode, InstanceName, OperationKind, OperationStatus};
 use toygres_orchestrations::cms::instances;
 use toygres_orchestrations::names::{
     self,
@@ -29,8 +29,8 @@ pub async fn cancel(
         Cancel::Allowed { then } => then,
         Cancel::Refused { why } => {
             return Err(refused(format!(
-                "a {} operation is not cancelled: {why}",
-                operation.kind
+                "{} operation is not cancelled: {why}",
+                a_kind(operation.kind)
             )));
         }
     };
@@ -54,8 +54,8 @@ pub async fn retry(
     let action = match policy::retry(operation.kind, operation.instance.as_deref()) {
         Retry::Refused { why } => {
             return Err(refused(format!(
-                "a {} operation is not retried: {why}",
-                operation.kind
+                "{} operation is not retried: {why}",
+                a_kind(operation.kind)
             )));
         }
         Retry::SameInput => same_input(&app, &id).await?,
@@ -63,6 +63,17 @@ pub async fn retry(
     };
     tracing::warn!(instance = operation.instance.as_deref().unwrap_or("-"), orchestration_id = %id, retry = %action.id, kind = %operation.kind, "operation retried by an operator");
     Ok(Json(action))
+}
+
+/// "a create", "an actor": the kind with its article, to start a sentence.
+fn a_kind(kind: OperationKind) -> String {
+    let text = kind.as_str().replace('_', " ");
+    let article = if text.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {text}")
 }
 
 fn require_status(
@@ -154,4 +165,16 @@ async fn latest_input(app: &AppState, id: &str) -> Result<String, ApiError> {
             _ => None,
         })
         .ok_or_else(|| ApiError::internal(format!("{id} has no start in its history")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_reads_as_a_sentence() {
+        assert_eq!(a_kind(OperationKind::Create), "a create");
+        assert_eq!(a_kind(OperationKind::Actor), "an actor");
+        assert_eq!(a_kind(OperationKind::BackupSchedule), "a backup schedule");
+    }
 }

@@ -214,7 +214,7 @@ pub async fn transition(
     sqlx::query(
         "UPDATE toygres_cms.instances SET
              state = $2,
-             updated_at = now(),
+             updated_at = clock_timestamp(),
              endpoint_host = COALESCE($3, endpoint_host),
              endpoint_port = COALESCE($4, endpoint_port),
              endpoint_user = COALESCE($5, endpoint_user),
@@ -222,7 +222,7 @@ pub async fn transition(
              actor_orchestration_id = COALESCE($7, actor_orchestration_id),
              delete_orchestration_id = COALESCE(delete_orchestration_id, $8),
              last_error = COALESCE($9, last_error),
-             deleted_at = CASE WHEN $2 = 'deleted' THEN now() ELSE deleted_at END,
+             deleted_at = CASE WHEN $2 = 'deleted' THEN clock_timestamp() ELSE deleted_at END,
              operation_orchestration_id = COALESCE($10, operation_orchestration_id)
          WHERE id = $1",
     )
@@ -281,9 +281,11 @@ async fn append_event(
     orchestration_id: &str,
 ) -> Result<(), CmsError> {
     sqlx::query(
+        // The moment of the change, not of the transaction's start: a transition that
+        // waited for the row's lock (behind a fenced platform call) happened when it got it.
         "INSERT INTO toygres_cms.instance_events
-             (instance_id, from_state, to_state, message, orchestration_id)
-         VALUES ($1, $2, $3, $4, $5)",
+             (instance_id, from_state, to_state, message, orchestration_id, occurred_at)
+         VALUES ($1, $2, $3, $4, $5, clock_timestamp())",
     )
     .bind(id)
     .bind(from.map(InstanceState::as_str))
