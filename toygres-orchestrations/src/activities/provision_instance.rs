@@ -75,16 +75,22 @@ pub(super) async fn provision(
         input.record_id,
         &[InstanceState::Creating],
         || async {
-            let work = async {
-                match input.restore {
-                    Some(restore) => deps.platform.restore(input.spec, &restore.from).await,
-                    None => deps.platform.deploy(input.spec).await,
+            match input.restore {
+                // Bounded by the platform: a restored server may replay WAL for up to an
+                // hour before it is consistent.
+                Some(restore) => deps
+                    .platform
+                    .restore(input.spec, &restore.from)
+                    .await
+                    .map(Some),
+                // Bounded here, so that a hung platform (a stuck disk, a frozen `initdb`)
+                // ends the create at its deadline and lets go of the record for a delete.
+                None => {
+                    let deploy = deps.platform.deploy(input.spec);
+                    let bounded = tokio::time::timeout_at(deadline.into(), deploy).await;
+                    bounded.map_or(Ok(None), |deployed| deployed.map(Some))
                 }
-            };
-            // Bounded, so that a hung platform (a stuck disk, a frozen `initdb`) ends the
-            // create at its deadline and lets go of the record for a delete.
-            let bounded = tokio::time::timeout_at(deadline.into(), work).await;
-            bounded.map_or(Ok(None), |deployed| deployed.map(Some))
+            }
         },
     )
     .await
