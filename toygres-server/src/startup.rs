@@ -242,6 +242,9 @@ async fn start_engine(
 ) -> anyhow::Result<Started> {
     cms::migrate(cms).await.context("applying CMS migrations")?;
     let store = Store::open(database_url.expose_secret()).await?;
+    crate::operations::store::prepare(cms)
+        .await
+        .context("indexing operations for listing")?;
     let platform = crate::platform::build(config).await?;
     let deps = Dependencies::new(cms.clone(), platform.clone(), Measures::registered());
     let engine = Engine::start(

@@ -3,8 +3,11 @@
 //! protocol's plain HTTP and JSON.
 //!
 //! Each [`Browser`] runs its own driver on a free loopback port with a fresh profile in the
-//! scratch directory; dropping it ends the session and kills the driver's process group,
-//! so no browser outlives the test.
+//! scratch directory; dropping it kills the driver's process group (the browser with it),
+//! so no browser outlives the test, even one that panics.
+//!
+//! The console redraws parts of its pages while it polls, so an element found a moment ago
+//! may be gone: [`Browser::click_on`] finds and clicks again until the click lands.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -53,21 +56,20 @@ impl Browser {
             .process_group(0)
             .spawn()
             .expect("start chromedriver");
-        let http = reqwest::Client::new();
         let base = format!("http://127.0.0.1:{port}");
+        // Made first, so that a failure below still kills the driver.
+        let mut browser = Self {
+            driver,
+            http: reqwest::Client::new(),
+            session: String::new(),
+            _profile: profile.clone(),
+        };
         eventually(
             "chromedriver to be ready",
             Duration::from_secs(20),
             || async {
-                let status: Value = http
-                    .get(format!("{base}/status"))
-                    .send()
-                    .await
-                    .ok()?
-                    .json()
-                    .await
-                    .ok()?;
-                status["value"]["ready"].as_bool().filter(|ready| *ready)
+                let status = raw(&browser.http, "GET", &format!("{base}/status"), None).await;
+                status.ok()?["ready"].as_bool().filter(|ready| *ready)
             },
         )
         .await;
@@ -83,27 +85,32 @@ impl Browser {
             },
         }}});
         let created = raw(
-            &http,
+            &browser.http,
             "POST",
             &format!("{base}/session"),
             Some(capabilities),
         )
-        .await;
-        let session = format!(
-            "{base}/session/{}",
-            created["sessionId"]
-                .as_str()
-                .expect("a WebDriver session id")
-        );
-        Self {
-            driver,
-            http,
-            session,
-            _profile: profile,
-        }
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+        let id = created["sessionId"]
+            .as_str()
+            .expect("a WebDriver session id");
+        browser.session = format!("{base}/session/{id}");
+        browser
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    async fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         raw(&self.http, method, &format!("{}{path}", self.session), body).await
     }
 
@@ -156,15 +163,6 @@ impl Browser {
         text.as_str().unwrap_or_default().to_owned()
     }
 
-    pub async fn click(&self, element: &Element) {
-        self.call(
-            "POST",
-            &format!("/element/{}/click", element.0),
-            Some(json!({})),
-        )
-        .await;
-    }
-
     pub async fn type_into(&self, element: &Element, text: &str) {
         self.call(
             "POST",
@@ -174,10 +172,18 @@ impl Browser {
         .await;
     }
 
-    /// Waits for `css`, then clicks it.
+    /// Waits for `css`, then clicks it; found again if a redraw replaced it meanwhile.
     pub async fn click_on(&self, css: &str) {
-        let element = self.wait_for(css).await;
-        self.click(&element).await;
+        eventually(&format!("a click on {css}"), PAGE_WAIT, || async {
+            let element = self.find(css).await?;
+            let path = format!("/element/{}/click", element.0);
+            match self.try_call("POST", &path, Some(json!({}))).await {
+                Ok(_) => Some(()),
+                Err(error) if error.contains("stale element") => None,
+                Err(error) => panic!("{error}"),
+            }
+        })
+        .await;
     }
 
     /// Saves what the window shows as a PNG.
@@ -209,19 +215,29 @@ fn chromium_binary() -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
-/// One WebDriver command; its `value`, or a panic naming the driver's error.
-async fn raw(http: &reqwest::Client, method: &str, url: &str, body: Option<Value>) -> Value {
+/// One WebDriver command: its `value`, or the driver's error (which names it, like
+/// `stale element reference`).
+async fn raw(
+    http: &reqwest::Client,
+    method: &str,
+    url: &str,
+    body: Option<Value>,
+) -> Result<Value, String> {
     let request = match method {
         "GET" => http.get(url),
-        "DELETE" => http.delete(url),
         _ => http.post(url).json(&body.unwrap_or(json!({}))),
     };
-    let response = request.send().await.expect("reach chromedriver");
+    let response = request
+        .send()
+        .await
+        .map_err(|e| format!("reaching chromedriver: {e}"))?;
     let status = response.status();
-    let answer: Value = response.json().await.expect("WebDriver answers JSON");
-    assert!(
-        status.is_success(),
-        "WebDriver {method} {url}: {status} {answer}"
-    );
-    answer["value"].clone()
+    let answer: Value = response
+        .json()
+        .await
+        .map_err(|e| format!("WebDriver {method} {url}: not JSON: {e}"))?;
+    match status.is_success() {
+        true => Ok(answer["value"].clone()),
+        false => Err(format!("WebDriver {method} {url}: {status} {answer}")),
+    }
 }

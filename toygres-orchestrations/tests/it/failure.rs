@@ -78,7 +78,7 @@ async fn a_hung_deploy_ends_the_create_at_its_deadline_and_a_delete_wins() {
     let cp = TestControlPlane::start().await;
     let spec = spec("frozen");
     let mut input = cp.reserve("create-frozen", &spec).await;
-    input.readiness_timeout_secs = 5;
+    input.readiness_timeout_secs = 15;
     let record_id = input.record_id;
     cp.start_create("create-frozen", input).await;
     let dir = cp.platform.instance_dir(&spec.name);
@@ -91,7 +91,7 @@ async fn a_hung_deploy_ends_the_create_at_its_deadline_and_a_delete_wins() {
     let status = cp.wait("create-frozen", Duration::from_secs(90)).await;
     let message = failure_message(&status);
     assert!(
-        message.contains("did not finish deploying frozen within 5s"),
+        message.contains("did not finish deploying frozen within 15s"),
         "{message}"
     );
     assert!(

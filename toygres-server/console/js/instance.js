@@ -16,7 +16,7 @@ const HEALTH_POINTS = 60;
 /** Which buttons make sense in which state; the server still has the last word. */
 const ALLOWED = {
   stop: ["running"],
-  start: ["stopped"],
+  start: ["stopped", "failed"],
   restart: ["running"],
   delete: ["creating", "running", "stopping", "stopped", "starting", "restarting", "failed"],
 };
@@ -39,7 +39,8 @@ export function instancePage(main, name) {
       card("Events", events)),
         card("Operations", operations),
   );
-  const act = (action) => runAction(name, action, notice);
+  const act = (action, button) => runAction(name, action, notice, button);
+  let headShows = "";
   return every(REFRESH_MS, async () => {
     let instance;
     try {
@@ -50,8 +51,13 @@ export function instancePage(main, name) {
         : `Could not load ${name}: ${error.message}`));
       return;
     }
-    replace(head, h("h1", {}, name), pill(instance.state), pill(instance.health.status),
-      h("span", { class: "spacer" }), buttons(instance, act));
+    // Redrawn only when it changes, so a button keeps its focus (and a click its target).
+    const shows = `${instance.state}/${instance.health.status}`;
+    if (shows !== headShows) {
+      headShows = shows;
+      replace(head, h("h1", {}, name), pill(instance.state), pill(instance.health.status),
+        h("span", { class: "spacer" }), buttons(instance, act));
+    }
     replace(overview, details(instance));
     const [health, history, ops] = await Promise.allSettled([
       api.health(name, HEALTH_POINTS), api.events(name), api.operations({ instance: name, limit: 15 }),
@@ -70,26 +76,28 @@ function buttons(instance, act) {
   const button = (action, label, extra = "") => h("button", {
     class: extra, "data-test": `action-${action}`,
     disabled: !ALLOWED[action].includes(instance.state),
-    onclick: () => act(action),
+    onclick: (event) => act(action, event.currentTarget),
   }, label);
   return h("div", { class: "actions" },
     button("stop", "Stop"), button("start", "Start"), button("restart", "Restart"),
     button("delete", "Delete", "danger"));
 }
 
-async function runAction(name, action, notice) {
+async function runAction(name, action, notice, button) {
   if (action === "delete") return confirmDelete(name, notice);
   replace(notice);
+  button.disabled = true;
   try {
     await api.power(name, action);
     toast(`${name}: ${PROGRESS[action]}.`);
   } catch (error) {
     replace(notice, banner("error", error.message));
+    button.disabled = false;
   }
 }
 
 function confirmDelete(name, notice) {
-  const typed = h("input", { autocomplete: "off", placeholder: name, "data-test": "confirm-name" });
+  const typed = h("input", { id: "confirm-name", autocomplete: "off", placeholder: name, "data-test": "confirm-name" });
   const remove = h("button", { class: "danger solid", disabled: true, "data-test": "confirm-delete" }, "Delete instance");
   const close = () => backdrop.remove();
   typed.addEventListener("input", () => { remove.disabled = typed.value !== name; });
@@ -105,12 +113,17 @@ function confirmDelete(name, notice) {
       replace(notice, banner("error", error.message));
     }
   });
-  const backdrop = h("div", { class: "backdrop", onclick: (event) => event.target === backdrop && close() },
-    h("div", { class: "dialog", role: "dialog", "aria-modal": "true" },
-      h("h2", {}, `Delete ${name}?`),
-      h("p", {}, "The instance and its data directory are removed; this cannot be undone. Type its name to confirm."),
-      typed,
-      h("div", { class: "actions" }, h("button", { onclick: close }, "Cancel"), remove)));
+  const backdrop = h("div", {
+    class: "backdrop",
+    onclick: (event) => event.target === backdrop && close(),
+    onkeydown: (event) => event.key === "Escape" && close(),
+  },
+  h("div", { class: "dialog", role: "dialog", "aria-modal": "true", "aria-labelledby": "confirm-title" },
+    h("h2", { id: "confirm-title" }, `Delete ${name}?`),
+    h("p", {}, "The instance and its data directory are removed; this cannot be undone."),
+    h("label", { for: "confirm-name" }, "Type its name to confirm"),
+    typed,
+    h("div", { class: "actions" }, h("button", { onclick: close }, "Cancel"), remove)));
   document.body.append(backdrop);
   typed.focus();
 }

@@ -43,7 +43,7 @@ function summary(instances) {
     stat("Instances", instances.length, "count-all"),
     stat("Running", count((i) => i.state === "running"), "count-running"),
     stat("Healthy", count((i) => i.health.status === "healthy"), "count-healthy"),
-    stat("Need a look", count((i) => ["failed", "unhealthy", "stale"].includes(i.state) || ["unhealthy", "stale"].includes(i.health.status)), "count-attention"),
+    stat("Need a look", count((i) => i.state === "failed" || ["unhealthy", "stale"].includes(i.health.status)), "count-attention"),
   ];
 }
 

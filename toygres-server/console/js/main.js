@@ -14,20 +14,31 @@ let leave = () => {};
 let signInNotice = null;
 
 const ROUTES = [
-  [/^#\/instances\/([^/]+)$/, (main, [name]) => instancePage(main, decodeURIComponent(name))],
+  [/^#\/instances\/([^/]+)$/, (main, name) => instancePage(main, name)],
   [/^#\/instances$/, (main) => instancesPage(main)],
-  [/^#\/operations\/([^/]+)$/, (main, [id]) => operationPage(main, decodeURIComponent(id))],
+  [/^#\/operations\/([^/]+)$/, (main, id) => operationPage(main, id)],
   [/^#\/operations$/, (main) => operationsPage(main)],
 ];
+
+/** A path segment as written in the hash; `null` when it is not valid percent-encoding. */
+function decoded(segment) {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
 
 function route() {
   leave();
   leave = () => {};
+  document.querySelectorAll(".backdrop").forEach((dialog) => dialog.remove());
   if (!session.token()) return showSignIn();
   const hash = location.hash || "#/instances";
   for (const [pattern, page] of ROUTES) {
     const match = hash.match(pattern);
-    if (match) return showPage(hash, (main) => page(main, match.slice(1)));
+    const segments = match?.slice(1).map(decoded);
+    if (segments && !segments.includes(null)) return showPage(hash, (main) => page(main, ...segments));
   }
   location.replace("#/instances");
 }
@@ -89,7 +100,6 @@ async function signIn(event, input, submit, message) {
   try {
     await api.check(token);
     session.signIn(token);
-    if (!location.hash || location.hash === "#/sign-in") location.hash = "#/instances";
     route();
   } catch (error) {
     const text = error instanceof ApiError && error.status === 401

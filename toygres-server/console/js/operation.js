@@ -36,7 +36,7 @@ export function operationPage(main, id) {
     replace(body, overview(operation), payloads(operation),
       operation.children.length ? card("Started by this operation", operationTable(operation.children, { showInstance: true })) : null,
       operation.executions.map(execution));
-    finished = operation.status !== "running";
+    finished = operation.status === "completed" || operation.status === "failed";
   });
 }
 

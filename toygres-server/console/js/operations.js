@@ -12,6 +12,12 @@ const PAGE = 25;
 const STATUSES = ["", "running", "completed", "failed"];
 const KINDS = ["", "create", "delete", "stop", "start", "restart", "backup", "backup_schedule", "delete_backup", "actor", "system"];
 
+/** Operations once each: a refreshed first page may overlap the older pages below it. */
+function unique(operations) {
+  const seen = new Set();
+  return operations.filter((operation) => !seen.has(operation.id) && seen.add(operation.id));
+}
+
 export function operationsPage(main) {
   const filters = { status: "", kind: "", instance: "" };
   const list = h("div", {});
@@ -35,36 +41,45 @@ export function operationsPage(main) {
         h("div", {}, h("label", { for: "filter-instance" }, "Instance"), instance)),
       list, more));
 
+  // Each change of filters starts a new generation; an answer to an older one is dropped.
+  let generation = 0;
+
   async function firstPage() {
+    const asked = generation;
     try {
       const page = await api.operations({ ...filters, limit: PAGE });
+      if (asked !== generation) return;
       pages = [page.operations, ...pages.slice(1)];
       if (pages.length === 1) cursor = page.next_cursor;
       render();
     } catch (error) {
-      replace(list, h("div", { class: "card-body" }, banner("error", error.message)));
+      if (asked === generation) replace(list, h("div", { class: "card-body" }, banner("error", error.message)));
     }
   }
 
-  async function nextPage() {
+  async function nextPage(event) {
+    const asked = generation;
+    event.currentTarget.disabled = true;
     try {
       const page = await api.operations({ ...filters, limit: PAGE, cursor });
+      if (asked !== generation) return;
       pages.push(page.operations);
       cursor = page.next_cursor;
       render();
     } catch (error) {
-      replace(more, banner("error", error.message));
+      if (asked === generation) replace(more, banner("error", error.message));
     }
   }
 
   function render() {
-    replace(list, operationTable(pages.flat(), { showInstance: true }));
+    replace(list, operationTable(unique(pages.flat()), { showInstance: true }));
     replace(more, cursor
       ? h("div", { class: "load-more" }, h("button", { onclick: nextPage, "data-test": "load-more" }, "Load older operations"))
       : null);
   }
 
   function reload() {
+    generation += 1;
     pages = [];
     cursor = null;
     firstPage();

@@ -12,6 +12,24 @@ use sqlx::PgPool;
 use toygres_domain::OperationStatus;
 use toygres_orchestrations::DUROXIDE_SCHEMA;
 
+/// Lets pages be read newest first without sorting the whole table: duroxide-pg has no
+/// index on `instances.created_at`, so this adds one beside its tables, once (several
+/// servers may start at once: they take turns on an advisory lock). Dropped with the
+/// table if a duroxide-pg migration ever remakes it, and made again at the next start.
+pub async fn prepare(pool: &PgPool) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('toygres: operations newest first'))")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(&format!(
+        "CREATE INDEX IF NOT EXISTS toygres_operations_newest_first
+         ON {DUROXIDE_SCHEMA}.instances (created_at DESC, instance_id DESC)"
+    ))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
 /// One operation as the store has it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Row {

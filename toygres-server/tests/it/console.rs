@@ -69,7 +69,9 @@ async fn an_operator_runs_an_instance_from_the_console() {
     let planted =
         "sessionStorage.setItem(arguments[0], 'not-the-token'); location.hash = '#/instances';";
     browser.execute(planted, vec![json!(TOKEN_KEY)]).await;
-    browser.wait_for("[data-test=token]").await;
+    browser
+        .wait_for_text("The server no longer accepts this session's token")
+        .await;
     let text = browser.text().await;
     assert!(
         !text.contains("ledger"),
