@@ -4,10 +4,12 @@
 //! backup, through [`provision`].
 //!
 //! One activity instead of four (deploy, status polls, endpoint, connection test) because
-//! every durable step costs a round trip through the store. The wait is bounded here, by
-//! the readiness timeout, not by a duroxide per-attempt timeout: this step runs on the
-//! platform worker pool and may queue behind other deploys, and time spent queued must
-//! never count against it.
+//! every durable step costs a round trip through the store. The work is bounded here, by
+//! the readiness timeout counted from the moment a worker starts it, not by a duroxide
+//! per-attempt timeout: this step runs on the platform worker pool and may queue behind
+//! other deploys, and time spent in that queue must never count against it. (Inside, a
+//! deploy may wait for an `initdb` slot of the local platform, behind at most the other
+//! platform workers' deploys, about a second each: that wait does count.)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
