@@ -191,6 +191,8 @@ async fn operators_see_and_steer_every_operation() {
     let view: InstanceView =
         serde_json::from_str(&server.cli_ok(&["get", "shop", "-o", "json"]).await).unwrap();
     let actor = view.actor_orchestration_id.expect("an actor");
+    let watching = server.cli_ok(&["operations", "show", &actor]).await;
+    assert!(watching.contains("watching its health"), "{watching}");
     let said = server.cli_ok(&["operations", "cancel", &actor]).await;
     assert!(said.contains("reconciliation"), "{said}");
     let client = duroxide_client(&server.database_url().await).await;

@@ -8,7 +8,7 @@ pub mod show;
 
 use sqlx::PgPool;
 use toygres_domain::api::OperationSummary;
-use toygres_domain::{ErrorCode, OperationStatus};
+use toygres_domain::{ErrorCode, OperationKind, OperationStatus};
 
 use crate::api::ApiError;
 use crate::operations::{kind, store, subject};
@@ -27,12 +27,13 @@ async fn summaries(pool: &PgPool, rows: &[store::Row]) -> Result<Vec<OperationSu
                 .then_some(row.completed_at)
                 .flatten();
             let until = finished_at.unwrap_or(now);
+            let kind = kind::of(&row.orchestration_name);
             OperationSummary {
                 id: row.instance_id.clone(),
-                kind: kind::of(&row.orchestration_name),
+                kind,
                 instance,
                 status,
-                step: row.custom_status.clone(),
+                step: step(row, kind, status),
                 orchestration: kind::short(&row.orchestration_name).to_string(),
                 version: row.orchestration_version.clone(),
                 parent: row.parent_instance_id.clone(),
@@ -42,6 +43,15 @@ async fn summaries(pool: &PgPool, rows: &[store::Row]) -> Result<Vec<OperationSu
             }
         })
         .collect())
+}
+
+/// What it is doing: the step it set, or for a running health actor (which sets none, as
+/// it does the same thing all its life) that it watches.
+fn step(row: &store::Row, kind: OperationKind, status: OperationStatus) -> Option<String> {
+    let watching = kind == OperationKind::Actor && status == OperationStatus::Running;
+    row.custom_status
+        .clone()
+        .or_else(|| watching.then(|| "watching its health".to_string()))
 }
 
 /// The operation `id`, or a 404.
