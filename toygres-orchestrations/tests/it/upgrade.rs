@@ -190,7 +190,7 @@ async fn a_1_0_0_actor_moves_to_1_1_0_at_its_next_continue_as_new() {
 }
 
 /// Records the fixtures above from the 1.0.0 code, which stays registered. Run by hand
-/// (`cargo test -p toygres-orchestrations --test upgrade -- --ignored`) only when a
+/// (`cargo test -p toygres-orchestrations --test it -- --ignored upgrade::record_`) only when a
 /// fixture must be made again; the files it writes are committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "records fixtures; run by hand"]
