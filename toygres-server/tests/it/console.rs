@@ -2,7 +2,8 @@
 //! sees nothing; the right one signs in, creates an instance with the form, sees it become
 //! running, opens its page (endpoint, health chart, events, operations), stops and starts
 //! it with the buttons, follows an operation's timeline, and deletes the instance. Each
-//! page is saved as a screenshot under `target/console-screenshots/`.
+//! page is saved as a screenshot under `target/console-screenshots/`. The pages come with
+//! a Content-Security-Policy that forbids inline script and framing.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -49,8 +50,28 @@ async fn an_operator_runs_an_instance_from_the_console() {
     .await;
     server.cli_ok(&["create", "ledger", "--wait"]).await;
     let shots = screenshots();
-    let browser = Browser::start().await;
     let console = format!("{}/console/", server.url);
+    let page = reqwest::get(&console).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"),
+        "{policy}"
+    );
+    let root = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(&server.url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        root.headers()["location"],
+        "/console/",
+        "/ leads to the console"
+    );
+    let browser = Browser::start().await;
 
     sign_in(&browser, &console, "not-the-token").await;
     browser.wait_for("[data-test=sign-in-error]").await;
