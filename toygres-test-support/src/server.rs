@@ -12,10 +12,14 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
 use toygres_domain::InstanceName;
+use toygres_domain::api::InstanceView;
+use toygres_orchestrations::names;
 use toygres_platform::Platform;
 use toygres_platform::local::LocalPlatform;
 use toygres_platform::local::binaries::PgBinaries;
 
+use crate::TestDatabase;
+use crate::control_plane::{duroxide_client, kill_orchestration};
 use crate::database::free_port;
 use crate::eventually::eventually;
 use crate::scratch;
@@ -249,6 +253,27 @@ impl TestServer {
             .await
             .expect("embedded credentials");
         credentials.connection_string(&endpoint)
+    }
+
+    /// Makes the delete of `name` fail: asks for it while a transaction holds the record's
+    /// row lock (so it waits at its first step), kills its orchestration, lets go of the
+    /// lock. Returns the failed delete's id.
+    pub async fn fail_a_delete(&self, name: &str) -> String {
+        let view: InstanceView =
+            serde_json::from_str(&self.cli_ok(&["get", name, "-o", "json"]).await).unwrap();
+        let db = TestDatabase::connect(&self.database_url().await).await;
+        let client = duroxide_client(&db.url).await;
+        let mut lock = db.pool.begin().await.unwrap();
+        sqlx::query("SELECT 1 FROM toygres_cms.instances WHERE id = $1 FOR UPDATE")
+            .bind(view.id)
+            .execute(&mut *lock)
+            .await
+            .unwrap();
+        self.cli_ok(&["delete", name]).await;
+        let delete_id = names::instance_ids::delete_instance(view.id);
+        kill_orchestration(&client, &delete_id).await;
+        lock.rollback().await.unwrap();
+        delete_id
     }
 }
 

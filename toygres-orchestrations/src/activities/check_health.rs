@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use duroxide::ActivityContext;
 
+use super::readiness;
 use crate::Dependencies;
 use crate::activity_types::{CheckHealthInput, RecordHealthOutput};
 use crate::cms::health::{self, Probe};
-use crate::platform::probe;
 
 pub const NAME: &str = crate::names::activities::CHECK_HEALTH;
 
@@ -22,20 +22,9 @@ pub async fn run(
     input: CheckHealthInput,
 ) -> Result<RecordHealthOutput, String> {
     let name = &input.name;
-    let result = async {
-        let endpoint = deps
-            .platform
-            .endpoint(name)
-            .await
-            .map_err(|e| e.to_string())?;
-        let credentials = deps
-            .platform
-            .credentials(name)
-            .await
-            .map_err(|e| e.to_string())?;
-        probe::select_one(&endpoint, &credentials, deps.probe_timeout).await
-    }
-    .await;
+    let result = readiness::log_in(&deps, name)
+        .await
+        .map(|(_, latency)| latency);
     let probe = match result {
         Ok(latency) => {
             deps.measures

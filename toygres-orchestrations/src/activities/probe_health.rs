@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use duroxide::ActivityContext;
 
+use super::readiness;
 use crate::Dependencies;
 use crate::activity_types::{InstanceRef, ProbeResult};
-use crate::platform::probe;
 
 pub const NAME: &str = crate::names::activities::PROBE_HEALTH;
 
@@ -17,25 +17,9 @@ pub async fn run(
     input: InstanceRef,
 ) -> Result<ProbeResult, String> {
     let name = &input.name;
-    let target = async {
-        let endpoint = deps
-            .platform
-            .endpoint(name)
-            .await
-            .map_err(|e| e.to_string())?;
-        let credentials = deps
-            .platform
-            .credentials(name)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>((endpoint, credentials))
-    };
-    let outcome = match target.await {
-        Ok((endpoint, credentials)) => {
-            probe::select_one(&endpoint, &credentials, deps.probe_timeout).await
-        }
-        Err(e) => Err(e),
-    };
+    let outcome = readiness::log_in(&deps, name)
+        .await
+        .map(|(_, latency)| latency);
     let result = match outcome {
         Ok(latency) => ProbeResult {
             ok: true,

@@ -51,6 +51,8 @@ pub async fn wait_until_ready(
     }
 }
 
+/// Logs in to `name` with its own password and runs `SELECT 1` (the health probe and the
+/// create's last check alike): where it answered, and how long that took.
 pub async fn log_in(
     deps: &Dependencies,
     name: &InstanceName,

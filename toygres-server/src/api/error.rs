@@ -3,6 +3,7 @@
 //! table to the enum.
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use toygres_domain::ErrorCode;
@@ -73,6 +74,13 @@ impl From<CmsError> for ApiError {
             }
             _ => Self::internal(error),
         }
+    }
+}
+
+/// A query string of the wrong shape (unknown parameter, wrong type).
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::new(ErrorCode::InvalidRequest, rejection.body_text())
     }
 }
 

@@ -11,9 +11,7 @@ use toygres_domain::api::{
     HealthHistory, InstanceEvents, InstanceView, OperationDetail, OperationList, OperationSummary,
 };
 use toygres_domain::{InstanceState, OperationKind, OperationStatus};
-use toygres_orchestrations::names;
-use toygres_test_support::TestDatabase;
-use toygres_test_support::control_plane::{duroxide_client, kill_orchestration};
+use toygres_test_support::control_plane::duroxide_client;
 use toygres_test_support::eventually;
 use toygres_test_support::server::{ServerOptions, TestServer};
 
@@ -203,7 +201,7 @@ async fn operators_see_and_steer_every_operation() {
     .await;
 
     // Retry: a failed delete runs again under a new id, and the instance ends deleted.
-    let failed_delete = fail_a_delete(&server, "cafe").await;
+    let failed_delete = server.fail_a_delete("cafe").await;
     let retried = server
         .cli_ok(&["-o", "json", "operations", "retry", &failed_delete])
         .await;
@@ -247,24 +245,4 @@ async fn operators_see_and_steer_every_operation() {
         .cli_ok(&["backup", "schedule", "shop", "--off"])
         .await;
     server.cli_ok(&["delete", "shop", "--wait"]).await;
-}
-
-/// Makes the delete of `name` fail (pinned at its first step by the record's lock, then
-/// killed); its id.
-async fn fail_a_delete(server: &TestServer, name: &str) -> String {
-    let view: InstanceView =
-        serde_json::from_str(&server.cli_ok(&["get", name, "-o", "json"]).await).unwrap();
-    let db = TestDatabase::connect(&server.database_url().await).await;
-    let client = duroxide_client(&db.url).await;
-    let mut lock = db.pool.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM toygres_cms.instances WHERE id = $1 FOR UPDATE")
-        .bind(view.id)
-        .execute(&mut *lock)
-        .await
-        .unwrap();
-    server.cli_ok(&["delete", name]).await;
-    let delete_id = names::instance_ids::delete_instance(view.id);
-    kill_orchestration(&client, &delete_id).await;
-    lock.rollback().await.unwrap();
-    delete_id
 }

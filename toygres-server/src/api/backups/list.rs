@@ -23,8 +23,7 @@ pub async fn handle(
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<BackupList>, ApiError> {
     supported(&app)?;
-    let Query(params) =
-        params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    let Query(params) = params?;
     let name = params
         .instance
         .map(InstanceName::parse)

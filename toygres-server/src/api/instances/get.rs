@@ -9,7 +9,6 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
-use toygres_domain::ErrorCode;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -44,8 +43,7 @@ pub async fn handle(
     params: Result<Query<GetParams>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Query(params) =
-        params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    let Query(params) = params?;
     let seen = headers
         .get(IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())

@@ -50,8 +50,7 @@ pub async fn health(
     NamePath(name): NamePath,
     params: Result<Query<HealthParams>, QueryRejection>,
 ) -> Result<Json<HealthHistory>, ApiError> {
-    let Query(params) =
-        params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    let Query(params) = params?;
     let limit = params.limit.unwrap_or(DEFAULT_CHECKS);
     if !(1..=MAX_CHECKS).contains(&limit) {
         return Err(ApiError::new(

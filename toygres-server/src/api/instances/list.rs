@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use toygres_domain::ErrorCode;
 use toygres_domain::api::InstanceList;
 use toygres_orchestrations::cms;
 
@@ -22,8 +21,7 @@ pub async fn handle(
     State(app): State<AppState>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<InstanceList>, ApiError> {
-    let Query(params) =
-        params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    let Query(params) = params?;
     let records = if params.include_deleted {
         cms::instances::list_all(&app.cms).await?
     } else {

@@ -29,8 +29,7 @@ pub async fn handle(
     State(app): State<AppState>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<OperationList>, ApiError> {
-    let Query(params) =
-        params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    let Query(params) = params?;
     if let Some(status) = params.status
         && !matches!(
             status,
