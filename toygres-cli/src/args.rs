@@ -72,6 +72,18 @@ pub enum Command {
         /// --from-backup.
         #[arg(long)]
         at: Option<chrono::DateTime<chrono::Utc>>,
+        /// The role the application logs in as: owns the database, not a superuser
+        /// (default: app; a restore keeps its source's).
+        #[arg(long)]
+        owner: Option<String>,
+        /// The application's database (default: app; a restore keeps its source's).
+        #[arg(long)]
+        database: Option<String>,
+        /// Also give out the superuser's login: whoever has it can read and change
+        /// everything in the instance and run programs as its OS account (only where
+        /// each instance has an OS account of its own).
+        #[arg(long)]
+        superuser_access: bool,
         /// Wait until it is running (or failed).
         #[arg(long)]
         wait: bool,
@@ -148,8 +160,44 @@ pub enum Command {
         #[arg(long, default_value_t = 300)]
         timeout: u64,
     },
-    /// Print the instance's connection string (with its password).
-    ConnectionString { name: String },
+    /// Print the instance's connection string (with its password), verifying the server
+    /// with the control plane's CA certificate, which it writes to --ca-file.
+    ConnectionString {
+        name: String,
+        /// The superuser's login instead of the owner's (needs superuser access).
+        #[arg(long)]
+        superuser: bool,
+        /// Where to write the CA certificate the string's `sslrootcert` names (default:
+        /// ~/.toygres/ca-<server host>-<port>.crt).
+        #[arg(long, env = "TOYGRES_CA_FILE")]
+        ca_file: Option<PathBuf>,
+    },
+    /// Print (or write to --file) the CA certificate that signs every instance's server
+    /// certificate, for `sslrootcert=` with `sslmode=verify-full`.
+    CaCertificate {
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Turn an instance's superuser login on or off. On: whoever has it can read and
+    /// change everything in the instance and run programs as its OS account. Off: it is
+    /// taken back, with what a superuser could have handed out, and the server restarts.
+    SuperuserAccess {
+        name: String,
+        #[arg(value_enum)]
+        switch: Switch,
+        /// Wait until it is done.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 #[derive(Debug, Subcommand)]

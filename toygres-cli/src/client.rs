@@ -4,9 +4,10 @@ use reqwest::{Method, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use toygres_domain::api::{
-    Accepted, BackupAccepted, BackupList, BackupView, ConnectionView, CreateInstanceRequest,
-    ErrorBody, HealthHistory, InstanceEvents, InstanceList, InstanceView, OperationAction,
-    OperationDetail, OperationList, PREFIX, ScheduleRequest, ScheduleView,
+    Accepted, BackupAccepted, BackupList, BackupView, CaCertificateView, ConnectionView,
+    CreateInstanceRequest, ErrorBody, HealthHistory, InstanceEvents, InstanceList, InstanceView,
+    OperationAction, OperationDetail, OperationList, PREFIX, ScheduleRequest, ScheduleView,
+    SuperuserAccessRequest,
 };
 use toygres_domain::{OperationKind, OperationStatus};
 use uuid::Uuid;
@@ -193,9 +194,48 @@ impl ApiClient {
             .await
     }
 
-    pub async fn connection(&self, name: &str) -> Result<ConnectionView, CliError> {
-        self.send::<(), _>(Method::GET, &format!("/instances/{name}/connection"), None)
+    pub async fn connection(
+        &self,
+        name: &str,
+        superuser: bool,
+    ) -> Result<ConnectionView, CliError> {
+        let login = if superuser { "?login=superuser" } else { "" };
+        self.send::<(), _>(
+            Method::GET,
+            &format!("/instances/{name}/connection{login}"),
+            None,
+        )
+        .await
+    }
+
+    pub async fn superuser_access(&self, name: &str, enabled: bool) -> Result<Accepted, CliError> {
+        self.send(
+            Method::POST,
+            &format!("/instances/{name}/superuser-access"),
+            Some(&SuperuserAccessRequest { enabled }),
+        )
+        .await
+    }
+
+    pub async fn ca_certificate(&self) -> Result<CaCertificateView, CliError> {
+        self.send::<(), _>(Method::GET, "/ca-certificate", None)
             .await
+    }
+
+    /// Host and port of the server, for naming files that belong to it.
+    pub fn server_label(base: &str) -> String {
+        let without_scheme = base.split_once("://").map_or(base, |(_, rest)| rest);
+        without_scheme
+            .trim_end_matches('/')
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
     }
 
     async fn send<B: Serialize, T: DeserializeOwned>(

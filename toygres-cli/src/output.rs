@@ -35,6 +35,8 @@ pub fn instance_details(i: &InstanceView) {
         ("state", i.state.to_string()),
         ("health", i.health.status.to_string()),
         ("endpoint", endpoint(i)),
+        ("owner", login(i)),
+        ("superuser", superuser_access(i.superuser_access)),
         ("postgres", i.postgres_version.clone()),
         ("storage", format!("{} GiB", i.storage_gb)),
         ("platform", i.platform.clone()),
@@ -56,6 +58,23 @@ pub fn instance_details(i: &InstanceView) {
     }
     for (label, value) in fields {
         println!("{:<11} {value}", format!("{label}:"));
+    }
+}
+
+/// `app in database app`.
+fn login(i: &InstanceView) -> String {
+    match (&i.owner, &i.database) {
+        (Some(owner), Some(database)) => format!("{owner} in database {database}"),
+        _ => "-".into(),
+    }
+}
+
+/// Whether the tenant also has the superuser's login, and what that gives away.
+pub fn superuser_access(on: bool) -> String {
+    match on {
+        true => "on: whoever has the superuser login can read and change everything in this instance and run programs as its OS account (toygres-cli superuser-access NAME off)"
+            .into(),
+        false => "off: the owner cannot read the server's files or run programs".into(),
     }
 }
 

@@ -29,6 +29,16 @@ pub struct CreateInstanceRequest {
     /// ...replayed up to this moment (point-in-time recovery; also with `from_backup`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<DateTime<Utc>>,
+    /// The role the application logs in as (default `app`; a restore keeps the source's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The application database, owned by `owner` (default `app`; a restore keeps the
+    /// source's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// Also hand out the superuser's login (default: no).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superuser_access: Option<bool>,
 }
 
 /// A PostgreSQL major version as `"16"` or `16`.
@@ -57,6 +67,15 @@ pub struct InstanceView {
     pub platform: String,
     pub postgres_version: String,
     pub storage_gb: u32,
+    /// The role its application logs in as, and its database (`postgres` and `postgres`
+    /// for an instance made before owner roles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// Whether its tenant may also log in as the superuser.
+    #[serde(default)]
+    pub superuser_access: bool,
     pub endpoint: Option<EndpointView>,
     pub health: HealthView,
     pub last_error: Option<String>,
@@ -158,11 +177,36 @@ pub struct ScheduleView {
     pub orchestration_id: Option<String>,
 }
 
-/// `GET /api/v1/instances/{name}/connection`: the only response with a password in it.
+/// `GET /api/v1/instances/{name}/connection[?login=superuser]`: the only response with a
+/// password in it (sent with `Cache-Control: no-store`).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionView {
     pub name: String,
+    /// A libpq URI; with TLS it asks for `sslmode=verify-full` and needs `sslrootcert=`
+    /// naming a file that holds `ca_certificate`.
     pub connection_string: String,
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub database: String,
+    /// The CA certificate (PEM) that signed the server's; absent for a server without TLS
+    /// (one started before Toygres gave instances certificates, until its next restart).
+    #[serde(default)]
+    pub ca_certificate: Option<String>,
+}
+
+/// `POST /api/v1/instances/{name}/superuser-access`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuperuserAccessRequest {
+    pub enabled: bool,
+}
+
+/// `GET /api/v1/ca-certificate`: the CA that signs every instance's server certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaCertificateView {
+    /// PEM.
+    pub certificate: String,
 }
 
 impl std::fmt::Debug for ConnectionView {
@@ -214,6 +258,9 @@ mod tests {
         let view = ConnectionView {
             name: "a".into(),
             connection_string: "postgresql://u:hunter2@h/d".into(),
+            user: "u".into(),
+            database: "d".into(),
+            ca_certificate: None,
         };
         assert!(!format!("{view:?}").contains("hunter2"));
     }

@@ -39,6 +39,10 @@ error_codes! {
     InvalidPostgresVersion = (400, "invalid_postgres_version"),
     UnsupportedPostgresVersion = (400, "unsupported_postgres_version"),
     InvalidStorageSize = (400, "invalid_storage_size"),
+    /// An owner role name that is not a plain identifier, or is reserved.
+    InvalidOwner = (400, "invalid_owner"),
+    /// A database name that is not a plain identifier, or is reserved.
+    InvalidDatabase = (400, "invalid_database"),
     /// A restore that cannot be done as asked (no such backup, a moment outside what the
     /// backups cover, a different PostgreSQL version).
     InvalidRestore = (400, "invalid_restore"),
@@ -53,6 +57,8 @@ error_codes! {
     InvalidState = (409, "invalid_state"),
     /// A backup of the instance runs; the operation must wait for it.
     BackupRunning = (409, "backup_running"),
+    /// The superuser's login was asked for, but the instance has no superuser access.
+    SuperuserAccessOff = (409, "superuser_access_off"),
     /// An operation that must not be cancelled or retried (the message says what to do
     /// instead).
     OperationRefused = (409, "operation_refused"),

@@ -1,8 +1,9 @@
 //! The vocabulary every Toygres crate shares.
 //!
-//! Validated values ([`InstanceName`], [`PostgresVersion`], [`StorageSize`]) can only be
-//! constructed through a checking constructor, also used by serde, so code that holds one
-//! never has to ask whether it is valid: "parse, don't validate". The API, the CLI and the
+//! Validated values ([`InstanceName`], [`PostgresVersion`], [`StorageSize`], [`RoleName`],
+//! [`DatabaseName`]) can only be constructed through a checking constructor, also used by
+//! serde, so code that holds one never has to ask whether it is valid: "parse, don't
+//! validate". The API, the CLI and the
 //! orchestrations all use these, so a name the CLI accepts is a name the server accepts.
 //! [`api`] holds the JSON shapes of the HTTP API, shared by the server and the CLI, with
 //! typed states ([`InstanceState`], [`HealthStatus`], [`OperationStatus`]) and error codes
@@ -12,12 +13,14 @@ pub mod api;
 mod error_code;
 mod instance_name;
 mod postgres_version;
+mod sql_name;
 mod state;
 mod storage_size;
 
 pub use error_code::ErrorCode;
 pub use instance_name::InstanceName;
 pub use postgres_version::PostgresVersion;
+pub use sql_name::{DatabaseName, RoleName};
 pub use state::{
     BackupState, HealthStatus, InstanceState, OperationKind, OperationStatus, UnknownText,
 };

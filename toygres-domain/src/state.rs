@@ -68,10 +68,12 @@ text_enum! {
     ///
     /// ```text
     /// creating ──▶ running ◀──────────────────────────┐
-    ///    │          │  ▲  └──▶ restarting ──▶ running  │
+    ///    │          │  ▲  ├──▶ restarting ──▶ running  │
+    ///    │          │  │  └──▶ configuring ──▶ running │
     ///    │          │  └──────────────────┐            │
     ///    │          └──▶ stopping ──▶ stopped ──▶ starting
-    ///    └──▶ failed (a create, stop, start or restart that could not finish; start retries)
+    ///    └──▶ failed (a create, stop, start, restart or configuration change that could
+    ///                 not finish; start retries)
     ///
     /// every state but deleted ──▶ deleting ──▶ deleted
     /// ```
@@ -82,6 +84,8 @@ text_enum! {
         Stopped = "stopped",
         Starting = "starting",
         Restarting = "restarting",
+        /// Its logins change (superuser access on or off).
+        Configuring = "configuring",
         Deleting = "deleting",
         Deleted = "deleted",
         Failed = "failed",
@@ -94,14 +98,22 @@ impl InstanceState {
         use InstanceState::*;
         match self {
             Creating => &[],
-            Running => &[Creating, Starting, Restarting],
+            Running => &[Creating, Starting, Restarting, Configuring],
             Stopping => &[Running],
             Stopped => &[Stopping],
             Starting => &[Stopped, Failed],
             Restarting => &[Running],
-            Failed => &[Creating, Stopping, Starting, Restarting],
+            Configuring => &[Running],
+            Failed => &[Creating, Stopping, Starting, Restarting, Configuring],
             Deleting => &[
-                Creating, Running, Stopping, Stopped, Starting, Restarting, Failed,
+                Creating,
+                Running,
+                Stopping,
+                Stopped,
+                Starting,
+                Restarting,
+                Configuring,
+                Failed,
             ],
             Deleted => &[Deleting],
         }
@@ -111,7 +123,7 @@ impl InstanceState {
     pub fn is_transitional(self) -> bool {
         use InstanceState::*;
         match self {
-            Creating | Stopping | Starting | Restarting | Deleting => true,
+            Creating | Stopping | Starting | Restarting | Configuring | Deleting => true,
             Running | Stopped | Failed | Deleted => false,
         }
     }
@@ -169,6 +181,8 @@ text_enum! {
         Stop = "stop",
         Start = "start",
         Restart = "restart",
+        /// Turning an instance's superuser access on or off.
+        SuperuserAccess = "superuser_access",
         Backup = "backup",
         BackupSchedule = "backup_schedule",
         DeleteBackup = "delete_backup",

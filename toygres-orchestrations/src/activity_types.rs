@@ -211,6 +211,10 @@ pub enum PlatformOperation {
     Restart {
         token: String,
     },
+    /// Superuser access on or off (off restarts the server).
+    SetSuperuserAccess {
+        enabled: bool,
+    },
 }
 
 impl PlatformOperation {
@@ -220,6 +224,7 @@ impl PlatformOperation {
             Self::Stop => InstanceState::Stopping,
             Self::Start => InstanceState::Starting,
             Self::Restart { .. } => InstanceState::Restarting,
+            Self::SetSuperuserAccess { .. } => InstanceState::Configuring,
         }
     }
 }

@@ -22,7 +22,8 @@ use crate::domain::InstanceName;
 use crate::names::instance_ids;
 use crate::types::{
     BackupInput, BackupScheduleInput, CreateInstanceInput, DeleteBackupInput, DeleteInstanceInput,
-    HistoryPrunerInput, InstanceActorInput, OperationInput, WarmPoolInput, v1_1, v1_2,
+    HistoryPrunerInput, InstanceActorInput, OperationInput, SuperuserAccessInput, WarmPoolInput,
+    v1_1, v1_2,
 };
 
 /// What an orchestration or activity acts on, as far as its input tells.
@@ -117,6 +118,12 @@ named_by! {
     OperationInput => name;
     BackupInput => name;
     BackupScheduleInput => name;
+}
+
+impl About for SuperuserAccessInput {
+    fn concerns(&self) -> Concerns {
+        self.operation.concerns()
+    }
 }
 
 impl About for MarkRunningInput {

@@ -32,6 +32,8 @@ pub mod orchestrations {
         /// One per scheduled instance: a backup every interval, older ones expired.
         BACKUP_SCHEDULE = "toygres-orchestrations::orchestration::backup-schedule";
         DELETE_BACKUP = "toygres-orchestrations::orchestration::delete-backup";
+        /// Turns an instance's superuser access on or off.
+        SET_SUPERUSER_ACCESS = "toygres-orchestrations::orchestration::set-superuser-access";
     }
 }
 
@@ -120,6 +122,7 @@ pub mod versions {
         (STOP_INSTANCE, &[V1_0_0]),
         (START_INSTANCE, &[V1_0_0]),
         (RESTART_INSTANCE, &[V1_0_0]),
+        (SET_SUPERUSER_ACCESS, &[V1_0_0]),
         (BACKUP_INSTANCE, &[V1_0_0]),
         (BACKUP_SCHEDULE, &[V1_0_0]),
         (DELETE_BACKUP, &[V1_0_0]),
@@ -243,6 +246,7 @@ pub mod instance_ids {
             "stop-",
             "start-",
             "restart-",
+            "superuser-access-",
         ];
         if let Some(rest) = root.strip_prefix("delete-backup-") {
             return leading_uuid(rest).map_or(Subject::None, Subject::Backup);
@@ -311,6 +315,7 @@ mod tests {
             instance_ids::delete_instance(record),
             instance_ids::instance_actor(record),
             instance_ids::operation("restart", record, other),
+            instance_ids::operation("superuser-access", record, other),
             instance_ids::backup(record, other),
             instance_ids::scheduled_backup(record, other, 7),
             instance_ids::backup_schedule(record),

@@ -21,8 +21,8 @@ use crate::names::{orchestrations, versions};
 use crate::orchestrations::{
     backup_instance, backup_schedule, create_instance, create_instance_v1_1_0,
     create_instance_v1_2_0, delete_backup, delete_instance, delete_instance_v1_1_0, history_pruner,
-    instance_actor, instance_actor_v1_1_0, restart_instance, start_instance, stop_instance,
-    warm_pool,
+    instance_actor, instance_actor_v1_1_0, restart_instance, set_superuser_access, start_instance,
+    stop_instance, warm_pool,
 };
 
 /// Registers `$module::run` under `$module::NAME`, handing it the shared dependencies and
@@ -193,6 +193,11 @@ pub fn orchestration_registry() -> Result<OrchestrationRegistry, String> {
             orchestrations::DELETE_BACKUP,
             versions::V1_0_0,
             traced(delete_backup::delete_backup),
+        )
+        .register_versioned_typed(
+            orchestrations::SET_SUPERUSER_ACCESS,
+            versions::V1_0_0,
+            traced(set_superuser_access::set_superuser_access),
         )
         .build_result()
 }

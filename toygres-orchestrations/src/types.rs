@@ -193,7 +193,15 @@ pub struct OperationInput {
     pub health_check_interval_secs: u64,
 }
 
-/// Output of stop-instance, start-instance and restart-instance.
+/// Input of set-superuser-access: an operation, and which way it goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuperuserAccessInput {
+    #[serde(flatten)]
+    pub operation: OperationInput,
+    pub enabled: bool,
+}
+
+/// Output of stop-instance, start-instance, restart-instance and set-superuser-access.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperationOutput {
     pub record_id: Uuid,

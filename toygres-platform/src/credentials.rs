@@ -1,40 +1,90 @@
-//! Login credentials of an instance.
+//! Login credentials of an instance: one of its logins ([`crate::Login`]), with the
+//! database it is for and how to tell the server is the right one.
 //!
 //! The password is deliberately neither `Serialize` nor printable through `Debug`, so it
 //! cannot slip into an activity result, a log line or an error message by accident.
 
 use std::fmt;
 
-use super::Endpoint;
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+
+use super::{Endpoint, Tls};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub user: String,
     password: String,
+    /// The database this login connects to.
+    pub database: String,
+    /// The CA certificate (PEM) that signed the server's, when the server speaks TLS.
+    pub root_certificate: Option<String>,
 }
 
 impl Credentials {
-    pub fn new(user: impl Into<String>, password: impl Into<String>) -> Self {
+    pub fn new(
+        user: impl Into<String>,
+        password: impl Into<String>,
+        database: impl Into<String>,
+    ) -> Self {
         Self {
             user: user.into(),
             password: password.into(),
+            database: database.into(),
+            root_certificate: None,
         }
+    }
+
+    /// The same login, verifying the server against `ca_pem`.
+    pub fn verified_by(mut self, ca_pem: impl Into<String>) -> Self {
+        self.root_certificate = Some(ca_pem.into());
+        self
     }
 
     pub fn password(&self) -> &str {
         &self.password
     }
 
-    /// A libpq URI for `endpoint`, password included: hand it only to the instance's owner.
+    /// A libpq URI for `endpoint`, password included: hand it only to the instance's
+    /// owner. With TLS it asks for `sslmode=verify-full` (or `verify-ca` where the platform
+    /// cannot name the address in the certificate); the client adds `sslrootcert=` with
+    /// the CA certificate it was given.
     pub fn connection_string(&self, endpoint: &Endpoint) -> String {
-        format!(
+        let base = format!(
             "postgresql://{}:{}@{}:{}/{}",
             percent_encode(&self.user),
             percent_encode(&self.password),
             endpoint.host,
             endpoint.port,
-            percent_encode(&endpoint.database)
-        )
+            percent_encode(&self.database)
+        );
+        match endpoint.tls.sslmode() {
+            Some(mode) => format!("{base}?sslmode={mode}"),
+            None => base,
+        }
+    }
+
+    /// sqlx options for this login at `endpoint`, verifying the server as the endpoint
+    /// says; statements are not logged.
+    pub fn connect_options(&self, endpoint: &Endpoint) -> PgConnectOptions {
+        let options = PgConnectOptions::new()
+            .host(&endpoint.host)
+            .port(endpoint.port)
+            .username(&self.user)
+            .password(&self.password)
+            .database(&self.database)
+            .log_statements(log::LevelFilter::Off)
+            .log_slow_statements(log::LevelFilter::Off, std::time::Duration::MAX);
+        let mode = match endpoint.tls {
+            Tls::Off => return options.ssl_mode(PgSslMode::Prefer),
+            Tls::VerifyFull => PgSslMode::VerifyFull,
+            Tls::VerifyCa => PgSslMode::VerifyCa,
+        };
+        let options = options.ssl_mode(mode);
+        match &self.root_certificate {
+            Some(pem) => options.ssl_root_cert_from_pem(pem.as_bytes().to_vec()),
+            None => options,
+        }
     }
 }
 
@@ -43,7 +93,8 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("user", &self.user)
             .field("password", &"<redacted>")
-            .finish()
+            .field("database", &self.database)
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,24 +114,43 @@ fn percent_encode(value: &str) -> String {
 mod tests {
     use super::*;
 
+    fn endpoint(tls: Tls) -> Endpoint {
+        Endpoint {
+            host: "127.0.0.1".into(),
+            port: 5433,
+            user: "app".into(),
+            database: "app".into(),
+            tls,
+        }
+    }
+
     #[test]
     fn debug_hides_the_password() {
-        let creds = Credentials::new("postgres", "s3cret-value");
+        let creds = Credentials::new("postgres", "s3cret-value", "postgres");
         assert!(!format!("{creds:?}").contains("s3cret-value"));
     }
 
     #[test]
     fn connection_string_escapes_reserved_characters() {
-        let endpoint = Endpoint {
-            host: "127.0.0.1".into(),
-            port: 5433,
-            user: "postgres".into(),
-            database: "postgres".into(),
-        };
-        let url = Credentials::new("postgres", "a@b:c/d").connection_string(&endpoint);
+        let url = Credentials::new("postgres", "a@b:c/d", "postgres")
+            .connection_string(&endpoint(Tls::Off));
         assert_eq!(
             url,
             "postgresql://postgres:a%40b%3Ac%2Fd@127.0.0.1:5433/postgres"
+        );
+    }
+
+    #[test]
+    fn a_tls_endpoint_asks_for_verification() {
+        let creds = Credentials::new("app", "pw", "app");
+        assert_eq!(
+            creds.connection_string(&endpoint(Tls::VerifyFull)),
+            "postgresql://app:pw@127.0.0.1:5433/app?sslmode=verify-full"
+        );
+        assert!(
+            creds
+                .connection_string(&endpoint(Tls::VerifyCa))
+                .ends_with("?sslmode=verify-ca")
         );
     }
 }

@@ -10,19 +10,25 @@
 //! plane's embedded database and the tests' throwaway clusters) and [`kubernetes`]. This
 //! crate is all I/O; the workflows that drive it live in `toygres-orchestrations`, which
 //! only reaches it from activities. [`probe`] is the real login both use to tell whether
-//! an instance works.
+//! an instance works. [`access`] says who logs in as what (least privilege by default),
+//! [`certificates`] how clients know they reached the right server.
 
+pub mod access;
+pub mod certificates;
 mod credentials;
 pub mod kubernetes;
 pub mod local;
 pub mod password;
 pub mod probe;
+pub mod scram;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
+use uuid::Uuid;
 
+pub use access::{Access, Login};
 pub use credentials::Credentials;
 
 /// What a user asked for.
@@ -31,6 +37,11 @@ pub struct InstanceSpec {
     pub name: InstanceName,
     pub postgres_version: PostgresVersion,
     pub storage: StorageSize,
+    /// Its logins. Histories recorded before there were any decode with the defaults, and
+    /// the defaults are not written, so an old orchestration replaying re-sends its
+    /// activities the very input it recorded.
+    #[serde(default, skip_serializing_if = "Access::is_default")]
+    pub access: Access,
 }
 
 /// How far an instance is from accepting connections.
@@ -108,13 +119,47 @@ impl RestoreTarget {
     }
 }
 
-/// Where to connect to an instance (everything but the password).
+/// Where to connect to an instance (everything but the password): the owner's login.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
     pub host: String,
     pub port: u16,
     pub user: String,
     pub database: String,
+    /// How a client verifies the server. Endpoints recorded before TLS decode as `off`,
+    /// which is not written, so replayed activity inputs stay byte for byte as recorded.
+    #[serde(default, skip_serializing_if = "Tls::is_off")]
+    pub tls: Tls,
+}
+
+/// What a client can check of an instance's server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tls {
+    /// A server started before Toygres gave instances certificates: no TLS until its next
+    /// restart.
+    #[default]
+    Off,
+    /// TLS with a certificate from the control plane's CA naming the endpoint's host.
+    VerifyFull,
+    /// TLS with a certificate from the control plane's CA that cannot name the host (an
+    /// address a load balancer assigns later).
+    VerifyCa,
+}
+
+impl Tls {
+    pub fn is_off(&self) -> bool {
+        *self == Self::Off
+    }
+
+    /// libpq's `sslmode` for it (`None`: the server has no TLS).
+    pub fn sslmode(self) -> Option<&'static str> {
+        match self {
+            Self::Off => None,
+            Self::VerifyFull => Some("verify-full"),
+            Self::VerifyCa => Some("verify-ca"),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,15 +188,58 @@ pub trait Platform: Send + Sync {
     /// The version used when a request names none.
     fn default_version(&self) -> PostgresVersion;
 
-    /// Creates whatever is missing and starts the server; converges when repeated. Where
-    /// the platform can tell, it returns once the server accepts connections.
-    async fn deploy(&self, spec: &InstanceSpec) -> Result<Deployed, PlatformError>;
+    /// Creates whatever is missing (for the CMS record `record`, which names what must
+    /// never be shared with a later instance of the same name) and starts the server with
+    /// its logins; converges when repeated. Where the platform can tell, it returns once
+    /// the server accepts connections.
+    async fn deploy(&self, spec: &InstanceSpec, record: Uuid) -> Result<Deployed, PlatformError>;
 
     async fn status(&self, name: &InstanceName) -> Result<InstanceStatus, PlatformError>;
 
     async fn endpoint(&self, name: &InstanceName) -> Result<Endpoint, PlatformError>;
 
-    async fn credentials(&self, name: &InstanceName) -> Result<Credentials, PlatformError>;
+    /// One of the instance's logins. `Login::Superuser` answers for any instance (the
+    /// control plane's own use); whether a tenant may have it is the instance's
+    /// `superuser_access`, which the control plane keeps.
+    async fn credentials(
+        &self,
+        name: &InstanceName,
+        login: Login,
+    ) -> Result<Credentials, PlatformError>;
+
+    /// The certificate of the CA that signs instances' server certificates (public), for
+    /// clients to verify servers with.
+    fn ca_certificate(&self) -> Option<String>;
+
+    /// Whether a tenant with superuser access would reach only its own instance here:
+    /// `Err` says why not, for the user.
+    fn superuser_access_support(&self) -> Result<(), String> {
+        Err(format!(
+            "superuser access cannot be turned on or off on the {} platform",
+            self.kind()
+        ))
+    }
+
+    /// Whether superuser access can be changed after create here at all (turning it on
+    /// also needs [`Self::superuser_access_support`]): `Err` says why not, for the user.
+    fn superuser_access_changes(&self) -> Result<(), String> {
+        self.superuser_access_support()
+    }
+
+    /// Turns the tenant's superuser login on or off; repeatable. Turning it off also takes
+    /// back what a superuser could have handed out (see [`access::revoke_superuser_sql`])
+    /// and restarts the server, so nothing a superuser left running survives.
+    async fn set_superuser_access(
+        &self,
+        _name: &InstanceName,
+        _enabled: bool,
+    ) -> Result<(), PlatformError> {
+        Err(PlatformError::Unsupported(
+            self.superuser_access_support()
+                .err()
+                .unwrap_or_else(|| format!("{} cannot change superuser access", self.kind())),
+        ))
+    }
 
     /// Stops the server and removes everything; an absent instance is success.
     async fn delete(&self, name: &InstanceName) -> Result<(), PlatformError>;
@@ -218,6 +306,7 @@ pub trait Platform: Send + Sync {
     async fn stage_restore(
         &self,
         _spec: &InstanceSpec,
+        _record: Uuid,
         _from: &RestoreFrom,
     ) -> Result<(), PlatformError> {
         Err(self.backups_unsupported())
@@ -228,14 +317,15 @@ pub trait Platform: Send + Sync {
     async fn restore(
         &self,
         _spec: &InstanceSpec,
+        _record: Uuid,
         _from: &RestoreFrom,
     ) -> Result<Deployed, PlatformError> {
         Err(self.backups_unsupported())
     }
 
     /// Waits until a restored server has recovered as far as it was asked and is open for
-    /// writes, then gives it the new instance's own password (the data came with the
-    /// source's). Repeatable.
+    /// writes, then gives it the new instance's own logins (the data came with the
+    /// source's roles and passwords). Repeatable.
     async fn finish_restore(&self, _name: &InstanceName) -> Result<(), PlatformError> {
         Err(self.backups_unsupported())
     }

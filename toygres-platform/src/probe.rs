@@ -1,12 +1,14 @@
 //! A real connection to an instance: log in with its credentials and run `SELECT 1`.
 //!
-//! Used both by create-instance's connection test and by the instance actor's health
-//! probe, so "healthy" means exactly what a user's first query needs.
+//! Used both by create-instance's connection test (with the owner's login, what a user
+//! gets) and by the instance actor's health probe (with the monitor's), so "healthy" means
+//! what a user's first query needs: a TLS connection to the server the CA vouches for, a
+//! password login, a query.
 
 use std::time::{Duration, Instant};
 
 use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
+use sqlx::postgres::PgConnection;
 
 use crate::{Credentials, Endpoint};
 
@@ -16,13 +18,8 @@ pub async fn select_one(
     credentials: &Credentials,
     timeout: Duration,
 ) -> Result<Duration, String> {
-    let options = PgConnectOptions::new()
-        .host(&endpoint.host)
-        .port(endpoint.port)
-        .username(&credentials.user)
-        .password(credentials.password())
-        .database(&endpoint.database)
-        .ssl_mode(PgSslMode::Prefer)
+    let options = credentials
+        .connect_options(endpoint)
         .application_name("toygres-probe");
     let started = Instant::now();
     let attempt = async {

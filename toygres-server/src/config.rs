@@ -214,6 +214,11 @@ impl Config {
         self.data_dir.join("instances")
     }
 
+    /// The control plane's certificate authority (`ca.crt`, and `ca.key` mode 0600).
+    pub fn ca_dir(&self) -> PathBuf {
+        self.data_dir.join("ca")
+    }
+
     pub fn embedded_database_dir(&self) -> PathBuf {
         self.data_dir.join("control-plane")
     }

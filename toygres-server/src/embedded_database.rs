@@ -3,18 +3,23 @@
 //!
 //! It is an instance of the local platform rooted at `<data-dir>/control-plane`, so it is
 //! created, started, found again after a restart (or a `kill -9`: the server process runs
-//! detached) and password-protected exactly like a user's instance. The server stops it
-//! on shutdown and keeps its data.
+//! detached), password-protected and reached over TLS exactly like a user's instance. As
+//! root it runs under an OS account of its own (`toygres-cms-<root>`), so no instance's
+//! account can read its files; the server logs in as its owner role (`cms`, not a
+//! superuser) and verifies its certificate against the control plane's CA. The server
+//! stops it on shutdown and keeps its data.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 use secrecy::SecretString;
-use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
-use toygres_platform::local::LocalPlatform;
+use toygres_domain::{DatabaseName, InstanceName, PostgresVersion, RoleName, StorageSize};
+use toygres_platform::certificates::CertificateAuthority;
 use toygres_platform::local::binaries::PgBinaries;
-use toygres_platform::{InstanceSpec, InstanceStatus, Platform, PlatformError};
+use toygres_platform::local::{Accounts, LocalConfig, LocalPlatform};
+use toygres_platform::{Access, InstanceSpec, InstanceStatus, Login, Platform, PlatformError};
+use uuid::Uuid;
 
 const NAME: &str = "cms";
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -26,24 +31,44 @@ pub struct EmbeddedDatabase {
 }
 
 impl EmbeddedDatabase {
-    /// Starts the embedded database, or reuses it when it already runs.
-    pub async fn start(dir: PathBuf, binaries: PgBinaries) -> anyhow::Result<Self> {
+    /// Starts the embedded database, or reuses it when it already runs. Its certificate
+    /// comes from `ca`, whose certificate file is `ca_file`.
+    pub async fn start(
+        dir: PathBuf,
+        binaries: PgBinaries,
+        ca: CertificateAuthority,
+        ca_file: &Path,
+    ) -> anyhow::Result<Self> {
         let major = binaries.newest().major;
-        let platform = LocalPlatform::new(dir, binaries)?;
+        let config = LocalConfig {
+            certificate_authority: Some(ca),
+            accounts: Accounts::Dedicated("cms"),
+            ..LocalConfig::default()
+        };
+        let platform = LocalPlatform::with_config(dir, binaries, config)?;
         let spec = InstanceSpec {
             name: InstanceName::parse(NAME)?,
             postgres_version: PostgresVersion::new(major)?,
             storage: StorageSize::default(),
+            access: Access {
+                owner: RoleName::parse(NAME)?,
+                database: DatabaseName::parse(NAME)?,
+                superuser_access: false,
+            },
         };
         platform
-            .deploy(&spec)
+            .deploy(&spec, Uuid::nil())
             .await
             .context("starting the embedded database")?;
         wait_until_ready(&platform, &spec.name).await?;
         let endpoint = platform.endpoint(&spec.name).await?;
-        let credentials = platform.credentials(&spec.name).await?;
+        let credentials = platform.credentials(&spec.name, Login::Owner).await?;
+        let mut url = credentials.connection_string(&endpoint);
+        if endpoint.tls.sslmode().is_some() {
+            url.push_str(&format!("&sslrootcert={}", ca_file.display()));
+        }
         Ok(Self {
-            url: SecretString::from(credentials.connection_string(&endpoint)),
+            url: SecretString::from(url),
             platform,
             name: spec.name,
         })

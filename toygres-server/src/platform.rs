@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use toygres_platform::Platform;
+use toygres_platform::certificates::CertificateAuthority;
 use toygres_platform::kubernetes::KubernetesPlatform;
 use toygres_platform::kubernetes::config::{EndpointMode, KubernetesConfig, ServiceType};
 use toygres_platform::local::binaries::PgBinaries;
@@ -12,14 +13,23 @@ use toygres_platform::local::{LocalConfig, LocalPlatform};
 
 use crate::config::{Config, KubeEndpoint, KubeServiceType, KubernetesArgs, PlatformKind};
 
-pub async fn build(config: &Config) -> anyhow::Result<Arc<dyn Platform>> {
+/// The platform; the local one issues certificates from `ca` (on Kubernetes the CA is the
+/// namespace's, in a Secret).
+pub async fn build(
+    config: &Config,
+    ca: &CertificateAuthority,
+) -> anyhow::Result<Arc<dyn Platform>> {
     Ok(match config.platform {
         PlatformKind::Local => {
             let binaries = PgBinaries::discover(config.pg_bin.as_deref())?;
+            let local = LocalConfig {
+                certificate_authority: Some(ca.clone()),
+                ..local_config(config)?
+            };
             Arc::new(LocalPlatform::with_config(
                 config.instances_dir(),
                 binaries,
-                local_config(config)?,
+                local,
             )?)
         }
         PlatformKind::Kubernetes => Arc::new(

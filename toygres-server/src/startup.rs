@@ -16,7 +16,9 @@ use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 use toygres_orchestrations::types::HistoryPrunerInput;
 use toygres_orchestrations::{Dependencies, Measures, cms, registry};
+use toygres_platform::certificates::CertificateAuthority;
 use toygres_platform::local::binaries::PgBinaries;
+use toygres_platform::local::os_user;
 
 use crate::api::{self, AppState};
 use crate::api_token::ApiToken;
@@ -33,20 +35,22 @@ const FIRST_RETRY: Duration = Duration::from_millis(500);
 const MAX_RETRY: Duration = Duration::from_secs(10);
 
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    make_private_dir(&config.data_dir)?;
+    let ca = CertificateAuthority::load_or_create(&config.ca_dir())?;
     let embedded = match &config.database_url {
         Some(_) => None,
         None => {
             // Not raced against the signal: a half-started postmaster must be stopped,
             // and only a finished start says where it is.
             let binaries = PgBinaries::discover(config.pg_bin.as_deref())?;
-            Some(EmbeddedDatabase::start(config.embedded_database_dir(), binaries).await?)
+            let ca_file = config.ca_dir().join("ca.crt");
+            let dir = config.embedded_database_dir();
+            Some(EmbeddedDatabase::start(dir, binaries, ca.clone(), &ca_file).await?)
         }
     };
     let served = match (&config.database_url, &embedded) {
-        (Some(url), _) => serve(&config, url, embedded.is_some(), &shutdown).await,
-        (None, Some(db)) => serve(&config, db.url(), true, &shutdown).await,
+        (Some(url), _) => serve(&config, url, embedded.is_some(), &ca, &shutdown).await,
+        (None, Some(db)) => serve(&config, db.url(), true, &ca, &shutdown).await,
         (None, None) => unreachable!("embedded is started when there is no URL"),
     };
     if let Some(db) = embedded {
@@ -56,6 +60,20 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         }
     }
     served
+}
+
+/// The data directory: not listable by other local users. As root, the accounts of
+/// instances and of the embedded database pass through it to their own directories.
+fn make_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mode = if os_user::running_as_root() {
+        0o711
+    } else {
+        0o700
+    };
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("setting the permissions of {}", dir.display()))
 }
 
 fn api_token(config: &Config, embedded: bool) -> anyhow::Result<ApiToken> {
@@ -132,6 +150,7 @@ async fn serve(
     config: &Config,
     database_url: &SecretString,
     embedded: bool,
+    ca: &CertificateAuthority,
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
     let token = api_token(config, embedded)?;
@@ -141,7 +160,7 @@ async fn serve(
         return Ok(());
     };
     let Some(started) = shutdown
-        .unless_stopped(start_engine(config, database_url, &cms))
+        .unless_stopped(start_engine(config, database_url, &cms, ca))
         .await
     else {
         return Ok(());
@@ -178,6 +197,7 @@ async fn serve(
         token,
         health_check_interval_secs: config.health_check_interval_secs,
         exporter,
+        refusals: Arc::default(),
     };
     let metrics_server = match config.metrics_listen {
         Some(address) => Some(serve_metrics(address, state.clone(), shutdown).await?),
@@ -239,13 +259,14 @@ async fn start_engine(
     config: &Config,
     database_url: &SecretString,
     cms: &PgPool,
+    ca: &CertificateAuthority,
 ) -> anyhow::Result<Started> {
     cms::migrate(cms).await.context("applying CMS migrations")?;
     let store = Store::open(database_url.expose_secret()).await?;
     crate::operations::store::prepare(cms)
         .await
         .context("indexing operations for listing")?;
-    let platform = crate::platform::build(config).await?;
+    let platform = crate::platform::build(config, ca).await?;
     let deps = Dependencies::new(cms.clone(), platform.clone(), Measures::registered());
     let engine = Engine::start(
         &store,

@@ -21,7 +21,7 @@ use toygres_orchestrations::types::{
 use toygres_orchestrations::{Dependencies, cms, names, registry};
 use toygres_platform::local::LocalPlatform;
 use toygres_platform::local::binaries::PgBinaries;
-use toygres_platform::{InstanceSpec, Platform};
+use toygres_platform::{Access, InstanceSpec, Platform};
 pub use toygres_server::engine::PoolSizes;
 use toygres_server::engine::{self, Engine, Store};
 use uuid::Uuid;
@@ -267,6 +267,7 @@ pub fn spec(name: &str) -> InstanceSpec {
         name: InstanceName::parse(name).expect("a valid test name"),
         postgres_version: PostgresVersion::new(major).expect("a supported version"),
         storage: StorageSize::default(),
+        access: Access::default(),
     }
 }
 

@@ -12,8 +12,10 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 use toygres_domain::{InstanceName, PostgresVersion};
 use toygres_platform::{
-    Credentials, Deployed, Endpoint, InstanceSpec, InstanceStatus, Platform, PlatformError,
+    Credentials, Deployed, Endpoint, InstanceSpec, InstanceStatus, Login, Platform, PlatformError,
+    Tls,
 };
+use uuid::Uuid;
 
 /// What one platform call answers.
 #[derive(Debug, Clone)]
@@ -130,7 +132,7 @@ impl Platform for FakePlatform {
         PostgresVersion::default()
     }
 
-    async fn deploy(&self, spec: &InstanceSpec) -> Result<Deployed, PlatformError> {
+    async fn deploy(&self, spec: &InstanceSpec, _record: Uuid) -> Result<Deployed, PlatformError> {
         self.answer("deploy")
             .deploy
             .into_result(&spec.name, Deployed::default())
@@ -145,14 +147,22 @@ impl Platform for FakePlatform {
         script.endpoint.into_result(name, script.address)
     }
 
-    async fn credentials(&self, name: &InstanceName) -> Result<Credentials, PlatformError> {
+    async fn credentials(
+        &self,
+        name: &InstanceName,
+        _login: Login,
+    ) -> Result<Credentials, PlatformError> {
         let gate = self.credentials_gate.lock().expect("gate").clone();
         if let Some(gate) = gate {
             gate.pass().await;
         }
         self.answer("credentials")
             .credentials
-            .into_result(name, Credentials::new("postgres", "scripted"))
+            .into_result(name, Credentials::new("postgres", "scripted", "postgres"))
+    }
+
+    fn ca_certificate(&self) -> Option<String> {
+        None
     }
 
     async fn delete(&self, _name: &InstanceName) -> Result<(), PlatformError> {
@@ -184,5 +194,6 @@ pub fn endpoint_of(url: &str) -> Endpoint {
         port: port.parse().expect("a port"),
         user: "postgres".to_string(),
         database: database.split('?').next().unwrap_or("postgres").to_string(),
+        tls: Tls::Off,
     }
 }

@@ -19,7 +19,7 @@ use serde_json::json;
 use toygres_domain::InstanceName;
 use toygres_platform::kubernetes::objects;
 
-use crate::password_server::PasswordServer;
+use crate::password_server::{PasswordServer, PodFiles};
 
 pub struct TestCluster {
     pub client: Client,
@@ -237,15 +237,37 @@ impl FakeKubelet {
             .expect("patch the pod's status");
     }
 
+    /// Starts the pod's database the way the image would, from what the platform put in
+    /// the instance's Secrets.
     async fn start_database(&self, name: &InstanceName, port: u16) -> PasswordServer {
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
-        let secret = secrets
-            .get(&objects::credentials_secret_name(name))
-            .await
-            .expect("the instance's credentials Secret");
-        let password = secret.data.expect("Secret data")[objects::PASSWORD_KEY]
-            .0
-            .clone();
-        PasswordServer::start(&password, port).await
+        let read = |secret: &str| {
+            let secrets = secrets.clone();
+            let secret = secret.to_string();
+            async move {
+                secrets
+                    .get(&secret)
+                    .await
+                    .unwrap_or_else(|e| panic!("Secret {secret}: {e}"))
+                    .data
+                    .expect("Secret data")
+            }
+        };
+        let credentials = read(&objects::credentials_secret_name(name)).await;
+        let tls = read(&objects::tls_secret_name(name)).await;
+        let init = read(&objects::init_secret_name(name)).await;
+        let text = |data: &std::collections::BTreeMap<String, k8s_openapi::ByteString>,
+                    key: &str| {
+            String::from_utf8(data[key].0.clone()).expect("UTF-8 Secret data")
+        };
+        let pod = PodFiles {
+            superuser_password: text(&credentials, objects::PASSWORD_KEY),
+            database: text(&credentials, objects::DATABASE_KEY),
+            certificate: text(&tls, objects::TLS_CERT_KEY),
+            key: text(&tls, objects::TLS_KEY_KEY),
+            hba: text(&init, objects::HBA_KEY),
+            init_sql: text(&init, objects::INIT_SQL_KEY),
+        };
+        PasswordServer::start_as_pod(&pod, port).await
     }
 }

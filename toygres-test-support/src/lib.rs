@@ -10,6 +10,7 @@
 //! - [`server::TestServer`]: the real `toygres-server` binary as a child process, and the
 //!   real `toygres-cli` binary to drive it.
 //! - [`browser::Browser`]: headless Chromium through WebDriver, for the web console.
+//! - [`legacy`]: an instance as the release before owner roles and TLS left it.
 //!
 //! Everything a test process creates lives under one scratch directory; a watchdog removes
 //! it, and stops every PostgreSQL server under it, when the process exits, even after a
@@ -22,6 +23,7 @@ pub mod database;
 pub mod eventually;
 pub mod fake_platform;
 pub mod kubernetes;
+pub mod legacy;
 pub mod password_server;
 pub mod private_cluster;
 pub mod processes;

@@ -4,7 +4,7 @@
 //! --workspace` builds both). Each server gets a free port and a data directory under the
 //! scratch root; its logs go to `<data-dir>/server-<port>.log`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
@@ -14,9 +14,10 @@ use tokio::process::{Child, Command};
 use toygres_domain::InstanceName;
 use toygres_domain::api::InstanceView;
 use toygres_orchestrations::names;
-use toygres_platform::Platform;
-use toygres_platform::local::LocalPlatform;
+use toygres_platform::certificates::CertificateAuthority;
 use toygres_platform::local::binaries::PgBinaries;
+use toygres_platform::local::{Accounts, LocalConfig, LocalPlatform};
+use toygres_platform::{Credentials, Login, Platform};
 
 use crate::TestDatabase;
 use crate::control_plane::{duroxide_client, kill_orchestration};
@@ -161,6 +162,8 @@ impl TestServer {
             .args(args)
             .env("TOYGRES_URL", &self.url)
             .env_remove("TOYGRES_TOKEN")
+            // The CA files `connection-string` writes go to the scratch directory.
+            .env("HOME", scratch::root())
             .current_dir(scratch::root())
             .stdin(Stdio::null());
         if let Some(token) = token {
@@ -230,29 +233,61 @@ impl TestServer {
             .join("data")
     }
 
-    /// The password of a local instance, read the way the platform reads it.
-    pub async fn instance_password(&self, name: &str) -> String {
-        let platform = local_platform(&self.options.data_dir.join("instances"));
-        let credentials = platform
-            .credentials(&InstanceName::parse(name).expect("a valid name"))
+    /// A login of a local instance, read the way the platform reads it.
+    pub async fn instance_credentials(&self, name: &str, login: Login) -> Credentials {
+        self.local_platform("instances", Accounts::PerInstance)
+            .credentials(&InstanceName::parse(name).expect("a valid name"), login)
             .await
-            .expect("the instance's credentials");
-        credentials.password().to_string()
+            .expect("the instance's credentials")
     }
 
-    /// URL of the database the server uses (embedded or external).
+    /// The owner's password of a local instance.
+    pub async fn instance_password(&self, name: &str) -> String {
+        self.instance_credentials(name, Login::Owner)
+            .await
+            .password()
+            .to_string()
+    }
+
+    /// The server's CA certificate file.
+    pub fn ca_file(&self) -> PathBuf {
+        self.options.data_dir.join("ca").join("ca.crt")
+    }
+
+    /// URL of the database the server uses (embedded or external), as the server logs in.
     pub async fn database_url(&self) -> String {
         if let Some(url) = &self.options.database_url {
             return url.clone();
         }
-        let platform = local_platform(&self.options.data_dir.join("control-plane"));
+        let platform = self.local_platform("control-plane", Accounts::Dedicated("cms"));
         let name = InstanceName::parse("cms").expect("a valid name");
         let endpoint = platform.endpoint(&name).await.expect("embedded endpoint");
         let credentials = platform
-            .credentials(&name)
+            .credentials(&name, Login::Owner)
             .await
             .expect("embedded credentials");
-        credentials.connection_string(&endpoint)
+        let url = credentials.connection_string(&endpoint);
+        match endpoint.tls.sslmode() {
+            Some(_) => format!("{url}&sslrootcert={}", self.ca_file().display()),
+            None => url,
+        }
+    }
+
+    /// A view of the server's local platform in `<data-dir>/<dir>`, with its CA.
+    fn local_platform(&self, dir: &str, accounts: Accounts) -> LocalPlatform {
+        let ca = CertificateAuthority::load_or_create(&self.options.data_dir.join("ca"))
+            .expect("the server's CA");
+        let config = LocalConfig {
+            certificate_authority: Some(ca),
+            accounts,
+            ..LocalConfig::default()
+        };
+        LocalPlatform::with_config(
+            self.options.data_dir.join(dir),
+            PgBinaries::discover(None).expect("binaries"),
+            config,
+        )
+        .expect("a local platform view")
     }
 
     /// Makes the delete of `name` fail: asks for it while a transaction holds the record's
@@ -275,14 +310,6 @@ impl TestServer {
         lock.rollback().await.unwrap();
         delete_id
     }
-}
-
-fn local_platform(root: &Path) -> LocalPlatform {
-    LocalPlatform::new(
-        root.to_path_buf(),
-        PgBinaries::discover(None).expect("binaries"),
-    )
-    .expect("a local platform view")
 }
 
 /// A workspace binary next to the running test executable (`target/<profile>/NAME`).

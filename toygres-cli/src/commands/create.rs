@@ -1,8 +1,9 @@
-//! `create NAME [--postgres-version V] [--storage-gb N] [--from-backup ID | --from SRC
-//! [--at TIME]] [--wait] [--timeout SECS]`
+//! `create NAME [--postgres-version V] [--storage-gb N] [--owner ROLE] [--database DB]
+//! [--superuser-access] [--from-backup ID | --from SRC [--at TIME]] [--wait]
+//! [--timeout SECS]`
 
 use toygres_domain::api::{CreateInstanceRequest, VersionField};
-use toygres_domain::{PostgresVersion, StorageSize};
+use toygres_domain::{DatabaseName, PostgresVersion, RoleName, StorageSize};
 
 use super::{parse_name, wait};
 use crate::args::{Format, Target};
@@ -17,6 +18,9 @@ pub struct Request {
     pub from_backup: Option<uuid::Uuid>,
     pub from: Option<String>,
     pub at: Option<chrono::DateTime<chrono::Utc>>,
+    pub owner: Option<String>,
+    pub database: Option<String>,
+    pub superuser_access: bool,
     pub wait: bool,
     pub timeout: u64,
 }
@@ -29,6 +33,12 @@ pub async fn run(client: &ApiClient, format: Format, request: Request) -> Result
     if let Some(gib) = request.storage_gb {
         StorageSize::from_gib(gib).map_err(|e| CliError::Usage(e.0))?;
     }
+    if let Some(owner) = &request.owner {
+        RoleName::parse(owner.as_str()).map_err(|e| CliError::Usage(e.0))?;
+    }
+    if let Some(database) = &request.database {
+        DatabaseName::parse(database.as_str()).map_err(|e| CliError::Usage(e.0))?;
+    }
     let accepted = client
         .create(&CreateInstanceRequest {
             name: name.to_string(),
@@ -37,6 +47,9 @@ pub async fn run(client: &ApiClient, format: Format, request: Request) -> Result
             from_backup: request.from_backup,
             from_instance: request.from,
             at: request.at,
+            owner: request.owner,
+            database: request.database,
+            superuser_access: request.superuser_access.then_some(true),
         })
         .await?;
     if !request.wait {

@@ -13,7 +13,7 @@ mod wait;
 
 use toygres_domain::InstanceName;
 
-use crate::args::{Args, Command, default_token_file};
+use crate::args::{Args, Command, Switch, default_token_file};
 use crate::client::ApiClient;
 use crate::error::CliError;
 
@@ -35,6 +35,9 @@ pub async fn run(args: Args) -> Result<(), CliError> {
             from_backup,
             from,
             at,
+            owner,
+            database,
+            superuser_access,
             wait,
             timeout,
         } => {
@@ -45,6 +48,9 @@ pub async fn run(args: Args) -> Result<(), CliError> {
                 from_backup,
                 from,
                 at,
+                owner,
+                database,
+                superuser_access,
                 wait,
                 timeout,
             };
@@ -106,8 +112,29 @@ pub async fn run(args: Args) -> Result<(), CliError> {
             wait::report(format, &instance);
             Ok(())
         }
-        Command::ConnectionString { name } => {
-            connection_string::run(&client, &parse_name(&name)?).await
+        Command::ConnectionString {
+            name,
+            superuser,
+            ca_file,
+        } => {
+            let ca_file = match ca_file {
+                Some(file) => file,
+                None => connection_string::default_ca_file(&args.server)?,
+            };
+            connection_string::run(&client, &parse_name(&name)?, superuser, &ca_file).await
+        }
+        Command::CaCertificate { file } => connection_string::ca(&client, file.as_deref()).await,
+        Command::SuperuserAccess {
+            name,
+            switch,
+            wait,
+            timeout,
+        } => {
+            let name = parse_name(&name)?;
+            let kind = operation::Kind::SuperuserAccess {
+                enabled: switch == Switch::On,
+            };
+            operation::run(&client, format, &name, kind, wait, timeout).await
         }
     }
 }

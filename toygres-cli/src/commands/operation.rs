@@ -1,6 +1,8 @@
-//! `stop|start|restart NAME [--wait] [--timeout SECS]`: one shape, three operations.
+//! `stop|start|restart NAME` and `superuser-access NAME on|off`, `[--wait] [--timeout
+//! SECS]`: one shape, four operations.
 
 use toygres_domain::InstanceName;
+use toygres_domain::api::Accepted;
 
 use super::wait;
 use crate::args::{Format, Target};
@@ -13,30 +15,34 @@ pub enum Kind {
     Stop,
     Start,
     Restart,
+    SuperuserAccess { enabled: bool },
 }
 
 impl Kind {
-    /// The API's path segment for it.
-    pub fn path(self) -> &'static str {
-        match self {
-            Self::Stop => "stop",
-            Self::Start => "start",
-            Self::Restart => "restart",
-        }
-    }
-
     fn doing(self) -> &'static str {
         match self {
             Self::Stop => "stopping",
             Self::Start => "starting",
             Self::Restart => "restarting",
+            Self::SuperuserAccess { enabled: true } => "turning on superuser access of",
+            Self::SuperuserAccess { enabled: false } => "turning off superuser access of",
         }
     }
 
     fn target(self) -> Target {
         match self {
             Self::Stop => Target::Stopped,
-            Self::Start | Self::Restart => Target::Running,
+            Self::Start | Self::Restart | Self::SuperuserAccess { .. } => Target::Running,
+        }
+    }
+
+    async fn ask(self, client: &ApiClient, name: &InstanceName) -> Result<Accepted, CliError> {
+        let name = name.as_str();
+        match self {
+            Self::Stop => client.operate(name, "stop").await,
+            Self::Start => client.operate(name, "start").await,
+            Self::Restart => client.operate(name, "restart").await,
+            Self::SuperuserAccess { enabled } => client.superuser_access(name, enabled).await,
         }
     }
 }
@@ -49,7 +55,7 @@ pub async fn run(
     wait_for_it: bool,
     timeout: u64,
 ) -> Result<(), CliError> {
-    let accepted = client.operate(name.as_str(), kind.path()).await?;
+    let accepted = kind.ask(client, name).await?;
     if !wait_for_it {
         match format {
             Format::Json => output::json(&accepted),

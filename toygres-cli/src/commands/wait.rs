@@ -83,7 +83,8 @@ enum Verdict {
 /// Every state is named, so a new one must be placed here before the CLI compiles.
 fn verdict(target: Target, instance: &InstanceView) -> Verdict {
     use InstanceState::{
-        Creating, Deleted, Deleting, Failed, Restarting, Running, Starting, Stopped, Stopping,
+        Configuring, Creating, Deleted, Deleting, Failed, Restarting, Running, Starting, Stopped,
+        Stopping,
     };
     let failed = || {
         Verdict::WillNot(format!(
@@ -105,15 +106,15 @@ fn verdict(target: Target, instance: &InstanceView) -> Verdict {
             Verdict::Reached
         }
         (Target::Running | Target::Stopped, Failed) => failed(),
-        (Target::Running, Creating | Starting | Restarting) | (Target::Stopped, Stopping) => {
-            Verdict::NotYet
-        }
+        (Target::Running, Creating | Starting | Restarting | Configuring)
+        | (Target::Stopped, Stopping) => Verdict::NotYet,
         (Target::Running, state @ (Stopping | Stopped | Deleting | Deleted))
-        | (Target::Stopped, state @ (Creating | Running | Starting | Restarting))
+        | (Target::Stopped, state @ (Creating | Running | Starting | Restarting | Configuring))
         | (Target::Stopped, state @ (Deleting | Deleted)) => will_not(state),
         (
             Target::Deleted,
-            Creating | Running | Stopping | Stopped | Starting | Restarting | Deleting | Failed,
+            Creating | Running | Stopping | Stopped | Starting | Restarting | Configuring
+            | Deleting | Failed,
         ) => Verdict::NotYet,
     }
 }
@@ -123,9 +124,10 @@ fn describe(instance: &InstanceView) -> String {
     let orchestration = match instance.state {
         InstanceState::Creating => Some(&instance.create_orchestration),
         InstanceState::Deleting => instance.delete_orchestration.as_ref(),
-        InstanceState::Stopping | InstanceState::Starting | InstanceState::Restarting => {
-            instance.operation.as_ref()
-        }
+        InstanceState::Stopping
+        | InstanceState::Starting
+        | InstanceState::Restarting
+        | InstanceState::Configuring => instance.operation.as_ref(),
         InstanceState::Running
         | InstanceState::Stopped
         | InstanceState::Deleted

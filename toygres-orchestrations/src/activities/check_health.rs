@@ -13,6 +13,7 @@ use super::readiness;
 use crate::Dependencies;
 use crate::activity_types::{CheckHealthInput, RecordHealthOutput};
 use crate::cms::health::{self, Probe};
+use crate::platform::Login;
 
 pub const NAME: &str = crate::names::activities::CHECK_HEALTH;
 
@@ -22,7 +23,7 @@ pub async fn run(
     input: CheckHealthInput,
 ) -> Result<RecordHealthOutput, String> {
     let name = &input.name;
-    let result = readiness::log_in(&deps, name)
+    let result = readiness::log_in(&deps, name, Login::Monitor)
         .await
         .map(|(_, latency)| latency);
     let probe = match result {

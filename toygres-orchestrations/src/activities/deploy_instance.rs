@@ -28,7 +28,7 @@ pub async fn run(
         &deps.cms,
         input.instance_id,
         &[InstanceState::Creating],
-        || deps.platform.deploy(&input.spec),
+        || deps.platform.deploy(&input.spec, input.instance_id),
     )
     .await
     .map_err(|e| e.to_string())?;

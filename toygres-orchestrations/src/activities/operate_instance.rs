@@ -1,7 +1,9 @@
-//! Stops, starts or restarts an instance's server, fenced by the record's state for that
-//! operation (`stopping`, `starting`, `restarting`): a delete that overtook the operation
-//! leaves nothing for it to do. After a start or restart, waits until the server accepts
-//! connections and logs in, like provision-instance.
+//! Stops, starts or restarts an instance's server, or changes its superuser access,
+//! fenced by the record's state for that operation (`stopping`, `starting`, `restarting`,
+//! `configuring`): a delete that overtook the operation leaves nothing for it to do. After
+//! anything but a stop, waits until the server accepts connections and logs in with the
+//! owner's login, like provision-instance. A change of superuser access is recorded on the
+//! record once the platform has made it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,7 +14,8 @@ use super::readiness;
 use crate::Dependencies;
 use crate::activity_types::{OperateInput, OperateOutcome, PlatformOperation};
 use crate::cms::fence::{self, Fenced};
-use crate::platform::PlatformError;
+use crate::cms::instances;
+use crate::platform::{Login, PlatformError};
 
 pub const NAME: &str = crate::names::activities::OPERATE_INSTANCE;
 
@@ -32,6 +35,9 @@ pub async fn run(
                 PlatformOperation::Stop => deps.platform.stop(name).await,
                 PlatformOperation::Start => deps.platform.start(name).await,
                 PlatformOperation::Restart { token } => deps.platform.restart(name, token).await,
+                PlatformOperation::SetSuperuserAccess { enabled } => {
+                    deps.platform.set_superuser_access(name, *enabled).await
+                }
             }
         },
     )
@@ -52,6 +58,15 @@ pub async fn run(
             return Err(message);
         }
     }
+    if let PlatformOperation::SetSuperuserAccess { enabled } = input.operation {
+        instances::record_superuser_access(&deps.cms, input.record_id, enabled)
+            .await
+            .map_err(|e| e.to_string())?;
+        ctx.trace_info(format!(
+            "instance={name}: superuser access is {}",
+            if enabled { "on" } else { "off" }
+        ));
+    }
     if input.operation == PlatformOperation::Stop {
         ctx.trace_info(format!("instance={name}: stopped"));
         return Ok(OperateOutcome::Done { endpoint: None });
@@ -60,7 +75,7 @@ pub async fn run(
     if let Err(reason) = readiness::wait_until_ready(&deps, name, started, deadline).await? {
         return Ok(OperateOutcome::NotReady { reason });
     }
-    let (endpoint, login) = readiness::log_in(&deps, name).await?;
+    let (endpoint, login) = readiness::log_in(&deps, name, Login::Owner).await?;
     ctx.trace_info(format!(
         "instance={name}: accepts connections again after {:?} (login {login:?})",
         started.elapsed()

@@ -8,6 +8,7 @@ use duroxide::ActivityContext;
 use super::readiness;
 use crate::Dependencies;
 use crate::activity_types::{InstanceRef, ProbeResult};
+use crate::platform::Login;
 
 pub const NAME: &str = crate::names::activities::PROBE_HEALTH;
 
@@ -17,7 +18,7 @@ pub async fn run(
     input: InstanceRef,
 ) -> Result<ProbeResult, String> {
     let name = &input.name;
-    let outcome = readiness::log_in(&deps, name)
+    let outcome = readiness::log_in(&deps, name, Login::Monitor)
         .await
         .map(|(_, latency)| latency);
     let result = match outcome {

@@ -24,7 +24,7 @@ use crate::cms::fence::{self, Fenced};
 use crate::domain::InstanceName;
 use crate::names;
 use crate::platform::InstanceSpec;
-use crate::platform::{Deployed, PlatformError};
+use crate::platform::{Deployed, Login, PlatformError};
 use crate::types::v1_2::Restore;
 
 pub const NAME: &str = names::activities::PROVISION_INSTANCE;
@@ -82,13 +82,13 @@ pub(super) async fn provision(
                 // hour before it is consistent.
                 Some(restore) => deps
                     .platform
-                    .restore(input.spec, &restore.from)
+                    .restore(input.spec, input.record_id, &restore.from)
                     .await
                     .map(Some),
                 // Bounded here, so that a hung platform (a stuck disk, a frozen `initdb`)
                 // ends the create at its deadline and lets go of the record for a delete.
                 None => {
-                    let deploy = deps.platform.deploy(input.spec);
+                    let deploy = deps.platform.deploy(input.spec, input.record_id);
                     let bounded = tokio::time::timeout_at(deadline.into(), deploy).await;
                     bounded.map_or(Ok(None), |deployed| deployed.map(Some))
                 }
@@ -119,7 +119,7 @@ pub(super) async fn provision(
         ctx.trace_error(format!("instance={name}: {reason}"));
         return Ok(ProvisionOutcome::NotReady { reason });
     }
-    let (endpoint, login) = readiness::log_in(deps, name).await?;
+    let (endpoint, login) = readiness::log_in(deps, name, Login::Owner).await?;
     ctx.trace_info(format!(
         "instance={name}: ready at {}:{} after {:?}; login took {login:?}",
         endpoint.host,
@@ -157,7 +157,9 @@ async fn stage_restore(
         "instance={name}: copying backup {} of {}",
         restore.from.label, restore.from.stanza
     ));
-    let staging = deps.platform.stage_restore(input.spec, &restore.from);
+    let staging = deps
+        .platform
+        .stage_restore(input.spec, input.record_id, &restore.from);
     match while_state::run(deps, ctx, input.record_id, InstanceState::Creating, staging).await? {
         Ok(Ok(())) => Ok(None),
         Ok(Err(error)) => refused_or_failed(ctx, name, "restoring", error).map(Some),

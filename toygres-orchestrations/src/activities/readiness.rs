@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::Dependencies;
 use crate::domain::InstanceName;
 use crate::platform::probe;
-use crate::platform::{Endpoint, InstanceStatus};
+use crate::platform::{Endpoint, InstanceStatus, Login};
 
 const FIRST_STATUS_DELAY: Duration = Duration::from_millis(50);
 const MAX_STATUS_DELAY: Duration = Duration::from_secs(2);
@@ -51,11 +51,13 @@ pub async fn wait_until_ready(
     }
 }
 
-/// Logs in to `name` with its own password and runs `SELECT 1` (the health probe and the
-/// create's last check alike): where it answered, and how long that took.
+/// Logs in to `name` as `login` over TLS and runs `SELECT 1`: the create's last check
+/// (and a restart's) with the owner's login, what the user gets; the health probe with the
+/// monitor's. Where it answered, and how long that took.
 pub async fn log_in(
     deps: &Dependencies,
     name: &InstanceName,
+    login: Login,
 ) -> Result<(Endpoint, Duration), String> {
     let endpoint = deps
         .platform
@@ -64,7 +66,7 @@ pub async fn log_in(
         .map_err(|e| e.to_string())?;
     let credentials = deps
         .platform
-        .credentials(name)
+        .credentials(name, login)
         .await
         .map_err(|e| e.to_string())?;
     let latency = probe::select_one(&endpoint, &credentials, deps.probe_timeout).await?;

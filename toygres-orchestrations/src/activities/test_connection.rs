@@ -8,8 +8,8 @@ use duroxide::ActivityContext;
 
 use crate::Dependencies;
 use crate::activity_types::{InstanceRef, TestConnectionOutput};
-use crate::platform::PlatformError;
 use crate::platform::probe;
+use crate::platform::{Login, PlatformError};
 
 pub const NAME: &str = crate::names::activities::TEST_CONNECTION;
 
@@ -21,7 +21,7 @@ pub async fn run(
     let name = &input.name;
     let target = async {
         let endpoint = deps.platform.endpoint(name).await?;
-        let credentials = deps.platform.credentials(name).await?;
+        let credentials = deps.platform.credentials(name, Login::Owner).await?;
         Ok((endpoint, credentials))
     };
     let (endpoint, credentials) = match target.await {

@@ -27,6 +27,7 @@ pub mod instance_actor_v1_1_0;
 mod operation;
 pub mod restart_instance;
 mod retry;
+pub mod set_superuser_access;
 pub mod start_instance;
 pub mod stop_instance;
 mod tagged;

@@ -15,7 +15,7 @@ use toygres_orchestrations::types::v1_2::Restore;
 use toygres_orchestrations::types::{
     BackupInput, BackupOutput, BackupScheduleInput, ScheduleSettings,
 };
-use toygres_platform::{InstanceSpec, Platform, RestoreFrom, RestoreTarget};
+use toygres_platform::{InstanceSpec, Login, Platform, RestoreFrom, RestoreTarget};
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{completed_output, failure_message, in_flight, spec};
 use toygres_test_support::eventually;
@@ -41,7 +41,11 @@ async fn instance_with_rows(cp: &TestControlPlane, name: &str, rows: i32) -> Uui
 
 async fn options(cp: &TestControlPlane, spec: &InstanceSpec) -> PgConnectOptions {
     let endpoint = cp.platform.endpoint(&spec.name).await.unwrap();
-    let credentials = cp.platform.credentials(&spec.name).await.unwrap();
+    let credentials = cp
+        .platform
+        .credentials(&spec.name, Login::Owner)
+        .await
+        .unwrap();
     PgConnectOptions::new()
         .host(&endpoint.host)
         .port(endpoint.port)
@@ -179,8 +183,16 @@ async fn a_backup_restores_into_a_new_instance_with_all_its_rows() {
         "everything the running source had written"
     );
     // Its own password: the source's does not log in.
-    let source_password = cp.platform.credentials(&spec_name("origin")).await.unwrap();
-    let copy_password = cp.platform.credentials(&copy.name).await.unwrap();
+    let source_password = cp
+        .platform
+        .credentials(&spec_name("origin"), Login::Owner)
+        .await
+        .unwrap();
+    let copy_password = cp
+        .platform
+        .credentials(&copy.name, Login::Owner)
+        .await
+        .unwrap();
     assert_ne!(source_password.password(), copy_password.password());
     let with_source_password = options(&cp, &copy)
         .await

@@ -11,7 +11,7 @@ use toygres_domain::InstanceState;
 use toygres_orchestrations::cms;
 use toygres_orchestrations::names::{activities, orchestrations};
 use toygres_orchestrations::types::OperationOutput;
-use toygres_platform::Platform;
+use toygres_platform::{Login, Platform};
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{
     completed_output, in_flight, scheduled, spec, transitions,
@@ -47,7 +47,11 @@ async fn stop_start_and_restart_keep_the_data_and_the_watch_follows() {
     cp.start_create("create-dayto", input).await;
     cp.wait("create-dayto", Duration::from_secs(60)).await;
     let endpoint = cp.platform.endpoint(&spec.name).await.unwrap();
-    let credentials = cp.platform.credentials(&spec.name).await.unwrap();
+    let credentials = cp
+        .platform
+        .credentials(&spec.name, Login::Owner)
+        .await
+        .unwrap();
     let options = PgConnectOptions::new()
         .host(&endpoint.host)
         .port(endpoint.port)

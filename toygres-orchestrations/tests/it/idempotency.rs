@@ -14,7 +14,7 @@ use toygres_orchestrations::activity_types::{
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names::{activities, instance_ids, orchestrations};
 use toygres_orchestrations::types::{InstanceActorInput, InstanceActorOutput};
-use toygres_platform::{Endpoint, InstanceStatus, Platform};
+use toygres_platform::{Endpoint, InstanceStatus, Login, Platform};
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{completed_output, spec, transitions};
 use toygres_test_support::processes::postmasters_for;
@@ -52,13 +52,20 @@ async fn every_activity_run_twice_has_one_effect() {
         .run_activity_twice("deploy-1", activities::DEPLOY_INSTANCE, &deploy)
         .await;
     assert_eq!((a, b), (FencedOutcome::Done, FencedOutcome::Done));
-    let password = cp.platform.credentials(&spec.name).await.unwrap();
+    let password = cp
+        .platform
+        .credentials(&spec.name, Login::Owner)
+        .await
+        .unwrap();
     let endpoint_before = cp.platform.endpoint(&spec.name).await.unwrap();
     let _: (FencedOutcome, FencedOutcome) = cp
         .run_activity_twice("deploy-2", activities::DEPLOY_INSTANCE, &deploy)
         .await;
     assert_eq!(
-        cp.platform.credentials(&spec.name).await.unwrap(),
+        cp.platform
+            .credentials(&spec.name, Login::Owner)
+            .await
+            .unwrap(),
         password,
         "password kept"
     );

@@ -18,7 +18,7 @@ use toygres_orchestrations::types::{DeleteInstanceOutput, OperationOutput};
 use toygres_platform::kubernetes::config::{EndpointMode, KubernetesConfig, ServiceType};
 use toygres_platform::kubernetes::objects;
 use toygres_platform::kubernetes::{KubernetesPlatform, NamespacedObject};
-use toygres_platform::{InstanceStatus, Platform};
+use toygres_platform::{InstanceStatus, Login, Platform};
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{completed_output, failure_message, spec, transitions};
 use toygres_test_support::database::free_port;
@@ -26,7 +26,7 @@ use toygres_test_support::kubernetes::TestCluster;
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn platform(cluster: &TestCluster, namespace: &str, port: u16) -> Arc<KubernetesPlatform> {
+async fn platform(cluster: &TestCluster, namespace: &str, port: u16) -> Arc<KubernetesPlatform> {
     let config = KubernetesConfig {
         namespace: namespace.to_string(),
         endpoint: EndpointMode::Fixed {
@@ -35,7 +35,11 @@ fn platform(cluster: &TestCluster, namespace: &str, port: u16) -> Arc<Kubernetes
         },
         ..KubernetesConfig::default()
     };
-    Arc::new(KubernetesPlatform::new(cluster.client.clone(), config))
+    Arc::new(
+        KubernetesPlatform::connect(cluster.client.clone(), config)
+            .await
+            .expect("the platform and its CA"),
+    )
 }
 
 async fn labelled<K: NamespacedObject>(
@@ -74,7 +78,8 @@ async fn an_instance_lives_and_dies_on_kubernetes() {
     };
     let namespace = cluster.new_namespace().await;
     let port = free_port();
-    let cp = TestControlPlane::start_on(platform(&cluster, &namespace, port), PROBE_TIMEOUT).await;
+    let cp =
+        TestControlPlane::start_on(platform(&cluster, &namespace, port).await, PROBE_TIMEOUT).await;
     let spec = spec("kshop");
     let mut input = cp.reserve("create-kshop", &spec).await;
     input.health_check_interval_secs = 1;
@@ -176,21 +181,33 @@ async fn deploy_after_a_crash_converges_and_keeps_the_password() {
         return;
     };
     let namespace = cluster.new_namespace().await;
-    let platform = platform(&cluster, &namespace, free_port());
+    let platform = platform(&cluster, &namespace, free_port()).await;
     let spec = spec("again");
-    platform.deploy(&spec).await.expect("first deploy");
-    let password = platform.credentials(&spec.name).await.unwrap();
+    platform
+        .deploy(&spec, uuid::Uuid::new_v4())
+        .await
+        .expect("first deploy");
+    let password = platform
+        .credentials(&spec.name, Login::Owner)
+        .await
+        .unwrap();
 
     // A crash after the Secret and StatefulSet but before the Service: deploy again.
     let services: Api<Service> = Api::namespaced(cluster.client.clone(), &namespace);
     services.delete("again", &Default::default()).await.unwrap();
     platform
-        .deploy(&spec)
+        .deploy(&spec, uuid::Uuid::new_v4())
         .await
         .expect("a re-run converges without 409");
-    platform.deploy(&spec).await.expect("and again");
+    platform
+        .deploy(&spec, uuid::Uuid::new_v4())
+        .await
+        .expect("and again");
     assert_eq!(
-        platform.credentials(&spec.name).await.unwrap(),
+        platform
+            .credentials(&spec.name, Login::Owner)
+            .await
+            .unwrap(),
         password,
         "the Secret keeps its password"
     );
@@ -217,8 +234,11 @@ async fn a_pod_that_never_becomes_ready_fails_the_create_and_is_cleaned_up() {
         return;
     };
     let namespace = cluster.new_namespace().await;
-    let cp = TestControlPlane::start_on(platform(&cluster, &namespace, free_port()), PROBE_TIMEOUT)
-        .await;
+    let cp = TestControlPlane::start_on(
+        platform(&cluster, &namespace, free_port()).await,
+        PROBE_TIMEOUT,
+    )
+    .await;
     let spec = spec("stuck");
     let mut input = cp.reserve("create-stuck", &spec).await;
     input.readiness_timeout_secs = 3;
@@ -246,8 +266,11 @@ async fn an_image_that_cannot_be_pulled_fails_the_create_at_once() {
         return;
     };
     let namespace = cluster.new_namespace().await;
-    let cp = TestControlPlane::start_on(platform(&cluster, &namespace, free_port()), PROBE_TIMEOUT)
-        .await;
+    let cp = TestControlPlane::start_on(
+        platform(&cluster, &namespace, free_port()).await,
+        PROBE_TIMEOUT,
+    )
+    .await;
     let spec = spec("nopull");
     let input = cp.reserve("create-nopull", &spec).await;
     cp.start_create("create-nopull", input).await;
@@ -278,8 +301,11 @@ async fn a_missing_namespace_fails_the_create_with_that_message() {
         return;
     };
     let missing = format!("absent-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let cp =
-        TestControlPlane::start_on(platform(&cluster, &missing, free_port()), PROBE_TIMEOUT).await;
+    let cp = TestControlPlane::start_on(
+        platform(&cluster, &missing, free_port()).await,
+        PROBE_TIMEOUT,
+    )
+    .await;
     let spec = spec("lost");
     let input = cp.reserve("create-lost", &spec).await;
     cp.start_create("create-lost", input).await;
@@ -314,9 +340,11 @@ async fn behind_a_load_balancer_an_instance_is_ready_once_it_has_an_address() {
         endpoint: EndpointMode::LoadBalancer,
         ..KubernetesConfig::default()
     };
-    let platform = KubernetesPlatform::new(cluster.client.clone(), config);
+    let platform = KubernetesPlatform::connect(cluster.client.clone(), config)
+        .await
+        .expect("the platform and its CA");
     let spec = spec("balanced");
-    platform.deploy(&spec).await.unwrap();
+    platform.deploy(&spec, uuid::Uuid::new_v4()).await.unwrap();
     cluster.kubelet(&namespace).mark_ready(&spec.name).await;
     match platform.status(&spec.name).await.unwrap() {
         InstanceStatus::NotReady { reason } => {
@@ -365,7 +393,8 @@ async fn stop_start_and_restart_on_kubernetes() {
     };
     let namespace = cluster.new_namespace().await;
     let port = free_port();
-    let cp = TestControlPlane::start_on(platform(&cluster, &namespace, port), PROBE_TIMEOUT).await;
+    let cp =
+        TestControlPlane::start_on(platform(&cluster, &namespace, port).await, PROBE_TIMEOUT).await;
     let kubelet = cluster.kubelet(&namespace);
     let spec = spec("kday");
     let mut input = cp.reserve("create-kday", &spec).await;
@@ -414,7 +443,10 @@ async fn stop_start_and_restart_on_kubernetes() {
         "{owners:?}"
     );
     // A redeploy of the main objects leaves the replicas to their own manager.
-    cp.platform.deploy(&spec).await.unwrap();
+    cp.platform
+        .deploy(&spec, uuid::Uuid::new_v4())
+        .await
+        .unwrap();
     kubelet.wait_for_replicas(&spec.name, 0).await;
 
     let start = cp

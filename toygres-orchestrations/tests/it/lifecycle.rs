@@ -11,7 +11,7 @@ use toygres_orchestrations::DUROXIDE_SCHEMA;
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::types::v1_1::CreateInstanceOutput;
 use toygres_orchestrations::types::{DeleteInstanceOutput, InstanceActorOutput};
-use toygres_platform::Platform;
+use toygres_platform::{Login, Platform};
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{completed_output, spec, transitions};
 use toygres_test_support::processes::{port_is_listening, postmasters_for};
@@ -28,7 +28,11 @@ async fn an_instance_is_created_watched_and_deleted() {
     assert_eq!(created.name, spec.name);
 
     // A user connects with the credentials the platform hands out, and uses the database.
-    let credentials = cp.platform.credentials(&spec.name).await.unwrap();
+    let credentials = cp
+        .platform
+        .credentials(&spec.name, Login::Owner)
+        .await
+        .unwrap();
     let options = PgConnectOptions::new()
         .host(&created.endpoint.host)
         .port(created.endpoint.port)

@@ -9,7 +9,7 @@ use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::activity_types::*;
 use toygres_orchestrations::cms::InstanceState;
 use toygres_orchestrations::types::*;
-use toygres_platform::{Endpoint, InstanceSpec, InstanceStatus};
+use toygres_platform::{Access, Endpoint, InstanceSpec, InstanceStatus, Tls};
 use uuid::Uuid;
 
 fn round_trip<T: Serialize + DeserializeOwned + PartialEq + Debug>(value: T) {
@@ -23,6 +23,7 @@ fn spec() -> InstanceSpec {
         name: InstanceName::parse("shop").unwrap(),
         postgres_version: PostgresVersion::new(16).unwrap(),
         storage: StorageSize::from_gib(20).unwrap(),
+        access: Access::default(),
     }
 }
 
@@ -30,8 +31,9 @@ fn endpoint() -> Endpoint {
     Endpoint {
         host: "127.0.0.1".into(),
         port: 5433,
-        user: "postgres".into(),
-        database: "postgres".into(),
+        user: "app".into(),
+        database: "app".into(),
+        tls: Tls::VerifyFull,
     }
 }
 

@@ -5,6 +5,9 @@
 //! - a create-instance that 1.0.0 left half done finishes on 1.0.0 (its own steps, its own
 //!   output), never on the newer version registered beside it;
 //! - one that 1.1.0 left with its provision step in flight finishes on 1.1.0, not on 1.2.0;
+//! - one that 1.2.0 left in flight in the release before owner roles and TLS (recorded
+//!   there by `record_the_1_2_0_fixture`) finishes on 1.2.0 with this release's logins:
+//!   an owner role, TLS, no superuser over TCP;
 //! - an instance actor that runs 1.0.0 finishes its cycle on 1.0.0 and continues as the
 //!   newest version at its `continue_as_new`.
 
@@ -23,9 +26,9 @@ use toygres_orchestrations::names::{activities, events, instance_ids, orchestrat
 use toygres_orchestrations::types::{
     CreateInstanceInput, CreateInstanceOutput, InstanceActorInput, InstanceActorOutput, v1_1,
 };
-use toygres_platform::Platform;
 use toygres_platform::local::LocalPlatform;
 use toygres_platform::local::binaries::PgBinaries;
+use toygres_platform::{Login, Platform, Tls};
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{
     completed_output, in_flight, scheduled, spec, transitions,
@@ -37,6 +40,7 @@ use toygres_test_support::scratch;
 const CREATE_FIXTURE: &str = "create-instance-1.0.0-deploy-in-flight.json";
 const ACTOR_FIXTURE: &str = "instance-actor-1.0.0-probe-in-flight.json";
 const CREATE_1_1_0_FIXTURE: &str = "create-instance-1.1.0-provision-in-flight.json";
+const CREATE_1_2_0_FIXTURE: &str = "create-instance-1.2.0-provision-in-flight.json";
 /// Fixtures carry this in place of the CMS record id they were recorded with; a test
 /// puts its own record's id there.
 const RECORD_PLACEHOLDER: &str = "00000000-0000-4000-8000-00000000cafe";
@@ -135,6 +139,62 @@ async fn a_create_left_in_flight_by_1_1_0_finishes_on_1_1_0() {
     assert_eq!(postmasters_for(&data_dir).len(), 1);
 
     cp.platform.delete(&spec(NAME).name).await.unwrap();
+    cp.shutdown().await;
+}
+
+/// Recorded by the release before owner roles and TLS: its activity inputs carry a spec
+/// without logins, which this release decodes as the defaults and sends on unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_left_in_flight_by_the_release_before_owner_roles_finishes_with_them() {
+    let mut cp = idle_control_plane().await;
+    let recorded = RecordedHistory::load(&fixture(CREATE_1_2_0_FIXTURE));
+    assert_eq!(recorded.version, versions::V1_2_0);
+    assert!(in_flight(&recorded.events, activities::PROVISION_INSTANCE));
+    let record_id = cp.reserve(&recorded.instance, &spec(NAME)).await.record_id;
+    recorded
+        .replacing(RECORD_PLACEHOLDER, &record_id.to_string())
+        .restore(&cp.db.url)
+        .await;
+    cp.restart().await;
+
+    let done = cp.wait(&recorded.instance, Duration::from_secs(120)).await;
+    let created: v1_1::CreateInstanceOutput = completed_output(&done);
+    assert_eq!(created.record_id, record_id);
+    assert_eq!(
+        (
+            created.endpoint.user.as_str(),
+            created.endpoint.database.as_str()
+        ),
+        ("app", "app")
+    );
+    assert_eq!(created.endpoint.tls, Tls::VerifyFull);
+    let info = cp
+        .client
+        .get_instance_info(&recorded.instance)
+        .await
+        .unwrap();
+    assert_eq!(info.orchestration_version, versions::V1_2_0);
+    let name = spec(NAME).name;
+    for (login, logs_in) in [
+        (Login::Owner, true),
+        (Login::Monitor, true),
+        (Login::Superuser, false),
+    ] {
+        let credentials = cp.platform.credentials(&name, login).await.unwrap();
+        let connected = <sqlx::postgres::PgConnection as sqlx::Connection>::connect_with(
+            &credentials.connect_options(&created.endpoint),
+        )
+        .await;
+        assert_eq!(connected.is_ok(), logs_in, "{login:?}");
+    }
+    let record = cms::instances::get(&cp.db.pool, record_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.state, InstanceState::Running);
+    assert!(!record.superuser_access);
+
+    cp.platform.delete(&name).await.unwrap();
     cp.shutdown().await;
 }
 
@@ -306,6 +366,44 @@ async fn record_the_1_1_0_fixture() {
     cp.shutdown().await;
 }
 
+/// Records the 1.2.0 fixture (create-instance in flight at provision-instance). The
+/// fixture in the repository was recorded by this test in the release before owner roles
+/// and TLS (commit 3d116df), whose inputs carried no logins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "records fixtures; run by hand"]
+async fn record_the_1_2_0_fixture() {
+    let mut cp = TestControlPlane::start().await;
+    let create_id = "create-legacy-recorded-1-2-0";
+    let reserved = cp.reserve(create_id, &spec(NAME)).await;
+    cp.client
+        .start_orchestration_versioned_typed(
+            create_id,
+            orchestrations::CREATE_INSTANCE,
+            versions::V1_2_0,
+            reserved.clone(),
+        )
+        .await
+        .unwrap();
+    cp.wait_for_history(create_id, |h| in_flight(h, activities::PROVISION_INSTANCE))
+        .await;
+    cp.crash();
+    let record = cms::instances::get(&cp.db.pool, reserved.record_id)
+        .await
+        .unwrap()
+        .unwrap();
+    save(
+        &cp,
+        (create_id, orchestrations::CREATE_INSTANCE, versions::V1_2_0),
+        &record,
+        CREATE_1_2_0_FIXTURE,
+    )
+    .await;
+    cp.restart().await;
+    cp.wait(create_id, Duration::from_secs(120)).await;
+    cp.platform.delete(&spec(NAME).name).await.unwrap();
+    cp.shutdown().await;
+}
+
 /// Saves the latest history of `(instance, orchestration, version)` as fixture `file`,
 /// with `record`'s id replaced by the placeholder.
 async fn save(
@@ -332,7 +430,7 @@ async fn save(
 async fn running_instance(cp: &TestControlPlane) -> InstanceRecord {
     let spec = spec(NAME);
     let input = cp.reserve("create-legacy-by-hand", &spec).await;
-    cp.platform.deploy(&spec).await.unwrap();
+    cp.platform.deploy(&spec, input.record_id).await.unwrap();
     let endpoint = cp.platform.endpoint(&spec.name).await.unwrap();
     let change = Change {
         endpoint: Some(&endpoint),

@@ -1,10 +1,17 @@
-//! The Kubernetes platform: each instance is a Secret, a StatefulSet (with a volume claim
-//! template) and a Service in one namespace, labelled `app.kubernetes.io/*`.
+//! The Kubernetes platform: each instance is three Secrets (its logins, its TLS
+//! certificate, its authentication rules and init script), a StatefulSet (with a volume
+//! claim template) and a Service in one namespace, labelled `app.kubernetes.io/*`.
 //!
 //! Deploy applies the StatefulSet and Service with server-side apply under the field
-//! manager `toygres`, so a re-run converges instead of conflicting; the Secret is created
-//! only when absent, so a re-run keeps the password. Status reads pod `<name>-0`. Delete
-//! removes everything carrying the instance's labels; absent objects are success.
+//! manager `toygres`, so a re-run converges instead of conflicting; the Secrets are
+//! created only when absent, so a re-run keeps the passwords and the certificate. Status
+//! reads pod `<name>-0`. Delete removes everything carrying the instance's labels; absent
+//! objects are success.
+//!
+//! The control plane's CA lives in the Secret `toygres-ca` of the namespace, made by the
+//! first server that needs it, so every server issues from the same one. Servers run with
+//! TLS only and the owner login of [`crate::access`]; the pod has no service-account token,
+//! so even a tenant with superuser access reaches only its own pod's files.
 
 pub mod config;
 mod errors;
@@ -22,10 +29,13 @@ use serde::de::DeserializeOwned;
 use self::config::{EndpointMode, KubernetesConfig};
 use self::errors::{classify, is_conflict, is_not_found};
 use super::{
-    Credentials, Deployed, Endpoint, InstanceSpec, InstanceStatus, Platform, PlatformError,
-    password,
+    Credentials, Deployed, Endpoint, InstanceSpec, InstanceStatus, Login, Platform, PlatformError,
+    Tls, password,
 };
+use crate::access::{self, Verifiers};
+use crate::certificates::CertificateAuthority;
 use toygres_domain::{InstanceName, PostgresVersion};
+use uuid::Uuid;
 
 const FIELD_MANAGER: &str = "toygres";
 /// Owns `spec.replicas` of StatefulSets (stop and start).
@@ -55,11 +65,38 @@ impl<K> NamespacedObject for K where
         + std::fmt::Debug
 {
 }
-const DATABASE: &str = "postgres";
-
 pub struct KubernetesPlatform {
     client: Client,
     config: KubernetesConfig,
+    ca: CertificateAuthority,
+}
+
+/// An instance's logins as its credentials Secret records them.
+struct SecretLogins {
+    data: std::collections::BTreeMap<String, k8s_openapi::ByteString>,
+}
+
+impl SecretLogins {
+    fn get(&self, key: &str) -> Option<String> {
+        self.data
+            .get(key)
+            .map(|bytes| String::from_utf8_lossy(&bytes.0).to_string())
+    }
+
+    /// An instance made before owner roles has only its superuser.
+    fn has_owner(&self) -> bool {
+        self.data.contains_key(objects::OWNER_PASSWORD_KEY)
+    }
+
+    fn owner(&self) -> String {
+        self.get(objects::OWNER_KEY)
+            .unwrap_or_else(|| access::SUPERUSER.into())
+    }
+
+    fn database(&self) -> String {
+        self.get(objects::DATABASE_KEY)
+            .unwrap_or_else(|| access::MAINTENANCE_DATABASE.into())
+    }
 }
 
 impl KubernetesPlatform {
@@ -91,8 +128,10 @@ impl KubernetesPlatform {
         }
     }
 
-    pub fn new(client: Client, config: KubernetesConfig) -> Self {
-        Self { client, config }
+    /// The platform on `client`, with the namespace's CA (made when there is none yet).
+    pub async fn connect(client: Client, config: KubernetesConfig) -> Result<Self, PlatformError> {
+        let ca = load_or_create_ca(&client, &config.namespace).await?;
+        Ok(Self { client, config, ca })
     }
 
     /// A client from `KUBECONFIG`, `~/.kube/config` or the in-cluster service account.
@@ -100,7 +139,7 @@ impl KubernetesPlatform {
         let client = Client::try_default()
             .await
             .map_err(|e| PlatformError::Failed(format!("connecting to Kubernetes: {e}")))?;
-        Ok(Self::new(client, config))
+        Self::connect(client, config).await
     }
 
     fn api<K: NamespacedObject>(&self) -> Api<K> {
@@ -122,23 +161,120 @@ impl KubernetesPlatform {
         }
     }
 
-    /// Creates the credentials Secret unless it exists: the password is fixed at first deploy.
-    async fn ensure_credentials(&self, name: &InstanceName) -> Result<(), PlatformError> {
+    /// Creates `secret` unless a Secret of its name exists: what it holds is fixed at
+    /// first deploy. Returns the Secret as it is.
+    async fn create_once(&self, secret: Secret) -> Result<Secret, PlatformError> {
         let secrets: Api<Secret> = self.api();
-        let secret_name = objects::credentials_secret_name(name);
-        let existing = secrets
-            .get_opt(&secret_name)
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        if let Some(existing) = secrets
+            .get_opt(&name)
             .await
-            .map_err(|e| classify(e, "reading the credentials Secret"))?;
-        if existing.is_some() {
-            return Ok(());
+            .map_err(|e| classify(e, &format!("reading Secret {name}")))?
+        {
+            return Ok(existing);
         }
-        let secret = objects::credentials_secret(&self.config, name, &password::generate());
         match secrets.create(&PostParams::default(), &secret).await {
-            Ok(_) => Ok(()),
-            Err(e) if is_conflict(&e) => Ok(()),
-            Err(e) => Err(classify(e, "creating the credentials Secret")),
+            Ok(created) => Ok(created),
+            Err(e) if is_conflict(&e) => secrets
+                .get(&name)
+                .await
+                .map_err(|e| classify(e, &format!("reading Secret {name}"))),
+            Err(e) => Err(classify(e, &format!("creating Secret {name}"))),
         }
+    }
+
+    /// The instance's three Secrets: logins, certificate, rules and init script.
+    async fn ensure_secrets(&self, spec: &InstanceSpec) -> Result<(), PlatformError> {
+        let (superuser, owner, monitor) = (
+            password::generate(),
+            password::generate(),
+            password::generate(),
+        );
+        let passwords = objects::Passwords {
+            superuser: &superuser,
+            owner: &owner,
+            monitor: &monitor,
+        };
+        let credentials = self
+            .create_once(objects::credentials_secret(
+                &self.config,
+                &spec.name,
+                &passwords,
+                &spec.access,
+            ))
+            .await?;
+        let kept = SecretLogins {
+            data: credentials.data.unwrap_or_default(),
+        };
+        let server = self.ca.issue_server(&self.certificate_names(&spec.name))?;
+        self.create_once(objects::tls_secret(
+            &self.config,
+            &spec.name,
+            &server,
+            self.ca.certificate_pem(),
+        ))
+        .await?;
+        let verifiers = Verifiers::of(
+            &kept.get(objects::PASSWORD_KEY).unwrap_or_default(),
+            &kept.get(objects::OWNER_PASSWORD_KEY).unwrap_or_default(),
+            &kept.get(objects::MONITOR_PASSWORD_KEY).unwrap_or_default(),
+        );
+        self.create_once(objects::init_secret(
+            &self.config,
+            &spec.name,
+            &spec.access,
+            &verifiers,
+            spec.postgres_version.major(),
+        ))
+        .await
+        .map(|_| ())
+    }
+
+    /// What the server certificate of `name` names: the Service's names in the cluster,
+    /// and the fixed address clients use when there is one.
+    fn certificate_names(&self, name: &InstanceName) -> Vec<String> {
+        let namespace = &self.config.namespace;
+        let mut names = vec![
+            name.to_string(),
+            format!("{name}.{namespace}"),
+            format!("{name}.{namespace}.svc"),
+        ];
+        match &self.config.endpoint {
+            EndpointMode::ClusterDns { cluster_domain } => {
+                names.push(format!("{name}.{namespace}.svc.{cluster_domain}"));
+            }
+            EndpointMode::Fixed { host, .. } => names.push(host.clone()),
+            EndpointMode::LoadBalancer => {}
+        }
+        names
+    }
+
+    async fn logins(&self, name: &InstanceName) -> Result<SecretLogins, PlatformError> {
+        let secret = self
+            .api::<Secret>()
+            .get_opt(&objects::credentials_secret_name(name))
+            .await
+            .map_err(|e| classify(e, "reading the credentials Secret"))?
+            .ok_or_else(|| PlatformError::NotFound(name.to_string()))?;
+        Ok(SecretLogins {
+            data: secret.data.unwrap_or_default(),
+        })
+    }
+
+    /// How clients verify the server of `name`: no TLS Secret means a server made before
+    /// instances had certificates.
+    async fn tls(&self, name: &InstanceName) -> Result<Tls, PlatformError> {
+        let secret = self
+            .api::<Secret>()
+            .get_opt(&objects::tls_secret_name(name))
+            .await
+            .map_err(|e| classify(e, "reading the TLS Secret"))?;
+        Ok(match (secret, &self.config.endpoint) {
+            (None, _) => Tls::Off,
+            // The balancer's address is assigned after the certificate is issued.
+            (Some(_), EndpointMode::LoadBalancer) => Tls::VerifyCa,
+            (Some(_), _) => Tls::VerifyFull,
+        })
     }
 
     async fn apply<K: NamespacedObject>(&self, object: &K) -> Result<(), PlatformError> {
@@ -260,9 +396,9 @@ impl Platform for KubernetesPlatform {
         PostgresVersion::default()
     }
 
-    async fn deploy(&self, spec: &InstanceSpec) -> Result<Deployed, PlatformError> {
+    async fn deploy(&self, spec: &InstanceSpec, _record: Uuid) -> Result<Deployed, PlatformError> {
         self.check_namespace().await?;
-        self.ensure_credentials(&spec.name).await?;
+        self.ensure_secrets(spec).await?;
         self.apply(&objects::stateful_set(&self.config, spec))
             .await?;
         self.apply(&objects::service(&self.config, &spec.name))
@@ -349,30 +485,63 @@ impl Platform for KubernetesPlatform {
             ),
             EndpointMode::Fixed { host, port } => (host.clone(), *port),
         };
+        let logins = self.logins(name).await?;
         Ok(Endpoint {
             host,
             port,
-            user: objects::SUPERUSER.into(),
-            database: DATABASE.into(),
+            user: logins.owner(),
+            database: logins.database(),
+            tls: self.tls(name).await?,
         })
     }
 
-    async fn credentials(&self, name: &InstanceName) -> Result<Credentials, PlatformError> {
-        let secret = self
-            .api::<Secret>()
-            .get_opt(&objects::credentials_secret_name(name))
-            .await
-            .map_err(|e| classify(e, "reading the credentials Secret"))?
-            .ok_or_else(|| PlatformError::NotFound(name.to_string()))?;
-        let password = secret
-            .data
-            .as_ref()
-            .and_then(|data| data.get(objects::PASSWORD_KEY))
-            .map(|bytes| String::from_utf8_lossy(&bytes.0).to_string())
-            .ok_or_else(|| {
-                PlatformError::Failed(format!("the credentials Secret of {name} has no password"))
-            })?;
-        Ok(Credentials::new(objects::SUPERUSER, password))
+    async fn credentials(
+        &self,
+        name: &InstanceName,
+        login: Login,
+    ) -> Result<Credentials, PlatformError> {
+        let logins = self.logins(name).await?;
+        let (user, key, database) = match (login, logins.has_owner()) {
+            (Login::Owner, true) => (
+                logins.owner(),
+                objects::OWNER_PASSWORD_KEY,
+                logins.database(),
+            ),
+            (Login::Monitor, true) => (
+                access::MONITOR.to_string(),
+                objects::MONITOR_PASSWORD_KEY,
+                access::MAINTENANCE_DATABASE.to_string(),
+            ),
+            (Login::Superuser, _) | (_, false) => (
+                access::SUPERUSER.to_string(),
+                objects::PASSWORD_KEY,
+                access::MAINTENANCE_DATABASE.to_string(),
+            ),
+        };
+        let password = logins.get(key).ok_or_else(|| {
+            PlatformError::Failed(format!("the credentials Secret of {name} has no {key}"))
+        })?;
+        let credentials = Credentials::new(user, password, database);
+        Ok(match self.tls(name).await? {
+            Tls::Off => credentials,
+            _ => credentials.verified_by(self.ca.certificate_pem()),
+        })
+    }
+
+    fn ca_certificate(&self) -> Option<String> {
+        Some(self.ca.certificate_pem().to_string())
+    }
+
+    /// Each pod has its own files and no cluster credentials: a superuser reaches its own.
+    fn superuser_access_support(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn superuser_access_changes(&self) -> Result<(), String> {
+        Err(
+            "on Kubernetes superuser access is chosen at create (--superuser-access) and cannot be changed afterwards yet"
+                .into(),
+        )
     }
 
     async fn delete(&self, name: &InstanceName) -> Result<(), PlatformError> {
@@ -380,7 +549,45 @@ impl Platform for KubernetesPlatform {
         self.delete_named::<StatefulSet>(name.as_str()).await?;
         self.delete_labelled::<Pod>(name).await?;
         self.delete_labelled::<PersistentVolumeClaim>(name).await?;
-        self.delete_named::<Secret>(&objects::credentials_secret_name(name))
-            .await
+        self.delete_labelled::<Secret>(name).await
+    }
+}
+
+/// The CA in the namespace's `toygres-ca` Secret, made there the first time; when two
+/// servers race, the one whose Secret was created first wins and the other reads it.
+async fn load_or_create_ca(
+    client: &Client,
+    namespace: &str,
+) -> Result<CertificateAuthority, PlatformError> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let read = |secret: Secret| {
+        let data = secret.data.unwrap_or_default();
+        let field = |key: &str| {
+            data.get(key)
+                .map(|bytes| String::from_utf8_lossy(&bytes.0).to_string())
+                .ok_or_else(|| {
+                    PlatformError::Failed(format!("Secret {} has no {key}", objects::CA_SECRET))
+                })
+        };
+        CertificateAuthority::from_pem(field(objects::TLS_CERT_KEY)?, field(objects::TLS_KEY_KEY)?)
+    };
+    if let Some(existing) = secrets
+        .get_opt(objects::CA_SECRET)
+        .await
+        .map_err(|e| classify(e, "reading the CA Secret"))?
+    {
+        return read(existing);
+    }
+    let ca = CertificateAuthority::generate()?;
+    let secret = objects::ca_secret(namespace, ca.certificate_pem(), ca.key_pem());
+    match secrets.create(&PostParams::default(), &secret).await {
+        Ok(_) => Ok(ca),
+        Err(e) if is_conflict(&e) => read(
+            secrets
+                .get(objects::CA_SECRET)
+                .await
+                .map_err(|e| classify(e, "reading the CA Secret"))?,
+        ),
+        Err(e) => Err(classify(e, "creating the CA Secret")),
     }
 }

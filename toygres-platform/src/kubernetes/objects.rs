@@ -11,8 +11,9 @@ use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, ExecAction,
     PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSecurityContext, PodSpec, PodTemplateSpec,
-    Probe, ResourceRequirements, SeccompProfile, Secret, SecretKeySelector, SecurityContext,
-    Service, ServicePort, ServiceSpec, VolumeMount, VolumeResourceRequirements,
+    Probe, ResourceRequirements, SeccompProfile, Secret, SecretKeySelector, SecretVolumeSource,
+    SecurityContext, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+    VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -20,15 +21,43 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::config::KubernetesConfig;
 use crate::InstanceSpec;
+use crate::access::{self, Access};
+use crate::certificates::ServerCertificate;
 use toygres_domain::InstanceName;
 
 /// The `postgres` user of the official images (Debian-based).
 const POSTGRES_UID: i64 = 999;
 const DATA_VOLUME: &str = "data";
 const DATA_MOUNT: &str = "/var/lib/postgresql/data";
+const TLS_VOLUME: &str = "tls";
+const TLS_MOUNT: &str = "/etc/toygres/tls";
+const INIT_VOLUME: &str = "init";
+const CONF_MOUNT: &str = "/etc/toygres/conf";
+const INITDB_MOUNT: &str = "/docker-entrypoint-initdb.d";
 const PORT_NAME: &str = "postgresql";
+/// The superuser's password (the key of earlier versions, which had only that login).
 pub const PASSWORD_KEY: &str = "password";
-pub const SUPERUSER: &str = "postgres";
+pub const OWNER_PASSWORD_KEY: &str = "owner-password";
+pub const MONITOR_PASSWORD_KEY: &str = "monitor-password";
+/// Not secret, kept beside the passwords: the owner role, its database, superuser access.
+pub const OWNER_KEY: &str = "owner";
+pub const DATABASE_KEY: &str = "database";
+pub const SUPERUSER_ACCESS_KEY: &str = "superuser-access";
+pub const SUPERUSER: &str = access::SUPERUSER;
+/// Keys of the init Secret.
+pub const HBA_KEY: &str = "pg_hba.conf";
+pub const INIT_SQL_KEY: &str = "init.sql";
+/// The CA's Secret in the platform's namespace (`tls.crt`, `tls.key`).
+pub const CA_SECRET: &str = "toygres-ca";
+/// Keys of a TLS Secret (`kubernetes.io/tls`), and the CA beside the server's.
+pub const TLS_CERT_KEY: &str = "tls.crt";
+pub const TLS_KEY_KEY: &str = "tls.key";
+pub const CA_CERT_KEY: &str = "ca.crt";
+/// Where clients connect from: anywhere the Service is reachable (a NetworkPolicy narrows it).
+const CLIENTS: &[&str] = &["0.0.0.0/0", "::/0"];
+/// Secret volumes are root's with the pod's group (`fsGroup`): PostgreSQL accepts a key
+/// owned by root with group read.
+const SECRET_FILE_MODE: i32 = 0o640;
 
 /// Labels every object of an instance carries.
 pub fn labels(name: &InstanceName) -> BTreeMap<String, String> {
@@ -48,6 +77,14 @@ pub fn credentials_secret_name(name: &InstanceName) -> String {
     format!("{name}-credentials")
 }
 
+pub fn tls_secret_name(name: &InstanceName) -> String {
+    format!("{name}-tls")
+}
+
+pub fn init_secret_name(name: &InstanceName) -> String {
+    format!("{name}-init")
+}
+
 /// The pod a one-replica StatefulSet runs.
 pub fn pod_name(name: &InstanceName) -> String {
     format!("{name}-0")
@@ -62,20 +99,107 @@ fn metadata(config: &KubernetesConfig, object_name: String, name: &InstanceName)
     }
 }
 
+/// The three logins' passwords of an instance.
+pub struct Passwords<'a> {
+    pub superuser: &'a str,
+    pub owner: &'a str,
+    pub monitor: &'a str,
+}
+
+fn bytes(value: &str) -> ByteString {
+    ByteString(value.as_bytes().to_vec())
+}
+
 pub fn credentials_secret(
     config: &KubernetesConfig,
     name: &InstanceName,
-    password: &str,
+    passwords: &Passwords<'_>,
+    access: &Access,
 ) -> Secret {
     Secret {
         metadata: metadata(config, credentials_secret_name(name), name),
         type_: Some("Opaque".into()),
         data: Some(BTreeMap::from([
+            (PASSWORD_KEY.into(), bytes(passwords.superuser)),
+            ("username".into(), bytes(SUPERUSER)),
+            (OWNER_PASSWORD_KEY.into(), bytes(passwords.owner)),
+            (MONITOR_PASSWORD_KEY.into(), bytes(passwords.monitor)),
+            (OWNER_KEY.into(), bytes(access.owner.as_str())),
+            (DATABASE_KEY.into(), bytes(access.database.as_str())),
             (
-                PASSWORD_KEY.into(),
-                ByteString(password.as_bytes().to_vec()),
+                SUPERUSER_ACCESS_KEY.into(),
+                bytes(&access.superuser_access.to_string()),
             ),
-            ("username".into(), ByteString(SUPERUSER.as_bytes().to_vec())),
+        ])),
+        ..Secret::default()
+    }
+}
+
+/// The instance's server certificate and key, with the CA that signed them.
+pub fn tls_secret(
+    config: &KubernetesConfig,
+    name: &InstanceName,
+    server: &ServerCertificate,
+    ca_pem: &str,
+) -> Secret {
+    Secret {
+        metadata: metadata(config, tls_secret_name(name), name),
+        type_: Some("kubernetes.io/tls".into()),
+        data: Some(BTreeMap::from([
+            (TLS_CERT_KEY.into(), bytes(&server.certificate_pem)),
+            (TLS_KEY_KEY.into(), bytes(&server.key_pem)),
+            (CA_CERT_KEY.into(), bytes(ca_pem)),
+        ])),
+        ..Secret::default()
+    }
+}
+
+/// What the server starts with: its authentication rules, and the script the image runs
+/// once on an empty volume (as the superuser, over its local socket) to make the logins.
+/// The script holds SCRAM verifiers, never passwords, but is a Secret all the same.
+pub fn init_secret(
+    config: &KubernetesConfig,
+    name: &InstanceName,
+    access: &Access,
+    verifiers: &access::Verifiers,
+    major: u32,
+) -> Secret {
+    let script = format!(
+        "-- Written by Toygres; run once by the image on an empty volume.\n{}ALTER DATABASE \"{}\" OWNER TO \"{}\";\n",
+        access::roles_sql(access, verifiers, major),
+        access.database,
+        access.owner
+    );
+    Secret {
+        metadata: metadata(config, init_secret_name(name), name),
+        type_: Some("Opaque".into()),
+        data: Some(BTreeMap::from([
+            (
+                HBA_KEY.into(),
+                bytes(&access::hba_rules(CLIENTS, access.superuser_access)),
+            ),
+            (INIT_SQL_KEY.into(), bytes(&script)),
+        ])),
+        ..Secret::default()
+    }
+}
+
+/// The control plane's CA, kept in its namespace so every server shares it.
+pub fn ca_secret(namespace: &str, certificate_pem: &str, key_pem: &str) -> Secret {
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(CA_SECRET.into()),
+            namespace: Some(namespace.to_string()),
+            labels: Some(BTreeMap::from([(
+                "app.kubernetes.io/managed-by".into(),
+                "toygres".into(),
+            )])),
+            ..ObjectMeta::default()
+        },
+        type_: Some("kubernetes.io/tls".into()),
+        data: Some(BTreeMap::from([
+            (TLS_CERT_KEY.into(), bytes(certificate_pem)),
+            (TLS_KEY_KEY.into(), bytes(key_pem)),
         ])),
         ..Secret::default()
     }
@@ -133,7 +257,23 @@ pub fn stateful_set(config: &KubernetesConfig, spec: &InstanceSpec) -> StatefulS
 }
 
 fn pod_spec(config: &KubernetesConfig, spec: &InstanceSpec) -> PodSpec {
+    let secret_volume = |volume: &str, secret: String| Volume {
+        name: volume.into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret),
+            default_mode: Some(SECRET_FILE_MODE),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
+    };
     PodSpec {
+        // A tenant with superuser access can read any file of the pod: no credentials of
+        // the cluster's in it.
+        automount_service_account_token: Some(false),
+        volumes: Some(vec![
+            secret_volume(TLS_VOLUME, tls_secret_name(&spec.name)),
+            secret_volume(INIT_VOLUME, init_secret_name(&spec.name)),
+        ]),
         security_context: Some(PodSecurityContext {
             run_as_non_root: Some(true),
             run_as_user: Some(POSTGRES_UID),
@@ -189,7 +329,26 @@ fn postgres_container(config: &KubernetesConfig, spec: &InstanceSpec) -> Contain
                 value: Some(format!("{DATA_MOUNT}/pgdata")),
                 ..EnvVar::default()
             },
+            EnvVar {
+                name: "POSTGRES_DB".into(),
+                value: Some(spec.access.database.to_string()),
+                ..EnvVar::default()
+            },
         ]),
+        args: Some(
+            [
+                "postgres".to_string(),
+                "-c".into(),
+                "ssl=on".into(),
+                "-c".into(),
+                format!("ssl_cert_file={TLS_MOUNT}/{TLS_CERT_KEY}"),
+                "-c".into(),
+                format!("ssl_key_file={TLS_MOUNT}/{TLS_KEY_KEY}"),
+                "-c".into(),
+                format!("hba_file={CONF_MOUNT}/{HBA_KEY}"),
+            ]
+            .to_vec(),
+        ),
         ports: Some(vec![ContainerPort {
             name: Some(PORT_NAME.into()),
             container_port: 5432,
@@ -211,11 +370,32 @@ fn postgres_container(config: &KubernetesConfig, spec: &InstanceSpec) -> Contain
             }),
             ..SecurityContext::default()
         }),
-        volume_mounts: Some(vec![VolumeMount {
-            name: DATA_VOLUME.into(),
-            mount_path: DATA_MOUNT.into(),
-            ..VolumeMount::default()
-        }]),
+        volume_mounts: Some(vec![
+            VolumeMount {
+                name: DATA_VOLUME.into(),
+                mount_path: DATA_MOUNT.into(),
+                ..VolumeMount::default()
+            },
+            VolumeMount {
+                name: TLS_VOLUME.into(),
+                mount_path: TLS_MOUNT.into(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            },
+            VolumeMount {
+                name: INIT_VOLUME.into(),
+                mount_path: CONF_MOUNT.into(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            },
+            VolumeMount {
+                name: INIT_VOLUME.into(),
+                mount_path: format!("{INITDB_MOUNT}/10-toygres.sql"),
+                sub_path: Some(INIT_SQL_KEY.into()),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            },
+        ]),
         ..Container::default()
     }
 }

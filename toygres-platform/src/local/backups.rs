@@ -1,10 +1,12 @@
 //! Backups of local instances with pgBackRest.
 //!
 //! ```text
-//! <root>/.backups/pgbackrest.conf   the repository's settings
-//! <root>/.backups/repo/             the repository: one stanza per instance record
-//! <root>/.backups/lock/
-//! <root>/<name>/archive-to          the stanza the instance archives WAL to (absent: none)
+//! <root>/.backups/pgbackrest.conf        the settings every stanza shares (no secret; 0644)
+//! <root>/.backups/pgbackrest-wal         the script archive_command and restore_command run
+//! <root>/.backups/stanzas/<stanza>/repo/ a repository of its own for each stanza
+//! <root>/.backups/stanzas/<stanza>/lock/ and its pgBackRest locks (and spool/)
+//! <root>/.backups/repo/, lock/           the one shared repository of earlier versions
+//! <root>/<name>/archive-to               the stanza the instance archives WAL to (absent: none)
 //! ```
 //!
 //! Every local instance runs with `archive_mode = on` and an `archive_command` that
@@ -13,24 +15,32 @@
 //! creates the stanza and takes a full backup; from then on every WAL segment is archived
 //! (at least every `archive_timeout`), so any moment since the first backup can be
 //! restored. Stanzas belong to records, not names, and outlive their instances: deleting an
-//! instance keeps its backups until they expire or are deleted.
+//! instance keeps its backups until they are deleted.
 //!
-//! pgBackRest reaches the server through the instance's Unix socket (a 0700 directory in
-//! the instance's directory, trust authentication for that socket only), so no password
-//! is ever handed to it. Every backup carries the request's id as an annotation: a backup
-//! asked for twice (after a crash) is found instead of taken again.
+//! A stanza belongs to the OS account of the instance it backs up (see `os_user`): its
+//! directory is that account's (0700), every pgBackRest command on it runs as that
+//! account, and no other instance's account can read it, so a tenant with superuser access
+//! reaches its own backups only. A stanza in the shared repository of an earlier version
+//! is used where it is, as the account that made it.
+//!
+//! pgBackRest reaches the server through the instance's Unix socket (a 0700 directory,
+//! trust authentication for that socket only), so no password is ever handed to it. Every
+//! backup carries the request's id as an annotation: a backup asked for twice (after a
+//! crash) is found instead of taken again.
 
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 use tokio::process::Command;
 
-use super::cluster::{io_error, tail, write_file};
+use super::cluster::{io_error, remove_dir_if_present, tail, write_file};
 use super::os_user::RunAs;
 use crate::{BackupSet, PlatformError, RestoreTarget};
 
 const DIR: &str = ".backups";
+const STANZAS: &str = "stanzas";
 /// The annotation key that ties a backup to the request that asked for it.
 const REQUEST_ANNOTATION: &str = "toygres-backup";
 /// pgBackRest's own retention is not used: expiry is explicit, by count, per request.
@@ -47,18 +57,25 @@ pub struct PgTarget {
 pub struct Repository {
     dir: PathBuf,
     binary: Option<PathBuf>,
-    run_as: Option<RunAs>,
+}
+
+/// Where a stanza's repository is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Place {
+    /// `stanzas/<stanza>/`: a repository and locks of its own.
+    Own(PathBuf),
+    /// The shared repository of an earlier version (the config file's defaults).
+    Shared,
 }
 
 impl Repository {
-    pub fn new(root: &Path, run_as: Option<RunAs>) -> Self {
+    pub fn new(root: &Path) -> Self {
         Self {
             dir: root.join(DIR),
             binary: ["/usr/bin/pgbackrest", "/usr/local/bin/pgbackrest"]
                 .into_iter()
                 .map(PathBuf::from)
                 .find(|path| path.is_file()),
-            run_as,
         }
     }
 
@@ -71,16 +88,55 @@ impl Repository {
         self.dir.join("pgbackrest.conf")
     }
 
-    /// The `archive_command` of an instance whose `archive-to` file is `marker`: pushes WAL
-    /// to the stanza the marker names, and accepts WAL silently while there is none.
-    pub fn archive_command(&self, marker: &Path, data_dir: &Path) -> String {
-        let binary = self.binary.clone().unwrap_or_else(|| "pgbackrest".into());
+    fn stanzas_dir(&self) -> PathBuf {
+        self.dir.join(STANZAS)
+    }
+
+    fn place(&self, stanza: &str) -> Place {
+        let own = self.stanzas_dir().join(stanza);
+        let shared = self.dir.join("repo").join("backup").join(stanza);
+        match !own.exists() && shared.exists() {
+            true => Place::Shared,
+            false => Place::Own(own),
+        }
+    }
+
+    /// The uid that owns `stanza`, when it exists.
+    pub fn owner_uid(&self, stanza: &str) -> Option<u32> {
+        let path = match self.place(stanza) {
+            Place::Own(dir) => dir,
+            Place::Shared => self.dir.join("repo").join("backup").join(stanza),
+        };
+        std::fs::symlink_metadata(path).ok().map(|m| m.uid())
+    }
+
+    /// The uids that own a stanza (whose accounts must stay while it does).
+    pub fn stanza_owners(&self) -> Vec<u32> {
+        let Ok(entries) = std::fs::read_dir(self.stanzas_dir()) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| entry.metadata().ok())
+            .map(|metadata| metadata.uid())
+            .collect()
+    }
+
+    /// The script `archive_command` and `restore_command` run (PostgreSQL cuts those
+    /// commands at 1,023 bytes, so the long paths live in the script; pgBackRest wants
+    /// its own name in `archive_command`, which the script's carries).
+    fn wal_script(&self) -> PathBuf {
+        self.dir.join("pgbackrest-wal")
+    }
+
+    /// The `archive_command` of the instance in `instance_dir`: pushes WAL to the stanza
+    /// its `archive-to` names (in the stanza's own repository, or in the shared one where
+    /// an earlier version made it), and accepts WAL silently while there is none.
+    pub fn archive_command(&self, instance_dir: &Path) -> String {
         format!(
-            "test ! -f \"{marker}\" || \"{binary}\" --config=\"{config}\" --stanza=\"$(cat \"{marker}\")\" --pg1-path=\"{data}\" archive-push \"%p\"",
-            marker = marker.display(),
-            binary = binary.display(),
-            config = self.config_file().display(),
-            data = data_dir.display(),
+            "\"{}\" push \"{}\" \"%p\"",
+            self.wal_script().display(),
+            instance_dir.display()
         )
     }
 
@@ -88,45 +144,108 @@ impl Repository {
     /// pgBackRest would write, but for the directory the server runs in, not the one the
     /// restore wrote to).
     fn restore_command(&self, stanza: &str, data_dir: &Path) -> String {
-        let binary = self.binary.clone().unwrap_or_else(|| "pgbackrest".into());
         format!(
-            "\"{binary}\" --config=\"{config}\" --stanza={stanza} --pg1-path=\"{data}\" archive-get %f \"%p\"",
-            binary = binary.display(),
-            config = self.config_file().display(),
-            data = data_dir.display(),
+            "\"{}\" get {stanza} \"{}\" %f \"%p\"",
+            self.wal_script().display(),
+            data_dir.display()
         )
     }
 
-    /// Creates the repository and its settings (idempotent).
+    /// The script behind both commands: `push INSTANCE_DIR WAL_PATH`, `get STANZA DATA_DIR
+    /// WAL_NAME WAL_PATH`. Run as the instance's account; it only reads what it is given.
+    fn wal_script_text(&self) -> String {
+        let binary = self.binary.clone().unwrap_or_else(|| "pgbackrest".into());
+        format!(
+            "#!/bin/sh\n\
+             # Written by Toygres: archives and fetches WAL with pgBackRest, in the repository\n\
+             # of the stanza (its own under stanzas/, or the shared one of earlier versions).\n\
+             set -e\n\
+             base='{base}'\n\
+             stanza_dir() {{ if [ -d \"$base/stanzas/$1\" ]; then echo \"$base/stanzas/$1\"; else echo \"$base\"; fi; }}\n\
+             case \"$1\" in\n\
+             push)\n\
+             \x20 [ -f \"$2/archive-to\" ] || exit 0\n\
+             \x20 stanza=$(cat \"$2/archive-to\")\n\
+             \x20 exec '{binary}' --config=\"$base/pgbackrest.conf\" --stanza=\"$stanza\" --repo1-path=\"$(stanza_dir \"$stanza\")/repo\" --lock-path=\"$(stanza_dir \"$stanza\")/lock\" --pg1-path=\"$2/data\" archive-push \"$3\" ;;\n\
+             get)\n\
+             \x20 exec '{binary}' --config=\"$base/pgbackrest.conf\" --stanza=\"$2\" --repo1-path=\"$(stanza_dir \"$2\")/repo\" --lock-path=\"$(stanza_dir \"$2\")/lock\" --pg1-path=\"$3\" archive-get \"$4\" \"$5\" ;;\n\
+             esac\n\
+             exit 1\n",
+            base = self.dir.display(),
+            binary = binary.display(),
+        )
+    }
+
+    /// Creates the backups directory and the shared settings (idempotent). As root, the
+    /// directories are 0711: each stanza's account passes through to its own.
     pub async fn ensure(&self) -> Result<(), PlatformError> {
-        for dir in [
-            self.dir.clone(),
-            self.dir.join("repo"),
-            self.dir.join("lock"),
-        ] {
+        for dir in [self.dir.clone(), self.stanzas_dir()] {
             tokio::fs::create_dir_all(&dir)
                 .await
                 .map_err(|e| io_error("creating", &dir, e))?;
-            if let Some(run_as) = &self.run_as {
-                run_as.give(&dir)?;
-            }
+            let mode = match nix::unistd::geteuid().is_root() {
+                true => 0o711,
+                false => 0o700,
+            };
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| io_error("setting permissions on", &dir, e))?;
         }
         let config = format!(
             "# Written by Toygres.\n[global]\nrepo1-path={}\nlock-path={}\nlog-level-console=warn\nlog-level-stderr=error\nlog-level-file=off\nstart-fast=y\ncompress-type=lz4\n",
             self.dir.join("repo").display(),
             self.dir.join("lock").display(),
         );
-        let path = self.config_file();
-        if tokio::fs::read_to_string(&path).await.ok().as_deref() != Some(config.as_str()) {
-            write_file(&path, config.as_bytes()).await?;
-            if let Some(run_as) = &self.run_as {
-                run_as.give(&path)?;
+        let script = self.wal_script_text();
+        for (path, content, mode) in [
+            (self.config_file(), config, 0o644),
+            (self.wal_script(), script, 0o755),
+        ] {
+            if tokio::fs::read_to_string(&path).await.ok().as_deref() != Some(content.as_str()) {
+                write_file(&path, content.as_bytes()).await?;
+            }
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| io_error("setting permissions on", &path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Makes the directories of a new stanza, the account `owner`'s alone.
+    pub async fn prepare_stanza(
+        &self,
+        stanza: &str,
+        owner: Option<&RunAs>,
+    ) -> Result<(), PlatformError> {
+        let Place::Own(dir) = self.place(stanza) else {
+            return Ok(());
+        };
+        for path in [
+            dir.clone(),
+            dir.join("repo"),
+            dir.join("lock"),
+            dir.join("spool"),
+        ] {
+            tokio::fs::create_dir_all(&path)
+                .await
+                .map_err(|e| io_error("creating", &path, e))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| io_error("setting permissions on", &path, e))?;
+            if let Some(owner) = owner {
+                owner.give(&path)?;
             }
         }
         Ok(())
     }
 
-    fn command(&self, stanza: &str) -> Result<Command, PlatformError> {
+    fn command(&self, stanza: &str, run_as: Option<&RunAs>) -> Result<Command, PlatformError> {
+        let mut command = self.bare_command(stanza, run_as)?;
+        if let Place::Own(dir) = self.place(stanza) {
+            command.arg(format!("--repo1-path={}", dir.join("repo").display()));
+        }
+        Ok(command)
+    }
+
+    /// A command on `stanza` without its repository (`stop` and `start` take none).
+    fn bare_command(&self, stanza: &str, run_as: Option<&RunAs>) -> Result<Command, PlatformError> {
         let binary = self.binary.as_ref().ok_or_else(|| {
             PlatformError::Unsupported(
                 "backups need pgBackRest, which is not installed here (apt-get install pgbackrest)"
@@ -140,7 +259,10 @@ impl Repository {
             .stdin(std::process::Stdio::null())
             .current_dir(&self.dir)
             .kill_on_drop(true);
-        if let Some(run_as) = &self.run_as {
+        if let Place::Own(dir) = self.place(stanza) {
+            command.arg(format!("--lock-path={}", dir.join("lock").display()));
+        }
+        if let Some(run_as) = run_as {
             run_as.apply(&mut command);
         }
         Ok(command)
@@ -150,12 +272,23 @@ impl Repository {
         command
             .arg(format!("--pg1-path={}", target.data_dir.display()))
             .arg(format!("--pg1-port={}", target.port))
-            .arg(format!("--pg1-socket-path={}", target.socket_dir.display()));
+            .arg(format!("--pg1-socket-path={}", target.socket_dir.display()))
+            // pgBackRest runs as the instance's OS account, whose name is no role.
+            .arg(format!("--pg1-user={}", crate::access::SUPERUSER));
     }
 
     /// Every backup of `stanza`, oldest first (none when the stanza does not exist).
-    pub async fn info(&self, stanza: &str) -> Result<Vec<BackupSet>, PlatformError> {
-        let mut command = self.command(stanza)?;
+    pub async fn info(
+        &self,
+        stanza: &str,
+        owner: Option<&RunAs>,
+    ) -> Result<Vec<BackupSet>, PlatformError> {
+        if let Place::Own(dir) = self.place(stanza)
+            && !dir.exists()
+        {
+            return Ok(Vec::new());
+        }
+        let mut command = self.command(stanza, owner)?;
         command.args(["--output=json", "info"]);
         let output = run(command, "pgbackrest info").await?;
         parse_info(&output)
@@ -166,41 +299,53 @@ impl Repository {
     pub async fn backup(
         &self,
         stanza: &str,
+        owner: Option<&RunAs>,
         target: &PgTarget,
         request: &str,
     ) -> Result<BackupSet, PlatformError> {
-        if let Some(done) = self.find(stanza, request).await? {
+        if let Some(done) = self.find(stanza, owner, request).await? {
             return Ok(done);
         }
-        let mut create = self.command(stanza)?;
+        self.prepare_stanza(stanza, owner).await?;
+        let mut create = self.command(stanza, owner)?;
         Self::target_args(&mut create, target);
         create.arg("stanza-create");
         run(create, "pgbackrest stanza-create").await?;
-        let mut backup = self.command(stanza)?;
+        let mut backup = self.command(stanza, owner)?;
         Self::target_args(&mut backup, target);
         backup
             .args(["--type=full", NO_RETENTION])
             .arg(format!("--annotation={REQUEST_ANNOTATION}={request}"))
             .arg("backup");
         run(backup, "pgbackrest backup").await?;
-        self.find(stanza, request).await?.ok_or_else(|| {
+        self.find(stanza, owner, request).await?.ok_or_else(|| {
             PlatformError::Failed(format!(
                 "pgbackrest finished, but no backup of {stanza} carries request {request}"
             ))
         })
     }
 
-    async fn find(&self, stanza: &str, request: &str) -> Result<Option<BackupSet>, PlatformError> {
+    async fn find(
+        &self,
+        stanza: &str,
+        owner: Option<&RunAs>,
+        request: &str,
+    ) -> Result<Option<BackupSet>, PlatformError> {
         Ok(self
-            .info(stanza)
+            .info(stanza, owner)
             .await?
             .into_iter()
             .find(|set| set.request.as_deref() == Some(request)))
     }
 
     /// Keeps the newest `keep` backups of `stanza` (and the WAL they need).
-    pub async fn expire(&self, stanza: &str, keep: u32) -> Result<(), PlatformError> {
-        let mut command = self.command(stanza)?;
+    pub async fn expire(
+        &self,
+        stanza: &str,
+        owner: Option<&RunAs>,
+        keep: u32,
+    ) -> Result<(), PlatformError> {
+        let mut command = self.command(stanza, owner)?;
         command
             .arg(format!("--repo1-retention-full={}", keep.max(1)))
             .arg("expire");
@@ -208,33 +353,48 @@ impl Repository {
     }
 
     /// Deletes `stanza` with all its backups and WAL (pgBackRest keeps the last full
-    /// backup of a stanza otherwise). `data_dir` is the instance's, running or not: the
-    /// caller has stopped its archiving into the stanza first.
-    pub async fn delete_stanza(&self, stanza: &str, data_dir: &Path) -> Result<(), PlatformError> {
-        let mut stop = self.command(stanza)?;
+    /// backup of a stanza otherwise), and its directory. `data_dir` is the instance's,
+    /// running or not: the caller has stopped its archiving into the stanza first.
+    pub async fn delete_stanza(
+        &self,
+        stanza: &str,
+        owner: Option<&RunAs>,
+        data_dir: &Path,
+    ) -> Result<(), PlatformError> {
+        let mut stop = self.bare_command(stanza, owner)?;
         stop.arg("stop");
         run(stop, "pgbackrest stop").await?;
-        let mut delete = self.command(stanza)?;
+        let mut delete = self.command(stanza, owner)?;
         delete
             .arg(format!("--pg1-path={}", data_dir.display()))
             .args(["--force", "stanza-delete"]);
         run(delete, "pgbackrest stanza-delete").await?;
-        let mut start = self.command(stanza)?;
-        start.arg("start");
-        run(start, "pgbackrest start").await.map(|_| ())
+        match self.place(stanza) {
+            Place::Own(dir) => remove_dir_if_present(&dir).await,
+            Place::Shared => {
+                let mut start = self.bare_command(stanza, owner)?;
+                start.arg("start");
+                run(start, "pgbackrest start").await.map(|_| ())
+            }
+        }
     }
 
     /// Removes backup `label` of `stanza`; a backup already gone is success.
-    pub async fn remove(&self, stanza: &str, label: &str) -> Result<(), PlatformError> {
+    pub async fn remove(
+        &self,
+        stanza: &str,
+        owner: Option<&RunAs>,
+        label: &str,
+    ) -> Result<(), PlatformError> {
         if !self
-            .info(stanza)
+            .info(stanza, owner)
             .await?
             .iter()
             .any(|set| set.label == label)
         {
             return Ok(());
         }
-        let mut command = self.command(stanza)?;
+        let mut command = self.command(stanza, owner)?;
         command
             .arg(NO_RETENTION)
             .arg(format!("--set={label}"))
@@ -242,18 +402,24 @@ impl Repository {
         run(command, "pgbackrest expire --set").await.map(|_| ())
     }
 
-    /// Restores `stanza` into `scratch` (which must not exist or be empty), a directory the
-    /// caller then renames to `data_dir`, where the server recovers: backup `set`, replayed
-    /// as far as `target` says, then promoted.
+    /// Restores `stanza` into `scratch` (which must not exist or be empty, and belong to
+    /// `owner`), a directory the caller then renames to `data_dir`, where the server
+    /// recovers: backup `set`, replayed as far as `target` says, then promoted.
     pub async fn restore(
         &self,
         stanza: &str,
+        owner: Option<&RunAs>,
         scratch: &Path,
         data_dir: &Path,
         set: &str,
         target: RestoreTarget,
     ) -> Result<(), PlatformError> {
-        let mut command = self.command(stanza)?;
+        let mut command = self.command(stanza, owner)?;
+        if let Place::Own(dir) = self.place(stanza) {
+            // A restore clears the stanza's spool of asynchronous archive-get (unused here),
+            // which must be a directory the stanza's account may write.
+            command.arg(format!("--spool-path={}", dir.join("spool").display()));
+        }
         command
             .arg(format!("--pg1-path={}", scratch.display()))
             .arg(format!(

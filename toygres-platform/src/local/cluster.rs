@@ -47,7 +47,10 @@ impl StopMode {
 pub enum Auth {
     /// scram-sha-256 for every connection; the superuser's password is read from this file.
     Password(PathBuf),
-    /// No password: only for throwaway test clusters that listen on loopback.
+    /// No password in `initdb`'s rules, which are never used: the caller writes its own
+    /// (`hba_file`) before every start and sets passwords over the private socket.
+    OwnRules,
+    /// No password, and no fsync: only for throwaway test clusters on loopback.
     Trust,
 }
 
@@ -82,6 +85,15 @@ impl PgCluster {
         }
         let scratch = self.data_dir.with_extension("init");
         remove_dir_if_present(&scratch).await?;
+        // Made here, empty and the server's account's: its parent may be a directory only
+        // the control plane can write.
+        tokio::fs::create_dir_all(&scratch)
+            .await
+            .map_err(|e| io_error("creating", &scratch, e))?;
+        super::secret_file::set_private(&scratch)?;
+        if let Some(run_as) = &self.run_as {
+            run_as.give(&scratch)?;
+        }
         let mut command = self.background_tool("initdb");
         command
             // An abandoned init (its deploy gave up at its deadline) is killed, not left
@@ -96,6 +108,9 @@ impl PgCluster {
                     .arg("--auth=scram-sha-256")
                     .arg("--pwfile")
                     .arg(file);
+            }
+            Auth::OwnRules => {
+                command.arg("--auth=trust");
             }
             Auth::Trust => {
                 command.args(["--auth=trust", "--no-sync"]);
@@ -141,6 +156,9 @@ impl PgCluster {
                 format!("{current}\n{INCLUDE_LINE}\n").as_bytes(),
             )
             .await?;
+            if let Some(run_as) = &self.run_as {
+                run_as.give(&main_conf)?;
+            }
         }
         Ok(())
     }
@@ -190,6 +208,17 @@ impl PgCluster {
         run(command, "pg_ctl restart").await.map(|_| ())
     }
 
+    /// Makes the running server read its configuration files again (`pg_ctl reload`).
+    pub async fn reload(&self) -> Result<(), PlatformError> {
+        let mut command = self.tool("pg_ctl");
+        command
+            .arg("reload")
+            .arg("-D")
+            .arg(&self.data_dir)
+            .arg("-s");
+        run(command, "pg_ctl reload").await.map(|_| ())
+    }
+
     /// Stops the server and makes sure the process is gone.
     pub async fn stop(&self, mode: StopMode) -> Result<(), PlatformError> {
         let Some(pid) = self.running_pid() else {
@@ -200,11 +229,11 @@ impl PgCluster {
             StopMode::Immediate => {
                 // pg_ctl only looks every 100 ms whether the server is gone; for a server
                 // whose data is about to be removed, signal it and watch it go.
-                signal(pid, nix::sys::signal::Signal::SIGQUIT);
-                if !exited_within(pid, IMMEDIATE_STOP_WAIT).await {
+                self.signal_if_ours(pid, nix::sys::signal::Signal::SIGQUIT);
+                if !self.exited_within(pid, IMMEDIATE_STOP_WAIT).await {
                     tracing::warn!(pid, "postmaster ignored SIGQUIT; killing it");
-                    signal(pid, nix::sys::signal::Signal::SIGKILL);
-                    exited_within(pid, IMMEDIATE_STOP_WAIT).await;
+                    self.signal_if_ours(pid, nix::sys::signal::Signal::SIGKILL);
+                    self.exited_within(pid, IMMEDIATE_STOP_WAIT).await;
                 }
                 Ok(())
             }
@@ -222,20 +251,45 @@ impl PgCluster {
             "-s",
         ]);
         if let Err(stop_error) = run(command, "pg_ctl stop").await {
-            if !process_alive(pid) {
+            if !self.is_ours(pid) {
                 return Ok(());
             }
             tracing::warn!(pid, error = %stop_error, "pg_ctl stop failed; killing the postmaster");
-            signal(pid, nix::sys::signal::Signal::SIGKILL);
+            self.signal_if_ours(pid, nix::sys::signal::Signal::SIGKILL);
         }
         Ok(())
     }
 
-    /// The postmaster's pid when it is alive.
+    /// Whether `pid` is still this cluster's postmaster (not exited, not reused).
+    fn is_ours(&self, pid: i32) -> bool {
+        process_alive(pid) && is_postmaster_of(pid, &self.data_dir)
+    }
+
+    fn signal_if_ours(&self, pid: i32, signal: nix::sys::signal::Signal) {
+        if self.is_ours(pid) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+        }
+    }
+
+    /// Waits for the postmaster `pid` to exit, looking every few milliseconds.
+    async fn exited_within(&self, pid: i32, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.is_ours(pid) {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        true
+    }
+
+    /// The postmaster's pid when it is alive. The pid file is not trusted alone: after a
+    /// crash or a reboot its pid may belong to any other process, so the process must be
+    /// proven to be a postmaster of this data directory (see [`is_postmaster_of`]).
     pub fn running_pid(&self) -> Option<i32> {
         let pid_file = std::fs::read_to_string(self.data_dir.join("postmaster.pid")).ok()?;
         let pid: i32 = pid_file.lines().next()?.trim().parse().ok()?;
-        process_alive(pid).then_some(pid)
+        (process_alive(pid) && is_postmaster_of(pid, &self.data_dir)).then_some(pid)
     }
 
     /// Whether the server on `port` accepts connections (`pg_isready`).
@@ -285,20 +339,19 @@ fn which_nice() -> Option<&'static Path> {
 /// How long an immediate stop waits for the postmaster (and then for SIGKILL).
 const IMMEDIATE_STOP_WAIT: Duration = Duration::from_secs(30);
 
-fn signal(pid: i32, signal: nix::sys::signal::Signal) {
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
-}
-
-/// Waits for `pid` to exit, looking every few milliseconds.
-async fn exited_within(pid: i32, limit: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + limit;
-    while process_alive(pid) {
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    true
+/// Whether process `pid` is a PostgreSQL server running in `data_dir`: its program is a
+/// `postgres` binary and its working directory is the data directory (a postmaster
+/// changes into its data directory at start, which is how PostgreSQL's own lock-file check
+/// and `pg_ctl` tell it from a stranger reusing the pid).
+pub fn is_postmaster_of(pid: i32, data_dir: &Path) -> bool {
+    let Ok(cwd) = std::fs::read_link(format!("/proc/{pid}/cwd")) else {
+        return false;
+    };
+    let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe")) else {
+        return false;
+    };
+    let same_dir = std::fs::canonicalize(data_dir).is_ok_and(|dir| dir == cwd);
+    same_dir && exe.file_name().is_some_and(|name| name == "postgres")
 }
 
 /// A live process that is not a zombie.
@@ -354,15 +407,29 @@ pub(crate) async fn remove_dir_if_present(path: &Path) -> Result<(), PlatformErr
     }
 }
 
-/// Writes through a temporary file and a rename, so readers see the old or the new content.
-pub(crate) async fn write_file(path: &Path, content: &[u8]) -> Result<(), PlatformError> {
+/// Writes through a temporary file and a rename, so readers see the old or the new
+/// content; the file is its writer's alone (0600) until someone gives it away.
+pub(crate) fn write_file_sync(path: &Path, content: &[u8]) -> Result<(), PlatformError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let scratch = path.with_extension("tmp");
-    tokio::fs::write(&scratch, content)
-        .await
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&scratch)
+        .and_then(|mut file| file.write_all(content))
         .map_err(|e| io_error("writing", &scratch, e))?;
-    tokio::fs::rename(&scratch, path)
+    std::fs::rename(&scratch, path).map_err(|e| io_error("renaming into", path, e))
+}
+
+/// [`write_file_sync`], off the runtime's threads.
+pub(crate) async fn write_file(path: &Path, content: &[u8]) -> Result<(), PlatformError> {
+    let (path, content) = (path.to_path_buf(), content.to_vec());
+    tokio::task::spawn_blocking(move || write_file_sync(&path, &content))
         .await
-        .map_err(|e| io_error("renaming into", path, e))
+        .map_err(|e| PlatformError::Failed(format!("writing a file: {e}")))?
 }
 
 pub(crate) fn io_error(action: &str, path: &Path, error: std::io::Error) -> PlatformError {

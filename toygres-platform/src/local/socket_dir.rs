@@ -4,9 +4,16 @@
 //! only the server's OS user (and root) may enter, where PostgreSQL trusts local
 //! connections. A socket's path must fit in `sun_path` (107 bytes on Linux), so the socket
 //! sits in the instance's own directory when that path is short enough, and otherwise in a
-//! directory under `/tmp` named by a hash of the instance's directory: the same instance
-//! directory always gives the same place, across restarts and server upgrades.
+//! directory under a short base named by a hash of the instance's directory.
+//!
+//! The short base is never a predictable path that another local user could create first
+//! (and point somewhere with a symbolic link): it is a directory with a random name under
+//! `/tmp`, made by the platform, recorded in `<root>/.socket-base`, and checked at every
+//! use to be a real directory of ours that nobody else can write; a missing or doubtful one
+//! (after a reboot emptied `/tmp`) is replaced by a new random one. Servers get their
+//! socket directory at every start, so a new base takes effect then.
 
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -20,37 +27,99 @@ use crate::PlatformError;
 const MAX_SOCKET_PATH: usize = 107;
 /// The socket file PostgreSQL creates in the directory, with the longest port.
 const SOCKET_FILE: &str = "/.s.PGSQL.65535";
-/// Where the socket goes when the instance's directory is too deep.
-const SHORT_BASE: &str = "/tmp";
+/// Where short bases are made.
+const SHORT_PARENT: &str = "/tmp";
+/// Names the short base, in the platform's root.
+const BASE_RECORD: &str = ".socket-base";
 
-/// The socket directory of the instance whose directory is `instance_dir`.
-pub fn for_instance(instance_dir: &Path) -> PathBuf {
+/// The socket directory of the instance whose directory is `instance_dir`; `base` is the
+/// platform's short base ([`private_base`]).
+pub fn for_instance(instance_dir: &Path, base: &Path) -> PathBuf {
     let inside = instance_dir.join("run");
-    if inside.as_os_str().len() + SOCKET_FILE.len() <= MAX_SOCKET_PATH {
+    if fits(&inside) {
         return inside;
     }
     let digest = Sha256::digest(instance_dir.as_os_str().as_encoded_bytes());
     let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    Path::new(SHORT_BASE).join(format!("toygres-{short}"))
+    base.join(short)
+}
+
+fn fits(dir: &Path) -> bool {
+    dir.as_os_str().len() + SOCKET_FILE.len() <= MAX_SOCKET_PATH
+}
+
+/// The platform's short base: the recorded one when it is still a sound directory of ours,
+/// else a new one with a random name (mode 0711: each instance's directory inside is
+/// private to its account).
+pub fn private_base(root: &Path) -> Result<PathBuf, PlatformError> {
+    let record = root.join(BASE_RECORD);
+    if let Ok(recorded) = std::fs::read_to_string(&record) {
+        let recorded = PathBuf::from(recorded.trim());
+        if is_sound(&recorded) {
+            return Ok(recorded);
+        }
+    }
+    let base = Path::new(SHORT_PARENT).join(format!(
+        "toygres-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    ));
+    // Fails if anything is there already: a random name nobody could have guessed.
+    std::fs::DirBuilder::new()
+        .mode(0o711)
+        .create(&base)
+        .map_err(|e| io_error("creating", &base, e))?;
+    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o711))
+        .map_err(|e| io_error("setting permissions on", &base, e))?;
+    super::cluster::write_file_sync(&record, base.as_os_str().as_encoded_bytes())?;
+    Ok(base)
+}
+
+/// A directory (not a link to one), ours, that only we can write.
+fn is_sound(dir: &Path) -> bool {
+    std::fs::symlink_metadata(dir).is_ok_and(|metadata| {
+        metadata.is_dir()
+            && metadata.uid() == nix::unistd::geteuid().as_raw()
+            && metadata.mode() & 0o022 == 0
+    })
+}
+
+/// Where the version of Toygres before this one put the socket of the instance in
+/// `instance_dir` when its own directory was too deep: a server it started is still there.
+pub fn of_earlier_version(instance_dir: &Path) -> PathBuf {
+    let inside = instance_dir.join("run");
+    if fits(&inside) {
+        return inside;
+    }
+    let digest = Sha256::digest(instance_dir.as_os_str().as_encoded_bytes());
+    let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    Path::new(SHORT_PARENT).join(format!("toygres-{short}"))
+}
+
+/// Whether `dir` holds the socket of a server on `port`, in a directory of the account
+/// `owner` (the one that owns the instance's data): a directory anyone else made is never
+/// connected through.
+pub fn serves(dir: &Path, port: u16, owner: Option<u32>) -> bool {
+    let owned = std::fs::symlink_metadata(dir)
+        .is_ok_and(|metadata| metadata.is_dir() && Some(metadata.uid()) == owner);
+    owned && dir.join(format!(".s.PGSQL.{port}")).exists()
 }
 
 /// Creates the socket directory (private to the server's user) when it is missing, as it
 /// is after a reboot empties `/tmp`.
-pub async fn ensure(instance_dir: &Path, run_as: Option<&RunAs>) -> Result<PathBuf, PlatformError> {
-    let dir = for_instance(instance_dir);
-    tokio::fs::create_dir_all(&dir)
+pub async fn ensure(dir: &Path, run_as: Option<&RunAs>) -> Result<(), PlatformError> {
+    tokio::fs::create_dir_all(dir)
         .await
-        .map_err(|e| io_error("creating", &dir, e))?;
-    secret_file::set_private(&dir)?;
+        .map_err(|e| io_error("creating", dir, e))?;
+    secret_file::set_private(dir)?;
     if let Some(run_as) = run_as {
-        run_as.give(&dir)?;
+        run_as.give(dir)?;
     }
-    Ok(dir)
+    Ok(())
 }
 
 /// Removes the socket directory when it lives outside the instance's directory.
-pub async fn remove(instance_dir: &Path) -> Result<(), PlatformError> {
-    let dir = for_instance(instance_dir);
+pub async fn remove(instance_dir: &Path, base: &Path) -> Result<(), PlatformError> {
+    let dir = for_instance(instance_dir, base);
     if dir.starts_with(instance_dir) {
         return Ok(());
     }
@@ -64,21 +133,36 @@ mod tests {
     #[test]
     fn a_short_instance_directory_keeps_its_socket_inside() {
         let dir = Path::new("/var/lib/toygres/instances/shop");
-        assert_eq!(for_instance(dir), dir.join("run"));
+        assert_eq!(for_instance(dir, Path::new("/tmp/x")), dir.join("run"));
     }
 
     #[test]
     fn a_deep_instance_directory_gets_a_short_stable_socket_directory() {
+        let base = Path::new("/tmp/toygres-0123456789abcdef");
         let deep = PathBuf::from(format!("/srv/{}/instances/shop", "x".repeat(100)));
-        let chosen = for_instance(&deep);
-        assert!(chosen.starts_with(SHORT_BASE), "{}", chosen.display());
-        assert!(chosen.as_os_str().len() + SOCKET_FILE.len() <= MAX_SOCKET_PATH);
+        let chosen = for_instance(&deep, base);
+        assert!(chosen.starts_with(base), "{}", chosen.display());
+        assert!(fits(&chosen));
         assert_eq!(
             chosen,
-            for_instance(&deep),
+            for_instance(&deep, base),
             "the same directory, the same socket"
         );
         let other = PathBuf::from(format!("/srv/{}/instances/shoe", "x".repeat(100)));
-        assert_ne!(chosen, for_instance(&other));
+        assert_ne!(chosen, for_instance(&other, base));
+    }
+
+    #[test]
+    fn the_short_base_is_random_recorded_and_replaced_when_doubtful() {
+        let root = std::env::temp_dir().join(format!("toygres-sockets-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&root).unwrap();
+        let first = private_base(&root).unwrap();
+        assert_eq!(private_base(&root).unwrap(), first, "found again");
+        std::fs::set_permissions(&first, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let second = private_base(&root).unwrap();
+        assert_ne!(second, first, "a base others may write is not used");
+        for dir in [first, second, root] {
+            std::fs::remove_dir_all(dir).unwrap();
+        }
     }
 }

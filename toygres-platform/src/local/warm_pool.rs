@@ -3,38 +3,40 @@
 //!
 //! ```text
 //! <root>/.warm-pool/<major>/<id>.making/   being made; discarded if found later
-//! <root>/.warm-pool/<major>/<id>/data/     ready: initdb done, scram auth
-//! <root>/.warm-pool/<major>/<id>/bootstrap-password
+//! <root>/.warm-pool/<major>/<id>/data/     ready: initdb done, the default owner and
+//!                                          database made, passwords nobody knows
 //! ```
 //!
 //! An entry becomes ready by one rename, so a crash while making it leaves only a
 //! `.making` directory, which the next fill removes: a half-made directory is never
 //! handed out. A deploy claims an entry by renaming it into the instance's directory
-//! (atomic, so two deploys never get the same one) and then gives the superuser the
-//! instance's own password; the bootstrap password is random per entry and dies with it.
-//! Instance names cannot start with a dot, so `.warm-pool` never collides with one.
+//! (atomic, so two deploys never get the same one), gives it to the instance's OS account
+//! and then sets the instance's own logins over its private socket. Entries are made by
+//! the pool's own account (see `os_user`). Instance names cannot start with a dot, so
+//! `.warm-pool` never collides with one.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use super::cluster::{Auth, PgCluster, io_error, remove_dir_if_present};
+use super::cluster::{io_error, remove_dir_if_present};
 use super::os_user::RunAs;
 use super::secret_file;
 use crate::PlatformError;
 
 const DIR: &str = ".warm-pool";
 const MAKING: &str = "making";
-pub const BOOTSTRAP_PASSWORD: &str = "bootstrap-password";
 
 pub struct WarmPool {
     dir: PathBuf,
-    run_as: Option<RunAs>,
+    /// Whether other accounts (the pool's) must pass through the pool's directories.
+    shared: bool,
 }
 
 impl WarmPool {
-    pub fn new(root: &Path, run_as: Option<RunAs>) -> Self {
+    pub fn new(root: &Path, shared: bool) -> Self {
         Self {
             dir: root.join(DIR),
-            run_as,
+            shared,
         }
     }
 
@@ -72,12 +74,17 @@ impl WarmPool {
         Ok(half_made.len())
     }
 
-    /// Makes one ready entry with `cluster_for(data_dir)` (which runs `initdb`).
-    pub async fn make_one(
+    /// Makes one ready entry: `prepare(entry_dir)` initialises `entry_dir/data` (as the
+    /// pool's account, which owns the entry).
+    pub async fn make_one<Prepared>(
         &self,
         major: u32,
-        cluster_for: impl Fn(PathBuf) -> PgCluster,
-    ) -> Result<(), PlatformError> {
+        run_as: Option<RunAs>,
+        prepare: impl FnOnce(PathBuf) -> Prepared,
+    ) -> Result<(), PlatformError>
+    where
+        Prepared: Future<Output = Result<(), PlatformError>>,
+    {
         let major_dir = self.major_dir(major);
         self.ensure_traversable(&major_dir).await?;
         let id = uuid::Uuid::new_v4().simple().to_string();
@@ -86,14 +93,10 @@ impl WarmPool {
             .await
             .map_err(|e| io_error("creating", &making, e))?;
         secret_file::set_private(&making)?;
-        if let Some(run_as) = &self.run_as {
+        if let Some(run_as) = &run_as {
             run_as.give(&making)?;
         }
-        let password_file = making.join(BOOTSTRAP_PASSWORD);
-        secret_file::write_new(&password_file, self.run_as.as_ref())?;
-        cluster_for(making.join("data"))
-            .init(super::SUPERUSER, &Auth::Password(password_file))
-            .await?;
+        prepare(making.clone()).await?;
         let ready = major_dir.join(&id);
         tokio::fs::rename(&making, &ready)
             .await
@@ -113,12 +116,12 @@ impl WarmPool {
         Ok(false)
     }
 
-    /// The postgres user must be able to reach the data directories inside.
+    /// The pool's account must be able to reach the data directories inside.
     async fn ensure_traversable(&self, dir: &Path) -> Result<(), PlatformError> {
         tokio::fs::create_dir_all(dir)
             .await
             .map_err(|e| io_error("creating", dir, e))?;
-        if self.run_as.is_some() {
+        if self.shared {
             use std::os::unix::fs::PermissionsExt;
             for path in [&self.dir, dir] {
                 tokio::fs::set_permissions(path, std::fs::Permissions::from_mode(0o711))

@@ -8,9 +8,11 @@ use std::process::Command;
 
 use serde::Serialize;
 use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
-use toygres_platform::InstanceSpec;
+use toygres_platform::access::Verifiers;
+use toygres_platform::certificates::CertificateAuthority;
 use toygres_platform::kubernetes::config::{EndpointMode, KubernetesConfig, ServiceType};
 use toygres_platform::kubernetes::objects;
+use toygres_platform::{Access, InstanceSpec};
 use toygres_test_support::{scratch, skip_or_fail_in_ci};
 
 const KUBERNETES_VERSION: &str = "1.33.0";
@@ -70,19 +72,46 @@ fn every_object_the_platform_builds_is_valid() {
     }
     let dir = scratch::subdir("manifests");
     let mut files = Vec::new();
+    let ca = CertificateAuthority::generate().unwrap();
+    files.push(write_json(
+        &dir,
+        "ca-secret.json",
+        &objects::ca_secret("toygres", ca.certificate_pem(), ca.key_pem()),
+    ));
     for (i, config) in configs().iter().enumerate() {
         for (major, gib) in [(13, 1), (17, 1024)] {
             let spec = InstanceSpec {
                 name: InstanceName::parse(format!("db-{i}-{major}")).unwrap(),
                 postgres_version: PostgresVersion::new(major).unwrap(),
                 storage: StorageSize::from_gib(gib).unwrap(),
+                access: Access::default(),
             };
             let stem = format!("{}", spec.name);
-            files.push(write_json(
-                &dir,
-                &format!("{stem}-secret.json"),
-                &objects::credentials_secret(config, &spec.name, "pw"),
-            ));
+            let passwords = objects::Passwords {
+                superuser: "s",
+                owner: "o",
+                monitor: "m",
+            };
+            let server = ca
+                .issue_server(&[format!("{}.toygres.svc", spec.name)])
+                .unwrap();
+            let verifiers = Verifiers::of("s", "o", "m");
+            for (kind, secret) in [
+                (
+                    "credentials",
+                    objects::credentials_secret(config, &spec.name, &passwords, &spec.access),
+                ),
+                (
+                    "tls",
+                    objects::tls_secret(config, &spec.name, &server, ca.certificate_pem()),
+                ),
+                (
+                    "init",
+                    objects::init_secret(config, &spec.name, &spec.access, &verifiers, major),
+                ),
+            ] {
+                files.push(write_json(&dir, &format!("{stem}-{kind}.json"), &secret));
+            }
             files.push(write_json(
                 &dir,
                 &format!("{stem}-statefulset.json"),
@@ -128,6 +157,7 @@ fn the_validator_rejects_what_strict_mode_should() {
         name: InstanceName::parse("bad").unwrap(),
         postgres_version: PostgresVersion::default(),
         storage: StorageSize::default(),
+        access: Access::default(),
     };
     let mut object =
         serde_json::to_value(objects::stateful_set(&KubernetesConfig::default(), &spec)).unwrap();

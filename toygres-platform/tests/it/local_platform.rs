@@ -3,7 +3,7 @@
 use toygres_domain::InstanceName;
 use toygres_platform::local::LocalPlatform;
 use toygres_platform::local::binaries::PgBinaries;
-use toygres_platform::{InstanceStatus, Platform, PlatformError};
+use toygres_platform::{InstanceStatus, Login, Platform, PlatformError};
 use toygres_test_support::scratch;
 
 fn platform() -> LocalPlatform {
@@ -43,7 +43,7 @@ async fn an_unknown_instance_is_missing_and_deleting_it_succeeds() {
         Err(PlatformError::NotFound(_))
     ));
     assert!(matches!(
-        platform.credentials(&name).await,
+        platform.credentials(&name, Login::Owner).await,
         Err(PlatformError::NotFound(_))
     ));
     platform
@@ -64,7 +64,8 @@ async fn an_instance_started_before_backups_is_backed_up_after_one_restart() {
     let platform = platform();
     let spec = toygres_test_support::control_plane::spec("elder");
     let name = spec.name.clone();
-    platform.deploy(&spec).await.unwrap();
+    platform.deploy(&spec, uuid::Uuid::new_v4()).await.unwrap();
+    let account = platform.os_account(&name).await.unwrap();
     let port = platform.endpoint(&name).await.unwrap().port;
     platform.stop(&name).await.unwrap();
     let data = platform.instance_dir(&name).join("data");
@@ -77,10 +78,19 @@ async fn an_instance_started_before_backups_is_backed_up_after_one_restart() {
     )
     .unwrap();
     std::fs::remove_file(data.join("toygres_hba.conf")).unwrap();
+    // What an earlier version recorded: no TLS.
+    let file = platform.instance_dir(&name).join("instance.json");
+    let mut recorded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    recorded["tls"] = serde_json::Value::Bool(false);
+    std::fs::write(&file, serde_json::to_vec(&recorded).unwrap()).unwrap();
     let pg_ctl = PgBinaries::discover(None).unwrap().newest().tool("pg_ctl");
-    let started = std::process::Command::new("runuser")
-        .args(["-u", "postgres", "--"])
-        .arg(pg_ctl)
+    let mut start = std::process::Command::new("runuser");
+    match &account {
+        Some(account) => start.args(["-u", account, "--"]).arg(pg_ctl),
+        None => start.arg("-u").arg(whoami()).arg("--").arg(pg_ctl),
+    };
+    let started = start
         .args(["start", "-w", "-s", "-D"])
         .arg(&data)
         .arg("-l")
@@ -101,4 +111,10 @@ async fn an_instance_started_before_backups_is_backed_up_after_one_restart() {
     assert_eq!(set.request.as_deref(), Some("first"));
     platform.remove_backup(&stanza, &set.label).await.unwrap();
     platform.delete(&name).await.unwrap();
+}
+
+fn whoami() -> String {
+    nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .map_or_else(|| "root".into(), |user| user.name)
 }

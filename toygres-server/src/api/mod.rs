@@ -7,6 +7,7 @@
 
 mod auth;
 mod backups;
+mod ca_certificate;
 mod deadline;
 mod error;
 mod healthz;
@@ -14,6 +15,7 @@ mod instances;
 mod json;
 pub mod metrics;
 mod operations;
+pub mod refusals;
 mod request_log;
 
 use std::sync::Arc;
@@ -46,6 +48,8 @@ pub struct AppState {
     pub token: ApiToken,
     pub health_check_interval_secs: u64,
     pub exporter: crate::metrics::Exporter,
+    /// Requests refused for want of a token, by source (for logging them sparingly).
+    pub refusals: Arc<refusals::Refusals>,
 }
 
 /// `/metrics` alone, without the token (`--metrics-listen`).
@@ -79,6 +83,11 @@ pub fn router(state: AppState) -> Router {
         .route("/instances/{name}/stop", post(instances::power::stop))
         .route("/instances/{name}/start", post(instances::power::start))
         .route("/instances/{name}/restart", post(instances::power::restart))
+        .route(
+            "/instances/{name}/superuser-access",
+            post(instances::superuser_access::handle),
+        )
+        .route("/ca-certificate", get(ca_certificate::handle))
         .route("/instances/{name}/backups", post(backups::create::handle))
         .route(
             "/instances/{name}/backup-schedule",

@@ -59,6 +59,7 @@ fn describe() {
     }
     fleet::describe();
     http::describe();
+    crate::api::refusals::describe();
     crate::reconcile::describe_metrics();
     naming::describe_duroxide();
 }

@@ -11,6 +11,10 @@ const KINDS: &[(OperationKind, &[&str])] = &[
     (OperationKind::Stop, &[orchestrations::STOP_INSTANCE]),
     (OperationKind::Start, &[orchestrations::START_INSTANCE]),
     (OperationKind::Restart, &[orchestrations::RESTART_INSTANCE]),
+    (
+        OperationKind::SuperuserAccess,
+        &[orchestrations::SET_SUPERUSER_ACCESS],
+    ),
     (OperationKind::Backup, &[orchestrations::BACKUP_INSTANCE]),
     (
         OperationKind::BackupSchedule,

@@ -63,6 +63,9 @@ pub fn cancel(kind: OperationKind, instance: Option<&str>) -> Cancel {
         OperationKind::Stop | OperationKind::Start | OperationKind::Restart => refused(format!(
             "cancelling would leave {name} between states: it ends on its own (failed if the server does not come up); then start, stop or delete it"
         )),
+        OperationKind::SuperuserAccess => refused(format!(
+            "cancelling could leave {name}'s logins half-changed: it ends on its own; then turn superuser access on or off again"
+        )),
     }
 }
 
@@ -79,6 +82,9 @@ pub fn retry(kind: OperationKind, instance: Option<&str>) -> Retry {
         OperationKind::Stop | OperationKind::Start | OperationKind::Restart => {
             refused(format!("ask for it again: toygres-cli {kind} {name}"))
         }
+        OperationKind::SuperuserAccess => refused(format!(
+            "ask for it again: toygres-cli superuser-access {name} on|off"
+        )),
         OperationKind::Actor => {
             refused("reconciliation replaces a health actor that failed, at its next pass".into())
         }

@@ -7,8 +7,9 @@
 //!   orchestration for good when a database blip outlasts its retries) or was cancelled,
 //!   so nobody watches the instance. Replace it with a fresh actor under the same id.
 //!
-//! - A `stopping`, `starting` or `restarting` record whose operation orchestration never
-//!   started (or failed for good): start it again under the id the record names.
+//! - A `stopping`, `starting`, `restarting` or `configuring` record whose operation
+//!   orchestration never started (or failed for good): start it again under the id the
+//!   record names.
 //! - Backups and backup schedules left without their orchestration: see `backups`.
 //! - The system orchestrations (history pruner, warm pool): see `system_orchestrations`.
 //!
@@ -29,7 +30,7 @@ use toygres_orchestrations::types::v1_1::InstanceActorInput;
 use toygres_orchestrations::types::v1_2::CreateInstanceInput;
 use toygres_platform::InstanceSpec;
 
-use crate::power_operation::PowerOperation;
+use crate::instance_operation::InstanceOperation;
 use crate::system_orchestrations::{self, SystemSettings};
 
 /// The key of the reconciliation lock ("toygres" in ASCII).
@@ -105,6 +106,7 @@ pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::
             InstanceState::Stopping,
             InstanceState::Starting,
             InstanceState::Restarting,
+            InstanceState::Configuring,
         ],
         settled_before,
     )
@@ -120,7 +122,7 @@ pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::
                 done.actors_restarted += counted(restarted.await, &record.name);
             }
             state => {
-                if let Some(operation) = PowerOperation::running_in(state) {
+                if let Some(operation) = InstanceOperation::running_in(state) {
                     let resumed =
                         resume_operation(client, record, operation, health_check_interval_secs);
                     done.operations_resumed += counted(resumed.await, &record.name);
@@ -164,6 +166,7 @@ async fn start_orphaned_create(
         name: InstanceName::parse(record.name.as_str())?,
         postgres_version: PostgresVersion::parse(&record.postgres_version)?,
         storage: StorageSize::from_gib(record.storage_gb.try_into()?)?,
+        access: record.access(),
     };
     let restore = record
         .restore_source
@@ -221,12 +224,13 @@ async fn restart_dead_actor(
     Ok(true)
 }
 
-/// A stop, start or restart the API recorded but whose orchestration is gone (never
-/// started, or failed for good): start it again under the id the record names.
+/// A stop, start, restart or superuser-access change the API recorded but whose
+/// orchestration is gone (never started, or failed for good): start it again under the id
+/// the record names.
 async fn resume_operation(
     client: &Client,
     record: &InstanceRecord,
-    operation: PowerOperation,
+    operation: InstanceOperation,
     health_check_interval_secs: u64,
 ) -> anyhow::Result<bool> {
     let Some(id) = &record.operation_orchestration_id else {

@@ -1,29 +1,50 @@
-//! `GET /api/v1/instances/{name}/connection`: the connection string, password included.
-//! The only place a password leaves the server; it is fetched from the platform on each
-//! request and never logged.
+//! `GET /api/v1/instances/{name}/connection[?login=superuser]`: the connection string,
+//! password included, with the CA certificate to verify the server by. The only place a
+//! password leaves the server: fetched from the platform on each request, never logged,
+//! and answered with `Cache-Control: no-store` so no cache along the way keeps it.
+//!
+//! The login is the owner's; the superuser's only for an instance with superuser access.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::header::{CACHE_CONTROL, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use toygres_domain::ErrorCode;
 use toygres_domain::api::ConnectionView;
 use toygres_orchestrations::cms::{self, InstanceState};
-use toygres_platform::Endpoint;
+use toygres_platform::Login;
 
 use super::NamePath;
 use crate::api::{ApiError, AppState};
 
+/// Which login to hand out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AskedLogin {
+    #[default]
+    Owner,
+    Superuser,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionQuery {
+    #[serde(default)]
+    login: AskedLogin,
+}
+
 pub async fn handle(
     State(app): State<AppState>,
     NamePath(name): NamePath,
-) -> Result<Json<ConnectionView>, ApiError> {
+    query: Result<Query<ConnectionQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
     let record = cms::instances::find_live(&app.cms, name.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no instance named \"{name}\"")))?;
-    let (Some(host), Some(port), InstanceState::Running) = (
-        record.endpoint_host.clone(),
-        record.endpoint_port,
-        record.state,
-    ) else {
+    if record.state != InstanceState::Running {
         return Err(ApiError::new(
             ErrorCode::NotRunning,
             format!(
@@ -31,21 +52,41 @@ pub async fn handle(
                 record.state
             ),
         ));
+    }
+    let login = match query.login {
+        AskedLogin::Owner => Login::Owner,
+        AskedLogin::Superuser if record.superuser_access => Login::Superuser,
+        AskedLogin::Superuser => {
+            return Err(ApiError::new(
+                ErrorCode::SuperuserAccessOff,
+                format!(
+                    "instance \"{name}\" has no superuser access; turn it on first \
+                     (toygres-cli superuser-access {name} on)"
+                ),
+            ));
+        }
     };
-    let endpoint = Endpoint {
-        host,
-        port: u16::try_from(port).map_err(ApiError::internal)?,
-        user: record.endpoint_user.clone().unwrap_or_default(),
-        database: record.endpoint_database.clone().unwrap_or_default(),
-    };
-    let credentials = app
+    let endpoint = app
         .platform
-        .credentials(&name)
+        .endpoint(&name)
         .await
         .map_err(ApiError::internal)?;
-    tracing::info!(instance = %name, "connection string handed out");
-    Ok(Json(ConnectionView {
+    let credentials = app
+        .platform
+        .credentials(&name, login)
+        .await
+        .map_err(ApiError::internal)?;
+    tracing::info!(instance = %name, login = ?query.login, "connection string handed out");
+    let view = ConnectionView {
         name: name.to_string(),
         connection_string: credentials.connection_string(&endpoint),
-    }))
+        user: credentials.user.clone(),
+        database: credentials.database.clone(),
+        ca_certificate: credentials.root_certificate.clone(),
+    };
+    let mut response = Json(view).into_response();
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }

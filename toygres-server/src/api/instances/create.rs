@@ -11,12 +11,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use toygres_domain::ErrorCode;
 use toygres_domain::api::{Accepted, CreateInstanceRequest};
-use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
+use toygres_domain::{DatabaseName, InstanceName, PostgresVersion, RoleName, StorageSize};
 use toygres_orchestrations::cms::instances::{self, CmsError};
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::DEFAULT_READINESS_TIMEOUT_SECS;
 use toygres_orchestrations::types::v1_2::CreateInstanceInput;
-use toygres_platform::InstanceSpec;
+use toygres_platform::{Access, InstanceSpec};
 use uuid::Uuid;
 
 use super::{restore, view};
@@ -27,9 +27,9 @@ pub async fn handle(
     State(app): State<AppState>,
     ApiJson(request): ApiJson<CreateInstanceRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let restore = restore::source(&app, &request).await?;
-    let spec = validate(&app, request, restore.as_ref().map(|(_, version)| *version))?;
-    let restore = restore.map(|(restore, _)| restore);
+    let source = restore::source(&app, &request).await?;
+    let spec = validate(&app, request, source.as_ref())?;
+    let restore = source.map(|source| source.restore);
     let restore_json = restore
         .as_ref()
         .map(serde_json::to_value)
@@ -83,16 +83,28 @@ pub async fn handle(
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 
-/// The spec of the new instance; a restore runs `restored_version` (its source's), which
-/// must be installed like any other.
+/// The spec of the new instance; a restore runs its source's version (which must be
+/// installed like any other) with its source's owner and database.
 fn validate(
     app: &AppState,
     request: CreateInstanceRequest,
-    restored_version: Option<PostgresVersion>,
+    source: Option<&restore::Source>,
 ) -> Result<InstanceSpec, ApiError> {
     let name = InstanceName::parse(request.name)
         .map_err(|e| ApiError::new(ErrorCode::InvalidName, e.0))?;
-    let postgres_version = match (restored_version, request.postgres_version) {
+    let access = match source {
+        Some(source) => source.access.clone(),
+        None => access(
+            app,
+            request.owner,
+            request.database,
+            request.superuser_access,
+        )?,
+    };
+    let postgres_version = match (
+        source.map(|source| source.version),
+        request.postgres_version,
+    ) {
         (Some(version), _) => version,
         (None, Some(version)) => PostgresVersion::parse(&version.as_text())
             .map_err(|e| ApiError::new(ErrorCode::InvalidPostgresVersion, e.0))?,
@@ -110,5 +122,37 @@ fn validate(
         name,
         postgres_version,
         storage,
+        access,
+    })
+}
+
+/// The logins asked for: names checked, and superuser access only where a superuser would
+/// reach nothing but its own instance.
+fn access(
+    app: &AppState,
+    owner: Option<String>,
+    database: Option<String>,
+    superuser_access: Option<bool>,
+) -> Result<Access, ApiError> {
+    let defaults = Access::default();
+    let owner = match owner {
+        Some(owner) => {
+            RoleName::parse(owner).map_err(|e| ApiError::new(ErrorCode::InvalidOwner, e.0))?
+        }
+        None => defaults.owner,
+    };
+    let database = match database {
+        Some(database) => DatabaseName::parse(database)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidDatabase, e.0))?,
+        None => defaults.database,
+    };
+    let superuser_access = superuser_access.unwrap_or(false);
+    if superuser_access && let Err(reason) = app.platform.superuser_access_support() {
+        return Err(ApiError::new(ErrorCode::UnsupportedOnPlatform, reason));
+    }
+    Ok(Access {
+        owner,
+        database,
+        superuser_access,
     })
 }

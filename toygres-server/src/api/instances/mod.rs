@@ -10,6 +10,7 @@ pub mod list;
 mod name_path;
 pub mod power;
 mod restore;
+pub mod superuser_access;
 pub(crate) mod view;
 
 pub use name_path::NamePath;

@@ -1,11 +1,13 @@
-//! `POST /api/v1/instances/{name}/stop|start|restart`: a day-2 operation, answered 202.
+//! `POST /api/v1/instances/{name}/stop|start|restart`: a day-2 operation, answered 202
+//! (superuser access, see `superuser_access`, goes the same way).
 //!
-//! Moving the record to the operation's state (`stopping`, `starting`, `restarting`) is
-//! the check: it happens under the record's lock, from the states the operation starts
-//! from only, so a request in the wrong state is a 409 that changes nothing, and two
-//! operations can never run on one instance at once. Then the orchestration starts, under
-//! the id the record now names; a server that dies in between is covered by
-//! reconciliation. Asking again while the operation runs answers the same operation.
+//! Moving the record to the operation's state (`stopping`, `starting`, `restarting`,
+//! `configuring`) is the check: it happens under the record's lock, from the states the
+//! operation starts from only, so a request in the wrong state is a 409 that changes
+//! nothing, and two operations can never run on one instance at once. Then the
+//! orchestration starts, under the id the record now names; a server that dies in between
+//! is covered by reconciliation. Asking again while the operation runs answers the same
+//! operation.
 
 use axum::Json;
 use axum::extract::State;
@@ -17,40 +19,53 @@ use toygres_orchestrations::cms::instances::{self, Change, InstanceRecord, Trans
 use toygres_orchestrations::names;
 use uuid::Uuid;
 
+use toygres_domain::InstanceName;
+
 use super::{NamePath, view};
 use crate::api::{ApiError, AppState};
-use crate::power_operation::PowerOperation;
+use crate::instance_operation::InstanceOperation;
 
 pub async fn stop(
-    state: State<AppState>,
-    name: NamePath,
+    State(app): State<AppState>,
+    NamePath(name): NamePath,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    operate(state, name, PowerOperation::Stop).await
+    let record = live(&app, &name).await?;
+    operate(&app, &record, InstanceOperation::Stop, None).await
 }
 
 pub async fn start(
-    state: State<AppState>,
-    name: NamePath,
+    State(app): State<AppState>,
+    NamePath(name): NamePath,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    operate(state, name, PowerOperation::Start).await
+    let record = live(&app, &name).await?;
+    operate(&app, &record, InstanceOperation::Start, None).await
 }
 
 pub async fn restart(
-    state: State<AppState>,
-    name: NamePath,
-) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    operate(state, name, PowerOperation::Restart).await
-}
-
-async fn operate(
     State(app): State<AppState>,
     NamePath(name): NamePath,
-    operation: PowerOperation,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let record = instances::find_live(&app.cms, name.as_str())
+    let record = live(&app, &name).await?;
+    operate(&app, &record, InstanceOperation::Restart, None).await
+}
+
+/// The live record of `name`, or 404.
+pub(super) async fn live(app: &AppState, name: &InstanceName) -> Result<InstanceRecord, ApiError> {
+    instances::find_live(&app.cms, name.as_str())
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no instance named \"{name}\"")))?;
-    if operation != PowerOperation::Start
+        .ok_or_else(|| ApiError::not_found(format!("no instance named \"{name}\"")))
+}
+
+/// Moves `record` into `operation`'s state and starts the operation; `superuser_access`
+/// is what a superuser-access change is for.
+pub(super) async fn operate(
+    app: &AppState,
+    record: &InstanceRecord,
+    operation: InstanceOperation,
+    superuser_access: Option<bool>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let name = &record.name;
+    if operation != InstanceOperation::Start
         && let Some(backup) = backups::running_for(&app.cms, record.id).await?
     {
         return Err(ApiError::new(
@@ -64,6 +79,7 @@ async fn operate(
     let id = names::instance_ids::operation(operation.kind(), record.id, Uuid::new_v4());
     let change = Change {
         operation_orchestration_id: Some(&id),
+        superuser_access_wanted: superuser_access,
         ..Change::default()
     };
     let moved = instances::transition(&app.cms, record.id, operation.state(), &change, &id).await?;
@@ -72,7 +88,7 @@ async fn operate(
         Transition::AlreadyThere => {
             tracing::info!(instance = %name, operation = operation.kind(), "already under way");
             let current = record.operation_orchestration_id.clone().unwrap_or(id);
-            return accepted(&app, &record, current).await;
+            return accepted(app, record, current).await;
         }
         Transition::NotAllowed { current } => {
             return Err(ApiError::new(
@@ -84,12 +100,15 @@ async fn operate(
             ));
         }
     }
+    let record = instances::get(&app.cms, record.id)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("record {} vanished", record.id)))?;
     operation
         .start(&app.client, &record, &id, app.health_check_interval_secs)
         .await
         .map_err(ApiError::internal)?;
     tracing::info!(instance = %name, orchestration_id = %id, operation = operation.kind(), "accepted");
-    accepted(&app, &record, id).await
+    accepted(app, &record, id).await
 }
 
 async fn accepted(

@@ -3,7 +3,9 @@
 //! backup of that name before `at` replayed up to `at`, or without `at` the newest backup
 //! and all the WAL archived since: the latest state there is). A moment in the future,
 //! or before the first backup finished, is refused with the reason. The new instance runs
-//! the source's PostgreSQL version.
+//! the source's PostgreSQL version and keeps its owner role and database (the data has
+//! them); a source made before owner roles kept everything in the superuser's database, so
+//! its restore has superuser access.
 
 use chrono::Utc;
 use toygres_domain::api::CreateInstanceRequest;
@@ -11,7 +13,7 @@ use toygres_domain::{BackupState, ErrorCode, InstanceName, InstanceState, Postgr
 use toygres_orchestrations::cms::backups::{self, BackupRecord};
 use toygres_orchestrations::cms::instances;
 use toygres_orchestrations::types::v1_2::Restore;
-use toygres_platform::{RestoreFrom, RestoreTarget};
+use toygres_platform::{Access, RestoreFrom, RestoreTarget};
 
 use crate::api::{ApiError, AppState};
 
@@ -19,11 +21,19 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidRestore, message)
 }
 
-/// The restore a create asks for (with the version it implies), or `None`.
+/// What a restore takes from its source.
+pub struct Source {
+    pub restore: Restore,
+    pub version: PostgresVersion,
+    /// The source's owner and database; superuser access when the source had no owner.
+    pub access: Access,
+}
+
+/// The restore a create asks for (with what it implies), or `None`.
 pub async fn source(
     app: &AppState,
     request: &CreateInstanceRequest,
-) -> Result<Option<(Restore, PostgresVersion)>, ApiError> {
+) -> Result<Option<Source>, ApiError> {
     let backup = match (&request.from_backup, &request.from_instance, request.at) {
         (None, None, None) => return Ok(None),
         (None, None, Some(_)) => {
@@ -66,6 +76,15 @@ pub async fn source(
             "the backup is of PostgreSQL {version}; a restore runs the same version"
         )));
     }
+    if request.owner.is_some() || request.database.is_some() {
+        return Err(invalid(
+            "a restore keeps the owner role and database of the backup's instance: leave out `owner` and `database`",
+        ));
+    }
+    let access = Access {
+        superuser_access: source.owner_role.is_none() || request.superuser_access.unwrap_or(false),
+        ..source.access()
+    };
     let target = match (request.at, request.from_backup) {
         (Some(at), _) => RestoreTarget::Time { at },
         (None, Some(_)) => RestoreTarget::EndOfBackup,
@@ -82,7 +101,11 @@ pub async fn source(
         },
         live_source,
     };
-    Ok(Some((restore, version)))
+    Ok(Some(Source {
+        restore,
+        version,
+        access,
+    }))
 }
 
 /// The newest completed backup of `name` that finished before `at` (or at all).

@@ -28,6 +28,15 @@ pub fn instance(record: &InstanceRecord, health_interval: std::time::Duration) -
         platform: record.platform.clone(),
         postgres_version: record.postgres_version.clone(),
         storage_gb: u32::try_from(record.storage_gb).unwrap_or_default(),
+        owner: record
+            .owner_role
+            .clone()
+            .or_else(|| record.endpoint_user.clone()),
+        database: record
+            .database_name
+            .clone()
+            .or_else(|| record.endpoint_database.clone()),
+        superuser_access: record.superuser_access,
         endpoint,
         health: HealthView {
             status: health(record, health_interval, chrono::Utc::now()),

@@ -9,8 +9,8 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::{HealthStatus, InstanceState};
-use crate::domain::UnknownText;
-use crate::platform::{Endpoint, InstanceSpec};
+use crate::domain::{DatabaseName, RoleName, UnknownText};
+use crate::platform::{Access, Endpoint, InstanceSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CmsError {
@@ -40,6 +40,14 @@ pub struct InstanceRecord {
     pub endpoint_port: Option<i32>,
     pub endpoint_user: Option<String>,
     pub endpoint_database: Option<String>,
+    /// The owner role and database asked for at create (`None`: a record made before
+    /// owner roles, whose instance logs in as the superuser).
+    pub owner_role: Option<String>,
+    pub database_name: Option<String>,
+    /// Whether the tenant may log in as the superuser.
+    pub superuser_access: bool,
+    /// What the superuser-access change in progress (or last) asked for.
+    pub superuser_access_wanted: Option<bool>,
     #[sqlx(try_from = "String")]
     pub health_status: HealthStatus,
     pub last_health_check_at: Option<DateTime<Utc>>,
@@ -53,6 +61,27 @@ pub struct InstanceRecord {
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+}
+
+impl InstanceRecord {
+    /// The logins its instance was asked to have. A record made before owner roles (no
+    /// owner recorded) stands for the defaults; its platform keeps the superuser login.
+    pub fn access(&self) -> Access {
+        let defaults = Access::default();
+        Access {
+            owner: self
+                .owner_role
+                .as_deref()
+                .and_then(|owner| RoleName::parse(owner).ok())
+                .unwrap_or(defaults.owner),
+            database: self
+                .database_name
+                .as_deref()
+                .and_then(|database| DatabaseName::parse(database).ok())
+                .unwrap_or(defaults.database),
+            superuser_access: self.superuser_access,
+        }
+    }
 }
 
 /// One row of `toygres_cms.instance_events`.
@@ -124,8 +153,8 @@ pub async fn reserve_restored(
     let inserted = sqlx::query(
         "INSERT INTO toygres_cms.instances
              (id, name, state, platform, postgres_version, storage_gb, create_orchestration_id,
-              restore_source)
-         VALUES ($1, $2, 'creating', $3, $4, $5, $6, $7)",
+              restore_source, owner_role, database_name, superuser_access)
+         VALUES ($1, $2, 'creating', $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(id)
     .bind(spec.name.as_str())
@@ -134,6 +163,9 @@ pub async fn reserve_restored(
     .bind(spec.storage.gib() as i32)
     .bind(create_orchestration_id)
     .bind(restore_source)
+    .bind(spec.access.owner.as_str())
+    .bind(spec.access.database.as_str())
+    .bind(spec.access.superuser_access)
     .execute(&mut *tx)
     .await;
     match inserted {
@@ -180,6 +212,11 @@ pub struct Change<'a> {
     pub delete_orchestration_id: Option<&'a str>,
     pub operation_orchestration_id: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// Superuser access as the operation left it (an endpoint whose login is the
+    /// superuser's means it is on, whatever was asked).
+    pub superuser_access: Option<bool>,
+    /// What a superuser-access change is for (moving to `configuring`).
+    pub superuser_access_wanted: Option<bool>,
 }
 
 /// What a transition did.
@@ -223,7 +260,10 @@ pub async fn transition(
              delete_orchestration_id = COALESCE(delete_orchestration_id, $8),
              last_error = COALESCE($9, last_error),
              deleted_at = CASE WHEN $2 = 'deleted' THEN clock_timestamp() ELSE deleted_at END,
-             operation_orchestration_id = COALESCE($10, operation_orchestration_id)
+             operation_orchestration_id = COALESCE($10, operation_orchestration_id),
+             superuser_access = COALESCE($11, superuser_access)
+                 OR COALESCE($5 = 'postgres', false),
+             superuser_access_wanted = COALESCE($12, superuser_access_wanted)
          WHERE id = $1",
     )
     .bind(id)
@@ -236,6 +276,8 @@ pub async fn transition(
     .bind(change.delete_orchestration_id)
     .bind(change.error)
     .bind(change.operation_orchestration_id)
+    .bind(change.superuser_access)
+    .bind(change.superuser_access_wanted)
     .execute(&mut *tx)
     .await?;
     append_event(
@@ -301,7 +343,8 @@ const SELECT_RECORD: &str = "SELECT id, name, state, platform, postgres_version,
         endpoint_host, endpoint_port, endpoint_user, endpoint_database, health_status,
         last_health_check_at, create_orchestration_id, delete_orchestration_id,
         actor_orchestration_id, created_at, updated_at, deleted_at, last_error,
-        operation_orchestration_id, restore_source
+        operation_orchestration_id, restore_source, owner_role, database_name, superuser_access,
+        superuser_access_wanted
      FROM toygres_cms.instances";
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<InstanceRecord>, CmsError> {
@@ -329,6 +372,24 @@ pub async fn find_latest(pool: &PgPool, name: &str) -> Result<Option<InstanceRec
     .bind(name)
     .fetch_optional(pool)
     .await?)
+}
+
+/// Records that the platform turned superuser access on or off for record `id` (while the
+/// change's operation still holds it: a delete that overtook it changes nothing more).
+pub async fn record_superuser_access(
+    pool: &PgPool,
+    id: Uuid,
+    enabled: bool,
+) -> Result<(), CmsError> {
+    sqlx::query(
+        "UPDATE toygres_cms.instances SET superuser_access = $2, updated_at = clock_timestamp()
+         WHERE id = $1 AND state = 'configuring'",
+    )
+    .bind(id)
+    .bind(enabled)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Names the orchestration that now deletes record `id` (an operator's retry of a failed

@@ -1,27 +1,34 @@
-//! The power operations on an instance (stop, start, restart): what each moves the record
-//! to, which orchestration runs it, and how to start that orchestration. Shared by the API,
-//! which starts them, and reconciliation, which starts one a crash left unstarted.
+//! The day-2 operations on an instance (stop, start, restart, superuser access on or off):
+//! what each moves the record to, which orchestration runs it, and how to start that
+//! orchestration. Shared by the API, which starts them, and reconciliation, which starts
+//! one a crash left unstarted.
 
 use duroxide::Client;
 use toygres_domain::{InstanceName, InstanceState};
 use toygres_orchestrations::cms::instances::InstanceRecord;
 use toygres_orchestrations::names;
-use toygres_orchestrations::types::{DEFAULT_READINESS_TIMEOUT_SECS, OperationInput};
+use toygres_orchestrations::types::{
+    DEFAULT_READINESS_TIMEOUT_SECS, OperationInput, SuperuserAccessInput,
+};
 
-/// The three operations, and what each needs.
+/// The operations, and what each needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PowerOperation {
+pub enum InstanceOperation {
     Stop,
     Start,
     Restart,
+    /// Superuser access on or off: which way is on the record (`superuser_access_wanted`).
+    SuperuserAccess,
 }
 
-impl PowerOperation {
+impl InstanceOperation {
+    /// What the operation is called (in its orchestration's id, in logs).
     pub fn kind(self) -> &'static str {
         match self {
             Self::Stop => "stop",
             Self::Start => "start",
             Self::Restart => "restart",
+            Self::SuperuserAccess => "superuser-access",
         }
     }
 
@@ -31,14 +38,20 @@ impl PowerOperation {
             Self::Stop => InstanceState::Stopping,
             Self::Start => InstanceState::Starting,
             Self::Restart => InstanceState::Restarting,
+            Self::SuperuserAccess => InstanceState::Configuring,
         }
     }
 
     /// The operation a record in `state` is in the middle of, if any.
     pub fn running_in(state: InstanceState) -> Option<Self> {
-        [Self::Stop, Self::Start, Self::Restart]
-            .into_iter()
-            .find(|operation| operation.state() == state)
+        [
+            Self::Stop,
+            Self::Start,
+            Self::Restart,
+            Self::SuperuserAccess,
+        ]
+        .into_iter()
+        .find(|operation| operation.state() == state)
     }
 
     pub fn orchestration(self) -> &'static str {
@@ -46,6 +59,7 @@ impl PowerOperation {
             Self::Stop => names::orchestrations::STOP_INSTANCE,
             Self::Start => names::orchestrations::START_INSTANCE,
             Self::Restart => names::orchestrations::RESTART_INSTANCE,
+            Self::SuperuserAccess => names::orchestrations::SET_SUPERUSER_ACCESS,
         }
     }
 
@@ -54,11 +68,10 @@ impl PowerOperation {
             Self::Stop => "only a running instance can be stopped",
             Self::Start => "only a stopped (or failed) instance can be started",
             Self::Restart => "only a running instance can be restarted",
+            Self::SuperuserAccess => "superuser access changes only on a running instance",
         }
     }
-}
 
-impl PowerOperation {
     /// Starts this operation on `record` as orchestration `id`.
     pub async fn start(
         self,
@@ -67,15 +80,28 @@ impl PowerOperation {
         id: &str,
         health_check_interval_secs: u64,
     ) -> anyhow::Result<()> {
-        let input = OperationInput {
+        let operation = OperationInput {
             record_id: record.id,
             name: InstanceName::parse(record.name.as_str())?,
             readiness_timeout_secs: DEFAULT_READINESS_TIMEOUT_SECS,
             health_check_interval_secs,
         };
-        client
-            .start_orchestration_typed(id, self.orchestration(), input)
-            .await?;
+        match self {
+            Self::SuperuserAccess => {
+                let enabled = record.superuser_access_wanted.ok_or_else(|| {
+                    anyhow::anyhow!("record {} names no superuser access to set", record.id)
+                })?;
+                let input = SuperuserAccessInput { operation, enabled };
+                client
+                    .start_orchestration_typed(id, self.orchestration(), input)
+                    .await?;
+            }
+            _ => {
+                client
+                    .start_orchestration_typed(id, self.orchestration(), operation)
+                    .await?;
+            }
+        }
         Ok(())
     }
 }

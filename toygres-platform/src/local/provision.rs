@@ -1,0 +1,333 @@
+//! Making a local instance and starting its server: its directory and OS account, its
+//! port, its data (from the warm pool or `initdb`), its settings and certificate, its
+//! logins. Every step checks what is done before doing it, so a deploy repeated after a
+//! crash at any point converges.
+
+use std::path::Path;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::cluster::{
+    Auth, ClusterSettings, PgCluster, StopMode, io_error, remove_dir_if_present, tail,
+};
+use super::instance_file::InstanceFile;
+use super::layout::Layout;
+use super::logins::{self, Start};
+use super::os_user::RunAs;
+use super::{HOST, LocalPlatform, log_tail, passwords, server_tls, socket_dir};
+use crate::access;
+use crate::{Deployed, InstanceSpec, Platform, PlatformError, WarmPoolFill};
+
+/// The authentication rules Toygres writes (`hba_file`), in place of initdb's.
+const HBA_FILE: &str = "toygres_hba.conf";
+/// How often a server that finds its port taken gets another one.
+const PORT_ATTEMPTS: usize = 3;
+
+impl LocalPlatform {
+    pub(super) async fn provision(
+        &self,
+        spec: &InstanceSpec,
+        record: Uuid,
+    ) -> Result<Deployed, PlatformError> {
+        let major = spec.postgres_version.major();
+        // Refuse an uninstalled version before anything touches the disk.
+        self.binaries.for_major(major)?;
+        let layout = self.layout(&spec.name);
+        let file = self.ensure_instance(spec, record, &layout).await?;
+        let run_as = self.users.ensure(&file.account(&self.users)).await?;
+        let passwords = passwords(&layout).await?;
+        let cluster = self.cluster_as(&layout, major, run_as)?;
+        let start = self
+            .adopt_warm_data(&layout, &cluster, major, run_as)
+            .await?;
+        if !cluster.is_initialised() {
+            let _slot = self.initdb_slots.acquire().await.expect("never closed");
+            cluster.init(access::SUPERUSER, &Auth::OwnRules).await?;
+        }
+        let file = self
+            .start_on_own_port(&cluster, &layout, file, self.config.startup_timeout)
+            .await?;
+        // An instance made before owner roles keeps its superuser login.
+        if let Some(access) = &file.access {
+            let mut connection = self.connect_socket(&spec.name).await?;
+            logins::provision(&mut connection, access, &passwords, major, start).await?;
+        }
+        remove_dir_if_present(&layout.claimed()).await?;
+        Ok(Deployed {
+            from_warm_pool: start == Start::Premade,
+        })
+    }
+
+    /// The instance's directory and `instance.json`: the first deploy fixes the port,
+    /// version, logins and OS account; a later deploy must agree on the version.
+    pub(super) async fn ensure_instance(
+        &self,
+        spec: &InstanceSpec,
+        record: Uuid,
+        layout: &Layout,
+    ) -> Result<InstanceFile, PlatformError> {
+        layout.secure(self.shared_dir_mode())?;
+        let wanted = spec.postgres_version.major();
+        let _allocating = self.port_allocation.lock().await;
+        match InstanceFile::read(layout, spec.name.as_str()).await {
+            Ok(existing) if existing.postgres_major == wanted => Ok(existing),
+            Ok(existing) => Err(PlatformError::Unsupported(format!(
+                "instance {} already exists with PostgreSQL {}, not {wanted}",
+                spec.name, existing.postgres_major
+            ))),
+            Err(PlatformError::NotFound(_)) => {
+                let account = match self.users.for_record(record) {
+                    super::os_user::Identity::Account(name) => Some(name),
+                    super::os_user::Identity::Inherited => None,
+                };
+                let file = InstanceFile {
+                    port: self.free_port()?,
+                    postgres_major: wanted,
+                    access: Some(spec.access.clone()),
+                    os_user: account,
+                    recovering_as: None,
+                    tls: false,
+                };
+                file.write(layout).await?;
+                Ok(file)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// A port of the range that no instance here has and nobody listens on.
+    pub(super) fn free_port(&self) -> Result<u16, PlatformError> {
+        self.config
+            .port_range
+            .pick(&super::ports::recorded_under(&self.root), HOST)
+    }
+
+    /// Takes a warm data directory when the instance has none yet, and finishes moving one
+    /// that an interrupted deploy claimed; the data goes to the instance's account.
+    async fn adopt_warm_data(
+        &self,
+        layout: &Layout,
+        cluster: &PgCluster,
+        major: u32,
+        run_as: Option<RunAs>,
+    ) -> Result<Start, PlatformError> {
+        let claimed = layout.claimed();
+        if !cluster.is_initialised()
+            && !claimed.exists()
+            && !self.warm_pool.claim(major, &claimed).await?
+        {
+            return Ok(Start::Created);
+        }
+        let warm_data = claimed.join("data");
+        let data = layout.data();
+        if warm_data.is_dir() && !cluster.is_initialised() {
+            tokio::fs::rename(&warm_data, &data)
+                .await
+                .map_err(|e| io_error("moving a warm data directory to", &data, e))?;
+        }
+        if let Some(run_as) = run_as {
+            give_tree(run_as, &data).await?;
+        }
+        Ok(match claimed.exists() {
+            true => Start::Premade,
+            false => Start::Created,
+        })
+    }
+
+    /// Starts the server on its recorded port; a port someone else took meanwhile is
+    /// replaced (only before the instance ever ran, since the port is fixed once known).
+    pub(super) async fn start_on_own_port(
+        &self,
+        cluster: &PgCluster,
+        layout: &Layout,
+        mut file: InstanceFile,
+        startup: Duration,
+    ) -> Result<InstanceFile, PlatformError> {
+        if cluster.running_pid().is_some() {
+            // Already serving, on the settings it was started with.
+            return Ok(file);
+        }
+        for attempt in 1..=PORT_ATTEMPTS {
+            file = self.configure(cluster, layout, file).await?;
+            match cluster.start(&layout.log(), Some(startup)).await {
+                Ok(()) => return self.record_tls(layout, file).await,
+                Err(error) if attempt < PORT_ATTEMPTS && port_was_taken(layout).await => {
+                    tracing::warn!(port = file.port, %error, "instance port taken; choosing another");
+                    let _allocating = self.port_allocation.lock().await;
+                    file.port = self.free_port()?;
+                    file.write(layout).await?;
+                }
+                Err(error) => {
+                    return Err(PlatformError::Failed(format!(
+                        "{error}; last log lines: {}",
+                        log_tail(layout).await
+                    )));
+                }
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// Writes the instance's settings, authentication rules, certificate, socket
+    /// directory and log file before a start: every (re)start runs on the settings of this
+    /// version of Toygres, whatever version made the instance.
+    pub(super) async fn configure(
+        &self,
+        cluster: &PgCluster,
+        layout: &Layout,
+        file: InstanceFile,
+    ) -> Result<InstanceFile, PlatformError> {
+        layout.secure(self.shared_dir_mode())?;
+        let run_as = self.users.resolve(&file.account(&self.users))?;
+        let socket = layout.socket_dir(&self.socket_base);
+        socket_dir::ensure(&socket, run_as.as_ref()).await?;
+        let log = layout.log();
+        if !log.exists() {
+            super::cluster::write_file(&log, b"").await?;
+        }
+        if let Some(run_as) = &run_as {
+            run_as.give(&log)?;
+        }
+        let rules = access::hba_rules(super::CLIENTS, file.logins().superuser_access);
+        let hba = layout.data().join(HBA_FILE);
+        super::cluster::write_file(&hba, rules.as_bytes()).await?;
+        if let Some(run_as) = &run_as {
+            run_as.give(&hba)?;
+        }
+        server_tls::ensure(&self.ca, layout, &[HOST.to_string()], run_as.as_ref()).await?;
+        // The archive command's script must be there before the server archives.
+        self.backups.ensure().await?;
+        cluster
+            .configure(&self.cluster_settings(layout, file.port))
+            .await?;
+        Ok(file)
+    }
+
+    /// Notes that the instance's server now speaks TLS (it was started with `configure`'s
+    /// settings).
+    pub(super) async fn record_tls(
+        &self,
+        layout: &Layout,
+        file: InstanceFile,
+    ) -> Result<InstanceFile, PlatformError> {
+        if file.tls {
+            return Ok(file);
+        }
+        let file = InstanceFile { tls: true, ..file };
+        file.write(layout).await?;
+        Ok(file)
+    }
+
+    /// What Toygres writes into an instance's configuration: its port, its private
+    /// socket, its rules, TLS, and WAL archiving to its stanza once it has one (see
+    /// `backups`).
+    fn cluster_settings(&self, layout: &Layout, port: u16) -> ClusterSettings {
+        let quoted = |value: String| format!("'{}'", value.replace('\'', "''"));
+        let data = layout.data();
+        let mut extra = vec![
+            (
+                "unix_socket_directories".into(),
+                quoted(layout.socket_dir(&self.socket_base).display().to_string()),
+            ),
+            ("unix_socket_permissions".into(), "0700".into()),
+            (
+                "hba_file".into(),
+                quoted(data.join(HBA_FILE).display().to_string()),
+            ),
+            ("archive_mode".into(), "on".into()),
+            (
+                "archive_command".into(),
+                quoted(self.backups.archive_command(&layout.dir)),
+            ),
+            ("archive_timeout".into(), "'60s'".into()),
+        ];
+        extra.extend(server_tls::settings());
+        ClusterSettings { port, extra }
+    }
+
+    /// Makes warm data directories until `size` are ready for the default version.
+    pub(super) async fn fill_pool(&self, size: u32) -> Result<WarmPoolFill, PlatformError> {
+        let install = self
+            .binaries
+            .for_major(self.default_version().major())?
+            .clone();
+        let major = install.major;
+        let discarded = self.warm_pool.discard_half_made(major).await?;
+        if discarded > 0 {
+            tracing::warn!(
+                discarded,
+                "discarded warm-pool directories a crash left half-made"
+            );
+        }
+        let run_as = self.users.ensure(&self.users.for_pool()).await?;
+        let mut fill = WarmPoolFill {
+            ready: self.warm_pool.ready(major).len() as u32,
+            made: 0,
+        };
+        while fill.ready < size {
+            let _slot = self.initdb_slots.acquire().await.expect("never closed");
+            self.warm_pool
+                .make_one(major, run_as, |entry| {
+                    let cluster = PgCluster::new(entry.join("data"), install.clone(), run_as);
+                    self.premake(cluster, entry, major, run_as)
+                })
+                .await?;
+            fill.ready += 1;
+            fill.made += 1;
+        }
+        Ok(fill)
+    }
+
+    /// Initialises a warm-pool entry and makes its default logins, on a server that
+    /// listens on a private socket only and is stopped again.
+    async fn premake(
+        &self,
+        cluster: PgCluster,
+        entry: std::path::PathBuf,
+        major: u32,
+        run_as: Option<RunAs>,
+    ) -> Result<(), PlatformError> {
+        cluster.init(access::SUPERUSER, &Auth::OwnRules).await?;
+        let socket = socket_dir::for_instance(&entry, &self.socket_base);
+        socket_dir::ensure(&socket, run_as.as_ref()).await?;
+        let quoted = format!("'{}'", socket.display());
+        cluster
+            .configure(&ClusterSettings {
+                port: 5432,
+                extra: vec![
+                    ("listen_addresses".into(), "''".into()),
+                    ("unix_socket_directories".into(), quoted),
+                ],
+            })
+            .await?;
+        let log = entry.join("premake.log");
+        cluster
+            .start(&log, Some(self.config.startup_timeout))
+            .await?;
+        let made = async {
+            let mut connection = logins::connect_socket(&socket, 5432).await?;
+            logins::premake(&mut connection, major).await
+        }
+        .await;
+        cluster.stop(StopMode::Fast).await?;
+        remove_dir_if_present(&socket).await?;
+        let _ = tokio::fs::remove_file(&log).await;
+        made
+    }
+}
+
+/// Gives a directory tree to `run_as` without blocking the runtime.
+pub(super) async fn give_tree(run_as: RunAs, path: &Path) -> Result<(), PlatformError> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || run_as.give_tree(&path))
+        .await
+        .map_err(|e| PlatformError::Failed(format!("giving a directory away: {e}")))?
+}
+
+async fn port_was_taken(layout: &Layout) -> bool {
+    let log = tokio::fs::read_to_string(layout.log())
+        .await
+        .unwrap_or_default();
+    tail(&log, 600).contains("Address already in use")
+}
