@@ -20,6 +20,11 @@ pub struct Args {
     )]
     pub server: String,
 
+    /// CA certificate (PEM) to trust for an `https://` server whose certificate is not
+    /// signed by a CA the system trusts.
+    #[arg(long, global = true, env = "TOYGRES_SERVER_CA")]
+    pub server_ca: Option<PathBuf>,
+
     /// API token. On the command line it is visible to every local user (ps,
     /// /proc/*/cmdline): prefer --token-file or TOYGRES_TOKEN.
     #[arg(

@@ -56,9 +56,23 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    pub fn new(base: &str, token: Option<String>) -> Result<Self, CliError> {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
+    /// A client of the server at `base`; `server_ca` (PEM) is trusted for its certificate.
+    pub fn new(
+        base: &str,
+        token: Option<String>,
+        server_ca: Option<&std::path::Path>,
+    ) -> Result<Self, CliError> {
+        let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30));
+        if let Some(file) = server_ca {
+            let pem = std::fs::read(file).map_err(|e| {
+                CliError::Usage(format!("cannot read the server CA {}: {e}", file.display()))
+            })?;
+            let certificate = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                CliError::Usage(format!("{} is no PEM certificate: {e}", file.display()))
+            })?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        let http = builder
             .build()
             .map_err(|e| CliError::Failed(format!("building the HTTP client: {e}")))?;
         Ok(Self {

@@ -15,6 +15,15 @@ pub struct Config {
     #[arg(long, env = "TOYGRES_LISTEN", default_value = "127.0.0.1:7480")]
     pub listen: SocketAddr,
 
+    /// Serve the API over TLS with this certificate (PEM, with its chain), for a server
+    /// that listens beyond loopback.
+    #[arg(long, env = "TOYGRES_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "TOYGRES_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Also serve `/metrics` on this address, without the API token (for a Prometheus on
     /// a private network). On the API's address it needs the token like every route.
     #[arg(long, env = "TOYGRES_METRICS_LISTEN")]

@@ -19,3 +19,4 @@ pub mod shutdown;
 pub mod startup;
 pub(crate) mod system_orchestrations;
 pub mod telemetry;
+pub(crate) mod tls;

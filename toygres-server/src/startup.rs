@@ -203,22 +203,39 @@ async fn serve(
         Some(address) => Some(serve_metrics(address, state.clone(), shutdown).await?),
         None => None,
     };
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(certificate), Some(key)) => Some(crate::tls::server_config(certificate, key)?),
+        _ => None,
+    };
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     if !shutdown.requested() {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(
             listen = %listener.local_addr()?,
             platform = platform.kind(),
             database = if embedded { "embedded" } else { "external" },
             data_dir = %config.data_dir.display(),
-            "toygres-server serving on http://{}",
+            "toygres-server serving on {scheme}://{}",
             listener.local_addr()?
         );
-        axum::serve(listener, api::router(state))
-            .with_graceful_shutdown(shutdown.clone().wait_owned())
-            .await
-            .context("serving the API")?;
+        let app = api::router(state).into_make_service_with_connect_info::<api::PeerAddress>();
+        let stopped = shutdown.clone().wait_owned();
+        match tls {
+            Some(tls) => {
+                let listener = crate::tls::TlsListener::new(listener, tls)?;
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+            None => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+        }
+        .context("serving the API")?;
     }
     reconciler.abort();
     if let Some(metrics_server) = metrics_server {

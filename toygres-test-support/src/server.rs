@@ -36,6 +36,45 @@ pub struct ServerOptions {
     pub health_check_interval_secs: u64,
     /// More `toygres-server` flags.
     pub extra_args: Vec<String>,
+    /// Serve the API over TLS (`--tls-cert`, `--tls-key`); the CLI trusts `ca`.
+    pub api_tls: Option<ApiTls>,
+}
+
+/// The API's certificate and key, and the CA that signed them (PEM files).
+#[derive(Debug, Clone)]
+pub struct ApiTls {
+    pub certificate: PathBuf,
+    pub key: PathBuf,
+    pub ca: PathBuf,
+}
+
+impl ApiTls {
+    /// A fresh CA and a certificate from it for 127.0.0.1, in a scratch directory.
+    pub fn for_loopback() -> Self {
+        let ca = CertificateAuthority::generate().expect("a CA");
+        let server = ca
+            .issue_server(&["127.0.0.1".to_string()])
+            .expect("a certificate");
+        let dir = scratch::subdir("api-tls");
+        let tls = Self {
+            certificate: dir.join("server.crt"),
+            key: dir.join("server.key"),
+            ca: dir.join("ca.crt"),
+        };
+        std::fs::write(&tls.certificate, &server.certificate_pem).unwrap();
+        std::fs::write(&tls.key, &server.key_pem).unwrap();
+        std::fs::write(&tls.ca, ca.certificate_pem()).unwrap();
+        tls
+    }
+
+    /// A client that trusts the CA.
+    pub fn client(&self) -> reqwest::Client {
+        let pem = std::fs::read(&self.ca).unwrap();
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+            .build()
+            .unwrap()
+    }
 }
 
 impl ServerOptions {
@@ -47,6 +86,7 @@ impl ServerOptions {
             api_token: None,
             health_check_interval_secs: 1,
             extra_args: Vec::new(),
+            api_tls: None,
         }
     }
 
@@ -83,7 +123,12 @@ impl TestServer {
     pub fn spawn(options: ServerOptions) -> Self {
         crate::init_tracing();
         let port = free_port();
-        let url = format!("http://127.0.0.1:{port}");
+        let scheme = if options.api_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let url = format!("{scheme}://127.0.0.1:{port}");
         let log_path = options.data_dir.join(format!("server-{port}.log"));
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -114,6 +159,13 @@ impl TestServer {
         if let Some(token) = &options.api_token {
             command.env("TOYGRES_API_TOKEN", token);
         }
+        if let Some(tls) = &options.api_tls {
+            command
+                .arg("--tls-cert")
+                .arg(&tls.certificate)
+                .arg("--tls-key")
+                .arg(&tls.key);
+        }
         let child = command.spawn().expect("start toygres-server");
         Self {
             options,
@@ -138,13 +190,17 @@ impl TestServer {
     /// Waits until `/healthz` answers; panics (with the log) when the server exits first.
     pub async fn wait_until_serving(&mut self) {
         let health = format!("{}/healthz", self.url);
+        let http = match &self.options.api_tls {
+            Some(tls) => tls.client(),
+            None => reqwest::Client::new(),
+        };
         eventually("toygres-server to serve", Duration::from_secs(120), || {
             if let Some(status) = self.try_exit() {
                 panic!("toygres-server exited with {status}:\n{}", self.log());
             }
-            let health = health.clone();
+            let (health, http) = (health.clone(), http.clone());
             async move {
-                let response = reqwest::get(&health).await.ok()?;
+                let response = http.get(&health).send().await.ok()?;
                 response.status().is_success().then_some(())
             }
         })
@@ -166,6 +222,9 @@ impl TestServer {
             .env("HOME", scratch::root())
             .current_dir(scratch::root())
             .stdin(Stdio::null());
+        if let Some(tls) = &self.options.api_tls {
+            command.env("TOYGRES_SERVER_CA", &tls.ca);
+        }
         if let Some(token) = token {
             command.env("TOYGRES_TOKEN", token);
         }

@@ -25,7 +25,7 @@ pub async fn run(args: Args) -> Result<(), CliError> {
         })?),
         (None, None) => read_token(&default_token_file()).ok().flatten(),
     };
-    let client = ApiClient::new(&args.server, token)?;
+    let client = ApiClient::new(&args.server, token, args.server_ca.as_deref())?;
     let format = args.output;
     match args.command {
         Command::Create {

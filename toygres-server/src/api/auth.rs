@@ -2,7 +2,6 @@
 //! address). A refusal is a JSON 401; refusals are counted and logged sparingly (see
 //! `refusals`).
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -11,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::refusals::{LOG_INTERVAL, Reason};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, PeerAddress};
 
 pub async fn require_token(
     State(state): State<AppState>,
@@ -30,8 +29,8 @@ pub async fn require_token(
     };
     let from = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip());
+        .get::<ConnectInfo<PeerAddress>>()
+        .map(|ConnectInfo(PeerAddress(address))| address.ip());
     if let Some(refused) = state.refusals.record(from, reason, Instant::now()) {
         tracing::warn!(
             source = from.map_or_else(|| "unknown".to_string(), |ip| ip.to_string()),

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use toygres_domain::ErrorCode;
 use toygres_domain::api::{ErrorBody, InstanceList};
-use toygres_test_support::server::{ServerOptions, TestServer};
+use toygres_test_support::server::{ApiTls, ServerOptions, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_but_healthz_needs_the_token() {
@@ -76,6 +76,67 @@ async fn every_route_but_healthz_needs_the_token() {
         !server.log().contains(&server.token),
         "the token is never logged"
     );
+
+    // Every refusal is counted; the log has one line for this source, not one each.
+    let refused = routes.len() * wrong_tokens.len() + 2;
+    let metrics = http
+        .get(format!("{}/metrics", server.url))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let counted: f64 = metrics
+        .lines()
+        .filter(|line| line.starts_with("toygres_api_unauthorized_total{"))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(counted as usize, refused, "{metrics}");
+    let lines = server
+        .log()
+        .lines()
+        .filter(|line| line.contains("refused requests without a valid API token"))
+        .count();
+    assert_eq!(lines, 1, "{} refusals, logged once per minute", refused);
+}
+
+/// With `--tls-cert` and `--tls-key` the API speaks TLS only; the CLI trusts the server's
+/// CA with `--server-ca`, and without it refuses the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_speaks_tls_when_given_a_certificate() {
+    let tls = ApiTls::for_loopback();
+    let server = TestServer::start(ServerOptions {
+        api_tls: Some(tls.clone()),
+        ..ServerOptions::embedded()
+    })
+    .await;
+    assert!(server.url.starts_with("https://"));
+    let listed = server.cli_ok(&["list", "-o", "json"]).await;
+    assert!(listed.contains("\"instances\""), "{listed}");
+    let response = tls
+        .client()
+        .get(format!("{}/api/v1/instances", server.url))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let plain = server.url.replace("https://", "http://");
+    assert!(
+        reqwest::get(format!("{plain}/healthz")).await.is_err(),
+        "no plain HTTP on a TLS address"
+    );
+    let untrusting =
+        tokio::process::Command::new(toygres_test_support::server::binary("toygres-cli"))
+            .args(["list", "--server", &server.url, "--token", &server.token])
+            .env_remove("TOYGRES_SERVER_CA")
+            .output()
+            .await
+            .unwrap();
+    assert_eq!(untrusting.status.code(), Some(4), "{untrusting:?}");
 }
 
 /// Tokens can come from files, so they never appear on a command line.

@@ -120,6 +120,21 @@ async fn clients_verify_the_server_and_plain_tcp_is_refused() {
     );
     assert!(names.contains(&format!("IP Address:{host}")), "{names}");
 
+    // The answer with the password is never cached.
+    let answer = reqwest::Client::new()
+        .get(format!("{}/api/v1/instances/secure/connection", server.url))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+
     // The CA's key is the control plane's alone.
     let key = server.options.data_dir.join("ca/ca.key");
     let mode = std::os::unix::fs::MetadataExt::mode(&std::fs::metadata(key).unwrap());
