@@ -3,7 +3,8 @@
 //! Test binaries never run destructors for statics, and a failing test may leave instance
 //! servers running. The watchdog is a detached shell that waits for this process to end,
 //! sends SIGQUIT (immediate shutdown) to every postmaster whose pid file lies under the
-//! directory, and removes it.
+//! directory, removes it, and removes the OS accounts a root-run local platform made for
+//! instances under it.
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -47,6 +48,13 @@ fn spawn_watchdog(dir: &Path) {
         done
         sleep 2
         rm -rf "$2"
+        # The OS accounts the local platform made under it (their comment names the
+        # platform's directory), with whatever still runs as them.
+        awk -F: -v mark="toygres $2" 'index($5, mark) == 1 { print $1 }' /etc/passwd 2>/dev/null |
+        while read -r account; do
+            pkill -KILL -u "$account" 2>/dev/null
+            userdel "$account" 2>/dev/null
+        done
     ) &"#;
     Command::new("sh")
         .arg("-c")

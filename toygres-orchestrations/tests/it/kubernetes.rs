@@ -118,6 +118,25 @@ async fn an_instance_lives_and_dies_on_kubernetes() {
         pod_spec.containers[0].image.as_deref(),
         Some(format!("docker.io/library/postgres:{}", spec.postgres_version).as_str())
     );
+    // TLS and the logins: the certificate and the rules mounted, no cluster credentials.
+    assert_eq!(pod_spec.automount_service_account_token, Some(false));
+    let args = pod_spec.containers[0].args.clone().unwrap_or_default();
+    assert!(args.contains(&"ssl=on".to_string()), "{args:?}");
+    let mounted: Vec<String> = pod_spec
+        .volumes
+        .iter()
+        .flatten()
+        .filter_map(|volume| volume.secret.as_ref()?.secret_name.clone())
+        .collect();
+    assert_eq!(mounted, ["kshop-tls", "kshop-init"]);
+    let secrets: Api<Secret> = Api::namespaced(cluster.client.clone(), &namespace);
+    for name in ["kshop-credentials", "kshop-tls", "kshop-init", "toygres-ca"] {
+        assert!(secrets.get_opt(name).await.unwrap().is_some(), "{name}");
+    }
+    let ca = secrets.get("toygres-ca").await.unwrap().data.unwrap();
+    let tls = secrets.get("kshop-tls").await.unwrap().data.unwrap();
+    assert_eq!(ca["tls.crt"], tls["ca.crt"], "issued by the namespace's CA");
+    assert_eq!(created.endpoint.tls, toygres_platform::Tls::VerifyFull);
     let claim = &sts
         .spec
         .as_ref()

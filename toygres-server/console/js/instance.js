@@ -139,8 +139,10 @@ function details(instance) {
         h("dt", {}, "User"), h("dd", { class: "mono" }, endpoint.user),
         h("dt", {}, "Database"), h("dd", { class: "mono" }, endpoint.database),
         h("dt", {}, "psql"), h("dd", { class: "mono small" },
-          `psql "host=${endpoint.host} port=${endpoint.port} user=${endpoint.user} dbname=${endpoint.database}"`),
-        h("dt", {}, "Password"), h("dd", { class: "muted-text" }, "toygres-cli connection-string ", instance.name))
+          `psql "host=${endpoint.host} port=${endpoint.port} user=${endpoint.user} dbname=${endpoint.database} sslmode=verify-full sslrootcert=ca.crt"`),
+        h("dt", {}, "CA"), h("dd", { class: "muted-text" }, "ca.crt: toygres-cli ca-certificate --file ca.crt"),
+        h("dt", {}, "Password"), h("dd", { class: "muted-text" }, "toygres-cli connection-string ", instance.name),
+        h("dt", {}, "Superuser"), h("dd", { "data-test": "superuser-access" }, superuserAccess(instance)))
       : h("div", { class: "muted-text" }, "No endpoint yet: it appears once the instance is deployed."))),
     card("Instance", h("div", { class: "card-body" }, h("dl", { class: "facts" },
       h("dt", {}, "State"), h("dd", { "data-test": "state" }, pill(instance.state)),
@@ -155,6 +157,15 @@ function details(instance) {
       instance.last_error ? [h("dt", {}, "Last error"), h("dd", { class: "kind-failed" }, instance.last_error)] : null,
     ))),
   );
+}
+
+/** Whether the tenant has the superuser's login, and in one sentence what that gives away. */
+function superuserAccess(instance) {
+  return instance.superuser_access
+    ? [pill("on"), " ", h("span", { class: "small" },
+      "Whoever has the superuser login can read and change everything in this instance and run programs as its OS account (toygres-cli superuser-access ", instance.name, " off).")]
+    : [pill("off"), " ", h("span", { class: "muted-text small" },
+      "The owner cannot read the server's files or run programs.")];
 }
 
 function eventList(events) {

@@ -126,6 +126,10 @@ async fn an_operator_runs_an_instance_from_the_console() {
 
     browser.click_on("[data-instance=shop] a").await;
     browser.wait_for("[data-test=endpoint]").await;
+    // The owner's login, and superuser access off, with what it would give away.
+    browser
+        .wait_for("[data-test=superuser-access] [data-status=off]")
+        .await;
     let checks = "return document.querySelectorAll('[data-test=health-chart] .ok-dot').length;";
     eventually(
         "a few health checks charted",
