@@ -173,7 +173,7 @@ pub enum Command {
         #[arg(long)]
         superuser: bool,
         /// Where to write the CA certificate the string's `sslrootcert` names (default:
-        /// ~/.toygres/ca-<server host>-<port>.crt).
+        /// `~/.toygres/ca-HOST-PORT.crt` for the server at HOST:PORT).
         #[arg(long, env = "TOYGRES_CA_FILE")]
         ca_file: Option<PathBuf>,
     },

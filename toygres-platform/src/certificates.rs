@@ -11,7 +11,7 @@
 //! ([`Issued`]), so nothing has to parse a certificate.
 //!
 //! The CA certificate is reproducible from its key: it is signed with fixed parameters
-//! ([`ca_params`]), so an [`Issuer`] is rebuilt from the key alone.
+//! (`ca_params`), so an `Issuer` is rebuilt from the key alone.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};

@@ -47,6 +47,10 @@ fn spawn_watchdog(dir: &Path) {
             kill -QUIT "$(head -n 1 "$f")" 2>/dev/null
         done
         sleep 2
+        # The short socket directories platforms under it made in /tmp.
+        find "$2" -name .socket-base 2>/dev/null | while read -r f; do
+            case "$(cat "$f")" in /tmp/toygres-*) rm -rf "$(cat "$f")" ;; esac
+        done
         rm -rf "$2"
         # The OS accounts the local platform made under it (their comment names the
         # platform's directory), with whatever still runs as them.

@@ -28,8 +28,14 @@ impl LocalPlatform {
         let Some(uid) = self.backups.owner_uid(stanza) else {
             return Ok(Identity::Inherited);
         };
-        if !self.users.is_root() || uid == nix::unistd::geteuid().as_raw() {
+        if !self.users.is_root() {
             return Ok(Identity::Inherited);
+        }
+        if uid == 0 {
+            // pgBackRest never runs as root here; only a stranger made this.
+            return Err(PlatformError::Failed(format!(
+                "the backups of {stanza} belong to root: refusing to run pgBackRest on them"
+            )));
         }
         let user = User::from_uid(Uid::from_raw(uid))
             .map_err(|e| PlatformError::Failed(format!("looking up uid {uid}: {e}")))?

@@ -1,17 +1,17 @@
 //! The local platform: each instance is a real PostgreSQL server process on this machine.
 //!
 //! Everything the platform needs to find an instance again is in its directory (see
-//! [`layout`]), so a restarted control plane picks up where it left off; servers run
+//! `layout`), so a restarted control plane picks up where it left off; servers run
 //! detached and keep serving while the control plane is down. `initdb` is the slow part of
 //! a deploy and uses a whole core, so at most [`LocalConfig::max_concurrent_initdb`] run at
 //! once: a burst of creates queues here instead of thrashing the machine.
 //!
 //! Who can reach what: each instance runs as an OS account of its own when the control
 //! plane is root ([`os_user`]), listens on 127.0.0.1 with TLS only (a certificate from the
-//! control plane's CA, see [`server_tls`]), and gives its tenant an owner role without
+//! control plane's CA, see `server_tls`), and gives its tenant an owner role without
 //! superuser ([`crate::access`]); the control plane itself logs in over the instance's
-//! private Unix socket. The work is split by concern: [`provision`] (deploy, start,
-//! configure), [`restore`], [`superuser`], [`archive`] (backups and WAL).
+//! private Unix socket. The work is split by concern: `provision` (deploy, start,
+//! configure), `restore`, `superuser`, `archive` (backups and WAL).
 
 mod archive;
 mod backups;
