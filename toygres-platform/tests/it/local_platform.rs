@@ -118,3 +118,33 @@ fn whoami() -> String {
         .unwrap()
         .map_or_else(|| "root".into(), |user| user.name)
 }
+
+/// A pid file is not proof: after a crash or a reboot its pid may belong to any process.
+/// A stopped instance whose `postmaster.pid` names a live stranger is started (not taken
+/// for running), and deleting it leaves the stranger alone.
+#[tokio::test]
+async fn a_stale_pid_file_naming_a_stranger_neither_skips_a_start_nor_gets_it_killed() {
+    let platform = platform();
+    let spec = toygres_test_support::control_plane::spec("stale");
+    let name = spec.name.clone();
+    platform.deploy(&spec, uuid::Uuid::new_v4()).await.unwrap();
+    platform.stop(&name).await.unwrap();
+    let mut stranger = std::process::Command::new("sleep").arg("600").spawn().unwrap();
+    let data = platform.instance_dir(&name).join("data");
+    let pid_file = data.join("postmaster.pid");
+    std::fs::write(&pid_file, format!("{}\n{}\n", stranger.id(), data.display())).unwrap();
+
+    platform.start(&name).await.unwrap();
+    assert_eq!(
+        platform.status(&name).await.unwrap(),
+        InstanceStatus::Ready,
+        "the start started the server"
+    );
+    platform.delete(&name).await.unwrap();
+    assert!(
+        stranger.try_wait().unwrap().is_none(),
+        "the stranger was never signalled"
+    );
+    stranger.kill().unwrap();
+    stranger.wait().unwrap();
+}
