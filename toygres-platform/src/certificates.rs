@@ -110,8 +110,8 @@ impl CertificateAuthority {
         std::fs::create_dir_all(dir)
             .map_err(|e| PlatformError::Failed(format!("creating {}: {e}", dir.display())))?;
         let ca = Self::generate()?;
-        write_private(&key_path, ca.key_pem.as_bytes())?;
-        write_private(&certificate_path, ca.certificate_pem.as_bytes())?;
+        crate::private_file::write_durably(&key_path, ca.key_pem.as_bytes())?;
+        crate::private_file::write_durably(&certificate_path, ca.certificate_pem.as_bytes())?;
         set_mode(&certificate_path, 0o644)?;
         Ok(ca)
     }
@@ -200,22 +200,6 @@ fn unix_now() -> u64 {
 
 fn failed<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> PlatformError {
     move |e| PlatformError::Failed(format!("{what}: {e}"))
-}
-
-/// Writes `content` to `path`, readable by its owner only, whole or not at all.
-pub(crate) fn write_private(path: &Path, content: &[u8]) -> Result<(), PlatformError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let scratch = path.with_extension("tmp");
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&scratch)
-        .and_then(|mut file| file.write_all(content).and_then(|()| file.sync_all()))
-        .and_then(|()| std::fs::rename(&scratch, path));
-    written.map_err(|e| PlatformError::Failed(format!("writing {}: {e}", path.display())))
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<(), PlatformError> {

@@ -23,6 +23,7 @@ use toygres_orchestrations::activity_types::RecordHealthOutput;
 use toygres_orchestrations::cms::instances::{Change, InstanceRecord};
 use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names::{activities, events, instance_ids, orchestrations, versions};
+use toygres_orchestrations::types::v1_2::CreateInstanceInput as CreateInstanceInputV1_2;
 use toygres_orchestrations::types::{
     CreateInstanceInput, CreateInstanceOutput, InstanceActorInput, InstanceActorOutput, v1_1,
 };
@@ -328,42 +329,16 @@ async fn record_the_1_0_0_fixtures() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "records fixtures; run by hand"]
 async fn record_the_1_1_0_fixture() {
-    let mut cp = TestControlPlane::start().await;
-    let create_id = "create-legacy-recorded-1-1-0";
-    let reserved = cp.reserve(create_id, &spec(NAME)).await;
-    let input = v1_1::CreateInstanceInput {
-        record_id: reserved.record_id,
-        spec: reserved.spec,
-        health_check_interval_secs: reserved.health_check_interval_secs,
-        readiness_timeout_secs: reserved.readiness_timeout_secs,
-    };
-    cp.client
-        .start_orchestration_versioned_typed(
-            create_id,
-            orchestrations::CREATE_INSTANCE,
-            versions::V1_1_0,
-            input,
-        )
-        .await
-        .unwrap();
-    cp.wait_for_history(create_id, |h| in_flight(h, activities::PROVISION_INSTANCE))
-        .await;
-    cp.crash();
-    let record = cms::instances::get(&cp.db.pool, reserved.record_id)
-        .await
-        .unwrap()
-        .unwrap();
-    save(
-        &cp,
-        (create_id, orchestrations::CREATE_INSTANCE, versions::V1_1_0),
-        &record,
-        CREATE_1_1_0_FIXTURE,
-    )
+    let id = "create-legacy-recorded-1-1-0";
+    record_a_create_in_provision(id, versions::V1_1_0, CREATE_1_1_0_FIXTURE, |reserved| {
+        v1_1::CreateInstanceInput {
+            record_id: reserved.record_id,
+            spec: reserved.spec,
+            health_check_interval_secs: reserved.health_check_interval_secs,
+            readiness_timeout_secs: reserved.readiness_timeout_secs,
+        }
+    })
     .await;
-    cp.restart().await;
-    cp.wait(create_id, Duration::from_secs(120)).await;
-    cp.platform.delete(&spec(NAME).name).await.unwrap();
-    cp.shutdown().await;
 }
 
 /// Records the 1.2.0 fixture (create-instance in flight at provision-instance). The
@@ -372,30 +347,46 @@ async fn record_the_1_1_0_fixture() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "records fixtures; run by hand"]
 async fn record_the_1_2_0_fixture() {
+    let id = "create-legacy-recorded-1-2-0";
+    record_a_create_in_provision(id, versions::V1_2_0, CREATE_1_2_0_FIXTURE, |reserved| {
+        reserved
+    })
+    .await;
+}
+
+/// Starts create-instance `version` as `create_id` with `input` made from the reserved
+/// record, crashes the node while provision-instance is in flight, and saves the history
+/// as `fixture`; then lets the create finish and removes what it made.
+async fn record_a_create_in_provision<Input: serde::Serialize>(
+    create_id: &str,
+    version: &str,
+    fixture: &str,
+    input: impl FnOnce(CreateInstanceInputV1_2) -> Input,
+) {
     let mut cp = TestControlPlane::start().await;
-    let create_id = "create-legacy-recorded-1-2-0";
     let reserved = cp.reserve(create_id, &spec(NAME)).await;
+    let record_id = reserved.record_id;
     cp.client
         .start_orchestration_versioned_typed(
             create_id,
             orchestrations::CREATE_INSTANCE,
-            versions::V1_2_0,
-            reserved.clone(),
+            version,
+            input(reserved),
         )
         .await
         .unwrap();
     cp.wait_for_history(create_id, |h| in_flight(h, activities::PROVISION_INSTANCE))
         .await;
     cp.crash();
-    let record = cms::instances::get(&cp.db.pool, reserved.record_id)
+    let record = cms::instances::get(&cp.db.pool, record_id)
         .await
         .unwrap()
         .unwrap();
     save(
         &cp,
-        (create_id, orchestrations::CREATE_INSTANCE, versions::V1_2_0),
+        (create_id, orchestrations::CREATE_INSTANCE, version),
         &record,
-        CREATE_1_2_0_FIXTURE,
+        fixture,
     )
     .await;
     cp.restart().await;

@@ -407,27 +407,11 @@ pub(crate) async fn remove_dir_if_present(path: &Path) -> Result<(), PlatformErr
     }
 }
 
-/// Writes through a temporary file and a rename, so readers see the old or the new
-/// content; the file is its writer's alone (0600) until someone gives it away.
-pub(crate) fn write_file_sync(path: &Path, content: &[u8]) -> Result<(), PlatformError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let scratch = path.with_extension("tmp");
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&scratch)
-        .and_then(|mut file| file.write_all(content))
-        .map_err(|e| io_error("writing", &scratch, e))?;
-    std::fs::rename(&scratch, path).map_err(|e| io_error("renaming into", path, e))
-}
-
-/// [`write_file_sync`], off the runtime's threads.
+/// Writes `content` to `path` whole or not at all, the writer's alone (see
+/// `private_file`), off the runtime's threads.
 pub(crate) async fn write_file(path: &Path, content: &[u8]) -> Result<(), PlatformError> {
     let (path, content) = (path.to_path_buf(), content.to_vec());
-    tokio::task::spawn_blocking(move || write_file_sync(&path, &content))
+    tokio::task::spawn_blocking(move || crate::private_file::write(&path, &content))
         .await
         .map_err(|e| PlatformError::Failed(format!("writing a file: {e}")))?
 }

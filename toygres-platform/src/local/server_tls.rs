@@ -7,7 +7,8 @@ use super::cluster::write_file;
 use super::layout::Layout;
 use super::os_user::RunAs;
 use crate::PlatformError;
-use crate::certificates::{CertificateAuthority, Issued, write_private};
+use crate::certificates::{CertificateAuthority, Issued};
+use crate::private_file;
 
 /// File names inside the data directory, as `ssl_cert_file`/`ssl_key_file` name them.
 pub const CERTIFICATE_FILE: &str = "server.crt";
@@ -32,7 +33,7 @@ pub async fn ensure(
     }
     let issued = ca.issue_server(names)?;
     let key = data.join(KEY_FILE);
-    write_private(&key, issued.key_pem.as_bytes())?;
+    private_file::write_durably(&key, issued.key_pem.as_bytes())?;
     let certificate = data.join(CERTIFICATE_FILE);
     write_file(&certificate, issued.certificate_pem.as_bytes()).await?;
     if let Some(run_as) = run_as {

@@ -70,7 +70,7 @@ pub fn private_base(root: &Path) -> Result<PathBuf, PlatformError> {
         .map_err(|e| io_error("creating", &base, e))?;
     std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o711))
         .map_err(|e| io_error("setting permissions on", &base, e))?;
-    super::cluster::write_file_sync(&record, base.as_os_str().as_encoded_bytes())?;
+    crate::private_file::write(&record, base.as_os_str().as_encoded_bytes())?;
     Ok(base)
 }
 

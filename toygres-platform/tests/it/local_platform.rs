@@ -129,10 +129,17 @@ async fn a_stale_pid_file_naming_a_stranger_neither_skips_a_start_nor_gets_it_ki
     let name = spec.name.clone();
     platform.deploy(&spec, uuid::Uuid::new_v4()).await.unwrap();
     platform.stop(&name).await.unwrap();
-    let mut stranger = std::process::Command::new("sleep").arg("600").spawn().unwrap();
+    let mut stranger = std::process::Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .unwrap();
     let data = platform.instance_dir(&name).join("data");
     let pid_file = data.join("postmaster.pid");
-    std::fs::write(&pid_file, format!("{}\n{}\n", stranger.id(), data.display())).unwrap();
+    std::fs::write(
+        &pid_file,
+        format!("{}\n{}\n", stranger.id(), data.display()),
+    )
+    .unwrap();
 
     platform.start(&name).await.unwrap();
     assert_eq!(
