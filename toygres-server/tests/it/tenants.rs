@@ -213,7 +213,8 @@ fn ordinary_escapes(data: &Path, neighbour: &str) -> Vec<Escape> {
 
 /// What a tenant with superuser access may do to its own instance but never to another's,
 /// nor to the control plane's files.
-fn superuser_escapes(data: &Path, neighbour: &str, neighbour_socket: &Path) -> Vec<Escape> {
+fn superuser_escapes(data: &Path, neighbour: &str, sockets: [&Path; 2]) -> Vec<Escape> {
+    let [neighbour_socket, cms_socket] = sockets;
     let instances = data.join("instances");
     let neighbour_dir = instances.join(neighbour);
     let denied = "Permission denied";
@@ -242,6 +243,11 @@ fn superuser_escapes(data: &Path, neighbour: &str, neighbour_socket: &Path) -> V
         escape(
             "reach a neighbour's socket",
             format!("SELECT pg_ls_dir({})", quoted(neighbour_socket)),
+            denied,
+        ),
+        escape(
+            "reach the control database's socket",
+            format!("SELECT pg_ls_dir({})", quoted(cms_socket)),
             denied,
         ),
         escape(
@@ -448,9 +454,10 @@ async fn a_tenant_reaches_nothing_outside_its_instance() {
         "as its instance's account: {own}"
     );
     let alice_socket = socket_dir_of(&data.join("instances/alice/data"));
+    let cms_socket = socket_dir_of(&data.join("control-plane/cms/data"));
     let escaped = attempt(
         &carol_url,
-        &superuser_escapes(&data, "alice", &alice_socket),
+        &superuser_escapes(&data, "alice", [&alice_socket, &cms_socket]),
     )
     .await;
     assert!(escaped.is_empty(), "escapes that got out: {escaped:#?}");
