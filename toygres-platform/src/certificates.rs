@@ -14,14 +14,18 @@
 //! (`ca_params`), so an `Issuer` is rebuilt from the key alone.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
 };
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 use crate::PlatformError;
 
@@ -38,6 +42,65 @@ const BACKDATE: Duration = Duration::from_secs(3600);
 pub struct CertificateAuthority {
     certificate_pem: String,
     key_pem: String,
+    trusted: TrustedCa,
+}
+
+/// A CA certificate clients trust, and the rustls configuration that trusts it alone,
+/// built once and shared (see `probe::wire`).
+#[derive(Clone)]
+pub struct TrustedCa {
+    pem: Arc<str>,
+    client_config: Arc<ClientConfig>,
+}
+
+impl TrustedCa {
+    pub fn from_pem(pem: &str) -> Result<Self, PlatformError> {
+        let mut roots = RootCertStore::empty();
+        for certificate in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            let certificate = certificate.map_err(failed("reading the CA certificate"))?;
+            roots
+                .add(certificate)
+                .map_err(failed("trusting the CA certificate"))?;
+        }
+        let config = ClientConfig::builder_with_provider(Arc::new(ring_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(failed("choosing TLS versions"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Self {
+            pem: Arc::from(pem),
+            client_config: Arc::new(config),
+        })
+    }
+
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+
+    pub fn client_config(&self) -> Arc<ClientConfig> {
+        Arc::clone(&self.client_config)
+    }
+}
+
+impl PartialEq for TrustedCa {
+    fn eq(&self, other: &Self) -> bool {
+        self.pem == other.pem
+    }
+}
+
+impl Eq for TrustedCa {}
+
+impl std::fmt::Debug for TrustedCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustedCa").finish_non_exhaustive()
+    }
+}
+
+/// rustls's `ring` provider (classical key exchange only, which is why rustls marks it
+/// deprecated; `ring` is what rcgen uses already, and aws-lc-rs would add a C build).
+#[allow(deprecated)]
+pub fn ring_provider() -> tokio_rustls::rustls::crypto::CryptoProvider {
+    tokio_rustls::rustls::crypto::ring::default_provider()
 }
 
 impl std::fmt::Debug for CertificateAuthority {
@@ -80,16 +143,14 @@ impl CertificateAuthority {
         let certificate = ca_params()
             .self_signed(&key)
             .map_err(failed("signing the CA certificate"))?;
-        Ok(Self {
-            certificate_pem: certificate.pem(),
-            key_pem: key.serialize_pem(),
-        })
+        Self::from_pem(certificate.pem(), key.serialize_pem())
     }
 
     /// A CA kept elsewhere (a Kubernetes Secret); the key must parse.
     pub fn from_pem(certificate_pem: String, key_pem: String) -> Result<Self, PlatformError> {
         KeyPair::from_pem(&key_pem).map_err(failed("reading the CA key"))?;
         Ok(Self {
+            trusted: TrustedCa::from_pem(&certificate_pem)?,
             certificate_pem,
             key_pem,
         })
@@ -119,6 +180,11 @@ impl CertificateAuthority {
     /// The CA certificate clients verify servers against (public).
     pub fn certificate_pem(&self) -> &str {
         &self.certificate_pem
+    }
+
+    /// The CA as clients trust it.
+    pub fn trusted(&self) -> &TrustedCa {
+        &self.trusted
     }
 
     /// The private key, for keeping the CA (a Kubernetes Secret); never for clients.

@@ -10,6 +10,7 @@ use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 use super::{Endpoint, Tls};
+use crate::certificates::TrustedCa;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -17,8 +18,8 @@ pub struct Credentials {
     password: String,
     /// The database this login connects to.
     pub database: String,
-    /// The CA certificate (PEM) that signed the server's, when the server speaks TLS.
-    pub root_certificate: Option<String>,
+    /// The CA that signed the server's certificate, when the server speaks TLS.
+    pub root_certificate: Option<TrustedCa>,
 }
 
 impl Credentials {
@@ -35,9 +36,9 @@ impl Credentials {
         }
     }
 
-    /// The same login, verifying the server against `ca_pem`.
-    pub fn verified_by(mut self, ca_pem: impl Into<String>) -> Self {
-        self.root_certificate = Some(ca_pem.into());
+    /// The same login, verifying the server against `ca`.
+    pub fn verified_by(mut self, ca: &TrustedCa) -> Self {
+        self.root_certificate = Some(ca.clone());
         self
     }
 
@@ -82,7 +83,7 @@ impl Credentials {
         };
         let options = options.ssl_mode(mode);
         match &self.root_certificate {
-            Some(pem) => options.ssl_root_cert_from_pem(pem.as_bytes().to_vec()),
+            Some(ca) => options.ssl_root_cert_from_pem(ca.pem().as_bytes().to_vec()),
             None => options,
         }
     }

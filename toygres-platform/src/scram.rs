@@ -1,6 +1,7 @@
-//! SCRAM-SHA-256 password verifiers, computed here so a password can be set with
-//! `ALTER ROLE … PASSWORD '<verifier>'` without the plaintext ever reaching the server
-//! (where a failed statement would be written to its log).
+//! SCRAM-SHA-256, both sides of it: password verifiers, computed here so a password can
+//! be set with `ALTER ROLE … PASSWORD '<verifier>'` without the plaintext ever reaching
+//! the server (where a failed statement would be written to its log); and the client's
+//! exchange ([`Client`]) for the probe's own login (see `probe::wire`).
 //!
 //! The format is PostgreSQL's: `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`,
 //! with the keys derived as RFC 5802 and RFC 7677 describe.
@@ -37,18 +38,109 @@ fn verifier_with(password: &str, salt: &[u8], iterations: u32) -> String {
     )
 }
 
-/// RFC 5802's `Hi()`: PBKDF2 with HMAC-SHA-256 and one output block.
+/// RFC 5802's `Hi()`: PBKDF2 with HMAC-SHA-256 and one output block (the keyed HMAC is
+/// made once and copied for each round).
 fn salted_password(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
-    let mut first = HmacSha256::new_from_slice(password).expect("HMAC takes any key length");
+    let keyed = HmacSha256::new_from_slice(password).expect("HMAC takes any key length");
+    let mut first = keyed.clone();
     first.update(salt);
     first.update(&1u32.to_be_bytes());
     let mut u = first.finalize().into_bytes();
     let mut result = u;
     for _ in 1..iterations {
-        u = hmac(password, &u).into();
+        let mut round = keyed.clone();
+        round.update(&u);
+        u = round.finalize().into_bytes();
         result.iter_mut().zip(u.iter()).for_each(|(r, x)| *r ^= x);
     }
     result.into()
+}
+
+/// The most iterations a server may ask of the client: a server under a hostile tenant's
+/// control must not make the control plane spin.
+const MAX_ITERATIONS: u32 = 100_000;
+
+/// The client's side of one SCRAM-SHA-256 exchange (RFC 5802/7677, no channel binding:
+/// `n,,`), as PostgreSQL runs it: the user name travels in the startup message, so the
+/// SCRAM one is empty.
+pub struct Client {
+    password: String,
+    nonce: String,
+    /// Set by [`Client::client_final`], checked by [`Client::verify_server_final`].
+    expected_server_signature: Option<[u8; 32]>,
+}
+
+impl Client {
+    pub fn new(password: &str) -> Self {
+        let mut nonce = [0u8; 18];
+        rand::rng().fill_bytes(&mut nonce);
+        Self {
+            password: password.to_string(),
+            nonce: STANDARD.encode(nonce),
+            expected_server_signature: None,
+        }
+    }
+
+    fn client_first_bare(&self) -> String {
+        format!("n=,r={}", self.nonce)
+    }
+
+    /// The client-first message.
+    pub fn client_first(&self) -> String {
+        format!("n,,{}", self.client_first_bare())
+    }
+
+    /// The client-final message answering `server_first` (`r=…,s=…,i=…`).
+    pub fn client_final(&mut self, server_first: &str) -> Result<String, String> {
+        let field = |name: &str| {
+            server_first
+                .split(',')
+                .find_map(|part| part.strip_prefix(name))
+                .ok_or_else(|| format!("the server's SCRAM message has no {name}"))
+        };
+        let nonce = field("r=")?;
+        if !nonce.starts_with(&self.nonce) || nonce.len() == self.nonce.len() {
+            return Err("the server's SCRAM nonce does not extend ours".into());
+        }
+        let salt = STANDARD
+            .decode(field("s=")?)
+            .map_err(|e| format!("the server's SCRAM salt: {e}"))?;
+        let iterations: u32 = field("i=")?
+            .parse()
+            .map_err(|e| format!("the server's SCRAM iterations: {e}"))?;
+        if !(1..=MAX_ITERATIONS).contains(&iterations) {
+            return Err(format!("the server asks for {iterations} SCRAM iterations"));
+        }
+        let salted = salted_password(self.password.as_bytes(), &salt, iterations);
+        let client_key = hmac(&salted, b"Client Key");
+        let stored_key = Sha256::digest(client_key);
+        let without_proof = format!("c=biws,r={nonce}");
+        let auth_message = format!(
+            "{},{server_first},{without_proof}",
+            self.client_first_bare()
+        );
+        let signature = hmac(&stored_key, auth_message.as_bytes());
+        let proof: Vec<u8> = client_key
+            .iter()
+            .zip(signature.iter())
+            .map(|(key, sig)| key ^ sig)
+            .collect();
+        let server_key = hmac(&salted, b"Server Key");
+        self.expected_server_signature = Some(hmac(&server_key, auth_message.as_bytes()));
+        Ok(format!("{without_proof},p={}", STANDARD.encode(proof)))
+    }
+
+    /// Checks the server-final message (`v=…`): the server knew the password too.
+    pub fn verify_server_final(&self, server_final: &str) -> Result<(), String> {
+        let signature = server_final
+            .strip_prefix("v=")
+            .and_then(|value| STANDARD.decode(value.trim_end_matches('\0')).ok())
+            .ok_or_else(|| format!("the server's SCRAM answer is {server_final:?}"))?;
+        match self.expected_server_signature {
+            Some(expected) if signature == expected => Ok(()),
+            _ => Err("the server's SCRAM signature is wrong: it is not who it says".into()),
+        }
+    }
 }
 
 fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {

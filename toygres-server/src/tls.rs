@@ -19,8 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::server::TlsStream;
+use toygres_platform::certificates::ring_provider;
 
 /// How long a client may take to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,21 +39,13 @@ pub fn server_config(certificate: &Path, key: &Path) -> anyhow::Result<Arc<Serve
     );
     let key = PrivateKeyDer::from_pem_file(key)
         .with_context(|| format!("reading the private key {}", key.display()))?;
-    let config = ServerConfig::builder_with_provider(Arc::new(provider()))
+    let config = ServerConfig::builder_with_provider(Arc::new(ring_provider()))
         .with_safe_default_protocol_versions()
         .context("choosing TLS versions")?
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .context("the certificate and key do not go together")?;
     Ok(Arc::new(config))
-}
-
-/// rustls's `ring` provider: classical key exchange only (no post-quantum hybrid, which
-/// is why rustls marks it deprecated), but no C toolchain and minutes of build for
-/// aws-lc-rs; the same `ring` rcgen already uses.
-#[allow(deprecated)]
-fn provider() -> tokio_rustls::rustls::crypto::CryptoProvider {
-    ring::default_provider()
 }
 
 /// TCP connections with their TLS handshake done.

@@ -524,7 +524,7 @@ impl Platform for KubernetesPlatform {
         let credentials = Credentials::new(user, password, database);
         Ok(match self.tls(name).await? {
             Tls::Off => credentials,
-            _ => credentials.verified_by(self.ca.certificate_pem()),
+            _ => credentials.verified_by(self.ca.trusted()),
         })
     }
 

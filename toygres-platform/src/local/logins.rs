@@ -29,6 +29,17 @@ impl Passwords {
         Verifiers::of(&self.superuser, &self.owner, &self.monitor)
     }
 
+    /// [`Self::verifiers`], computed off the runtime's threads (three PBKDF2 derivations):
+    /// started early, it is ready by the time the server is.
+    pub fn verifiers_in_background(&self) -> tokio::task::JoinHandle<Verifiers> {
+        let (superuser, owner, monitor) = (
+            self.superuser.clone(),
+            self.owner.clone(),
+            self.monitor.clone(),
+        );
+        tokio::task::spawn_blocking(move || Verifiers::of(&superuser, &owner, &monitor))
+    }
+
     /// Passwords nobody knows: for roles that must exist before their instance does.
     pub fn throwaway() -> Self {
         Self {
@@ -99,7 +110,7 @@ pub enum Start {
 pub async fn provision(
     connection: &mut PgConnection,
     access: &Access,
-    passwords: &Passwords,
+    verifiers: &Verifiers,
     major: u32,
     start: Start,
 ) -> Result<(), PlatformError> {
@@ -118,11 +129,7 @@ pub async fn provision(
         )
         .await?;
     }
-    execute(
-        connection,
-        &access::roles_sql(access, &passwords.verifiers(), major),
-    )
-    .await?;
+    execute(connection, &access::roles_sql(access, verifiers, major)).await?;
     if exists(connection, &access::database_exists_sql(access)).await? {
         return Ok(());
     }
@@ -158,7 +165,7 @@ pub async fn premake(connection: &mut PgConnection, major: u32) -> Result<(), Pl
     provision(
         connection,
         &Access::default(),
-        &Passwords::throwaway(),
+        &Passwords::throwaway().verifiers(),
         major,
         Start::Created,
     )
@@ -169,14 +176,10 @@ pub async fn premake(connection: &mut PgConnection, major: u32) -> Result<(), Pl
 /// superuser sessions that came over TCP; the caller then restarts the server.
 pub async fn revoke_superuser(
     connection: &mut PgConnection,
-    passwords: &Passwords,
+    verifiers: &Verifiers,
     major: u32,
 ) -> Result<(), PlatformError> {
-    execute(
-        connection,
-        &access::revoke_superuser_sql(&passwords.verifiers(), major),
-    )
-    .await?;
+    execute(connection, &access::revoke_superuser_sql(verifiers, major)).await?;
     execute(connection, access::RESET_SYSTEM_SETTINGS).await?;
     execute(
         connection,

@@ -352,7 +352,7 @@ impl Platform for LocalPlatform {
         let password = read_secret(&password_file).await?;
         let credentials = Credentials::new(user, password, database);
         Ok(match file.tls {
-            true => credentials.verified_by(self.ca.certificate_pem()),
+            true => credentials.verified_by(self.ca.trusted()),
             false => credentials,
         })
     }

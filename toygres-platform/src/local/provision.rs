@@ -36,7 +36,7 @@ impl LocalPlatform {
         let layout = self.layout(&spec.name);
         let file = self.ensure_instance(spec, record, &layout).await?;
         let run_as = self.users.ensure(&file.account(&self.users)).await?;
-        let passwords = passwords(&layout).await?;
+        let verifiers = passwords(&layout).await?.verifiers_in_background();
         let cluster = self.cluster_as(&layout, major, run_as)?;
         let start = self
             .adopt_warm_data(&layout, &cluster, major, run_as)
@@ -51,7 +51,10 @@ impl LocalPlatform {
         // An instance made before owner roles keeps its superuser login.
         if let Some(access) = &file.access {
             let mut connection = self.connect_socket(&spec.name).await?;
-            logins::provision(&mut connection, access, &passwords, major, start).await?;
+            let verifiers = verifiers
+                .await
+                .map_err(|e| PlatformError::Failed(format!("deriving verifiers: {e}")))?;
+            logins::provision(&mut connection, access, &verifiers, major, start).await?;
         }
         remove_dir_if_present(&layout.claimed()).await?;
         Ok(Deployed {

@@ -147,7 +147,7 @@ impl LocalPlatform {
             logins::provision(
                 &mut connection,
                 access,
-                &passwords,
+                &passwords.verifiers(),
                 file.postgres_major,
                 Start::Created,
             )

@@ -71,13 +71,13 @@ impl LocalPlatform {
         if enabled {
             return Ok(());
         }
-        let passwords = passwords(&layout).await?;
+        let verifiers = passwords(&layout).await?.verifiers();
         let mut connection = self.connect_socket(name).await?;
-        logins::revoke_superuser(&mut connection, &passwords, file.postgres_major).await?;
+        logins::revoke_superuser(&mut connection, &verifiers, file.postgres_major).await?;
         logins::provision(
             &mut connection,
             &access,
-            &passwords,
+            &verifiers,
             file.postgres_major,
             Start::Created,
         )

@@ -155,3 +155,52 @@ async fn a_stale_pid_file_naming_a_stranger_neither_skips_a_start_nor_gets_it_ki
     stranger.kill().unwrap();
     stranger.wait().unwrap();
 }
+
+/// The probe's own login (TLS with the platform's CA, SCRAM) logs in where it should and
+/// nowhere else: a wrong password, a CA that did not sign the server's certificate, or a
+/// host the certificate does not name are each refused.
+#[tokio::test]
+async fn the_probe_logs_in_over_verified_tls_only() {
+    use std::time::Duration;
+    use toygres_platform::certificates::CertificateAuthority;
+    use toygres_platform::probe::select_one;
+    use toygres_platform::{Credentials, Tls};
+
+    let platform = platform();
+    let spec = toygres_test_support::control_plane::spec("probed");
+    platform.deploy(&spec, uuid::Uuid::new_v4()).await.unwrap();
+    let endpoint = platform.endpoint(&spec.name).await.unwrap();
+    assert_eq!(endpoint.tls, Tls::VerifyFull);
+    let timeout = Duration::from_secs(5);
+    for login in [Login::Owner, Login::Monitor] {
+        let credentials = platform.credentials(&spec.name, login).await.unwrap();
+        select_one(&endpoint, &credentials, timeout)
+            .await
+            .unwrap_or_else(|e| panic!("{login:?}: {e}"));
+    }
+    let owner = platform
+        .credentials(&spec.name, Login::Owner)
+        .await
+        .unwrap();
+    let ca = owner.root_certificate.clone().unwrap();
+    let wrong = Credentials::new(&owner.user, "not-the-password", &owner.database).verified_by(&ca);
+    let refused = select_one(&endpoint, &wrong, timeout).await.unwrap_err();
+    assert!(
+        refused.contains("password authentication failed"),
+        "{refused}"
+    );
+    let stranger = CertificateAuthority::generate().unwrap();
+    let fooled = owner.clone().verified_by(stranger.trusted());
+    let refused = select_one(&endpoint, &fooled, timeout).await.unwrap_err();
+    assert!(refused.contains("TLS"), "{refused}");
+    let elsewhere = toygres_platform::Endpoint {
+        host: "localhost".into(),
+        ..endpoint.clone()
+    };
+    let refused = select_one(&elsewhere, &owner, timeout).await.unwrap_err();
+    assert!(
+        refused.contains("TLS"),
+        "a name the certificate lacks: {refused}"
+    );
+    platform.delete(&spec.name).await.unwrap();
+}

@@ -82,7 +82,10 @@ pub async fn handle(
         connection_string: credentials.connection_string(&endpoint),
         user: credentials.user.clone(),
         database: credentials.database.clone(),
-        ca_certificate: credentials.root_certificate.clone(),
+        ca_certificate: credentials
+            .root_certificate
+            .as_ref()
+            .map(|ca| ca.pem().to_string()),
     };
     let mut response = Json(view).into_response();
     response

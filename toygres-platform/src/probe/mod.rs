@@ -3,14 +3,18 @@
 //! Used both by create-instance's connection test (with the owner's login, what a user
 //! gets) and by the instance actor's health probe (with the monitor's), so "healthy" means
 //! what a user's first query needs: a TLS connection to the server the CA vouches for, a
-//! password login, a query.
+//! password login, a query. A server that names its host in its certificate is probed by
+//! [`wire`] (cheap TLS); any other (one started before instances had certificates, or one
+//! behind a load balancer) through sqlx.
+
+mod wire;
 
 use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
-use crate::{Credentials, Endpoint};
+use crate::{Credentials, Endpoint, Tls};
 
 /// Returns how long the login and query took.
 pub async fn select_one(
@@ -18,6 +22,25 @@ pub async fn select_one(
     credentials: &Credentials,
     timeout: Duration,
 ) -> Result<Duration, String> {
+    if let (Tls::VerifyFull, Some(ca)) = (endpoint.tls, &credentials.root_certificate) {
+        let login = wire::Login {
+            host: &endpoint.host,
+            port: endpoint.port,
+            user: &credentials.user,
+            password: credentials.password(),
+            database: &credentials.database,
+        };
+        let started = Instant::now();
+        return wire::select_one(&login, ca, timeout)
+            .await
+            .map(|()| started.elapsed())
+            .map_err(|e| {
+                format!(
+                    "connecting to {}:{} as {}: {e}",
+                    endpoint.host, endpoint.port, credentials.user
+                )
+            });
+    }
     let options = credentials
         .connect_options(endpoint)
         .application_name("toygres-probe");
