@@ -59,6 +59,12 @@ impl Access {
     pub fn is_default(&self) -> bool {
         *self == Self::default()
     }
+
+    /// The default owner and database (whatever the superuser access).
+    pub fn has_default_names(&self) -> bool {
+        let defaults = Self::default();
+        self.owner == defaults.owner && self.database == defaults.database
+    }
 }
 
 /// Which of an instance's logins to hand out.

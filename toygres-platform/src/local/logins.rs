@@ -14,8 +14,8 @@ use sqlx::{ConnectOptions, Connection, Executor};
 use super::cluster::io_error;
 use super::layout::Layout;
 use super::secret_file;
+use crate::PlatformError;
 use crate::access::{self, Access, Verifiers};
-use crate::{PlatformError, password};
 
 /// The three passwords of an instance.
 pub struct Passwords {
@@ -38,15 +38,6 @@ impl Passwords {
             self.monitor.clone(),
         );
         tokio::task::spawn_blocking(move || Verifiers::of(&superuser, &owner, &monitor))
-    }
-
-    /// Passwords nobody knows: for roles that must exist before their instance does.
-    pub fn throwaway() -> Self {
-        Self {
-            superuser: password::generate(),
-            owner: password::generate(),
-            monitor: password::generate(),
-        }
     }
 
     /// Creates the password files that are missing (0600, the control plane's); a later
@@ -157,19 +148,6 @@ pub async fn provision(
         .await;
     }
     execute(connection, &access::create_database_sql(access)).await
-}
-
-/// What a warm-pool directory is made with: the default owner and database, and
-/// passwords nobody knows (the instance that takes it sets its own).
-pub async fn premake(connection: &mut PgConnection, major: u32) -> Result<(), PlatformError> {
-    provision(
-        connection,
-        &Access::default(),
-        &Passwords::throwaway().verifiers(),
-        major,
-        Start::Created,
-    )
-    .await
 }
 
 /// Takes superuser access away (see [`access::revoke_superuser_sql`]) and ends the

@@ -8,9 +8,9 @@
 //! When the control plane is root, each instance runs under an account of its own,
 //! `toygres-<12 hex digits of its record id>`, created at its first deploy and removed
 //! when nothing of it remains (its directory and its backups): a file belongs to exactly
-//! one instance, and a tenant with superuser access reaches only its own. Warm-pool data
-//! directories are made by `toygres-pool-<root>` and given to the instance that takes one;
-//! the embedded control database runs as `toygres-cms-<root>` (`<root>`: 6 hex digits of
+//! one instance, and a tenant with superuser access reaches only its own. A warm-pool
+//! entry is made under an account of its own, named the same way after the entry's id,
+//! which the instance that takes the entry keeps (see `warm_pool`); the embedded control database runs as `toygres-cms-<root>` (`<root>`: 6 hex digits of
 //! the platform's directory, so two control planes on one machine never share one).
 //! Accounts are created with `useradd` (no home, no shell, no subordinate ids) and carry
 //! the comment `toygres <platform directory>`, which is how they are told apart from
@@ -190,8 +190,9 @@ impl OsUsers {
         }
     }
 
-    /// The identity warm-pool directories are made under.
-    pub fn for_pool(&self) -> Identity {
+    /// The account every warm-pool entry was made by in earlier versions (each entry now
+    /// has its own, see `warm_pool`); removed once their entries are.
+    pub fn earlier_pool(&self) -> Identity {
         match &self.kind {
             Kind::Inherited => Identity::Inherited,
             _ => Identity::Account(self.shared_name("pool")),
@@ -378,7 +379,7 @@ mod tests {
             users.for_record(record),
             Identity::Account("toygres-0123456789ab".into())
         );
-        let Identity::Account(pool) = users.for_pool() else {
+        let Identity::Account(pool) = users.earlier_pool() else {
             panic!("an account")
         };
         assert!(
@@ -386,7 +387,7 @@ mod tests {
             "{pool}"
         );
         let other = OsUsers::new(Path::new("/elsewhere"), Kind::PerInstance);
-        assert_ne!(other.for_pool(), users.for_pool());
+        assert_ne!(other.earlier_pool(), users.earlier_pool());
     }
 
     #[test]

@@ -14,9 +14,9 @@ use super::cluster::{
 use super::instance_file::InstanceFile;
 use super::layout::Layout;
 use super::logins::{self, Start};
-use super::os_user::RunAs;
-use super::{HOST, LocalPlatform, log_tail, passwords, server_tls, socket_dir};
-use crate::access;
+use super::os_user::{Identity, RunAs};
+use super::{HOST, LocalPlatform, log_tail, passwords, server_tls, socket_dir, warm_pool};
+use crate::access::{self, Access};
 use crate::{Deployed, InstanceSpec, Platform, PlatformError, WarmPoolFill};
 
 /// The authentication rules Toygres writes (`hba_file`), in place of initdb's.
@@ -35,26 +35,30 @@ impl LocalPlatform {
         self.binaries.for_major(major)?;
         let layout = self.layout(&spec.name);
         let file = self.ensure_instance(spec, record, &layout).await?;
+        let (start, file) = self.adopt_warm_data(&layout, major, file).await?;
         let run_as = self.users.ensure(&file.account(&self.users)).await?;
-        let verifiers = passwords(&layout).await?.verifiers_in_background();
+        // A warm entry's logins are made already, with the default names.
+        let logins_to_make = file
+            .access
+            .clone()
+            .filter(|access| start == Start::Created || !access.has_default_names());
+        let passwords = passwords(&layout).await?;
+        let verifiers = logins_to_make
+            .as_ref()
+            .map(|_| passwords.verifiers_in_background());
         let cluster = self.cluster_as(&layout, major, run_as)?;
-        let start = self
-            .adopt_warm_data(&layout, &cluster, major, run_as)
-            .await?;
         if !cluster.is_initialised() {
             let _slot = self.initdb_slots.acquire().await.expect("never closed");
             cluster.init(access::SUPERUSER, &Auth::OwnRules).await?;
         }
-        let file = self
-            .start_on_own_port(&cluster, &layout, file, self.config.startup_timeout)
+        self.start_on_own_port(&cluster, &layout, file, self.config.startup_timeout)
             .await?;
-        // An instance made before owner roles keeps its superuser login.
-        if let Some(access) = &file.access {
-            let mut connection = self.connect_socket(&spec.name).await?;
+        if let (Some(access), Some(verifiers)) = (logins_to_make, verifiers) {
             let verifiers = verifiers
                 .await
                 .map_err(|e| PlatformError::Failed(format!("deriving verifiers: {e}")))?;
-            logins::provision(&mut connection, access, &verifiers, major, start).await?;
+            let mut connection = self.connect_socket(&spec.name).await?;
+            logins::provision(&mut connection, &access, &verifiers, major, start).await?;
         }
         remove_dir_if_present(&layout.claimed()).await?;
         Ok(Deployed {
@@ -106,36 +110,54 @@ impl LocalPlatform {
             .pick(&super::ports::recorded_under(&self.root), HOST)
     }
 
-    /// Takes a warm data directory when the instance has none yet, and finishes moving one
-    /// that an interrupted deploy claimed; the data goes to the instance's account.
+    /// Takes a warm-pool entry when the instance has no data yet, and finishes moving one
+    /// that an interrupted deploy claimed: its data, passwords and certificate become the
+    /// instance's, and so does its account (an account the instance was given before the
+    /// claim, by a deploy that crashed, goes).
     async fn adopt_warm_data(
         &self,
         layout: &Layout,
-        cluster: &PgCluster,
         major: u32,
-        run_as: Option<RunAs>,
-    ) -> Result<Start, PlatformError> {
+        file: InstanceFile,
+    ) -> Result<(Start, InstanceFile), PlatformError> {
         let claimed = layout.claimed();
-        if !cluster.is_initialised()
-            && !claimed.exists()
-            && !self.warm_pool.claim(major, &claimed).await?
-        {
-            return Ok(Start::Created);
+        let initialised = layout.data().join("PG_VERSION").is_file();
+        if !initialised && !claimed.exists() && !self.warm_pool.claim(major, &claimed).await? {
+            return Ok((Start::Created, file));
         }
-        let warm_data = claimed.join("data");
-        let data = layout.data();
-        if warm_data.is_dir() && !cluster.is_initialised() {
-            tokio::fs::rename(&warm_data, &data)
-                .await
-                .map_err(|e| io_error("moving a warm data directory to", &data, e))?;
+        if !claimed.exists() {
+            return Ok((Start::Created, file));
         }
-        if let Some(run_as) = run_as {
-            give_tree(run_as, &data).await?;
+        let entry = Layout::new(claimed.clone());
+        let moves = [
+            (entry.data(), layout.data()),
+            (entry.superuser_password(), layout.superuser_password()),
+            (entry.owner_password(), layout.owner_password()),
+            (entry.monitor_password(), layout.monitor_password()),
+            (entry.certificate_record(), layout.certificate_record()),
+        ];
+        for (from, to) in moves {
+            if from.exists() && !(to == layout.data() && initialised) {
+                tokio::fs::rename(&from, &to)
+                    .await
+                    .map_err(|e| io_error("taking from the warm pool", &to, e))?;
+            }
         }
-        Ok(match claimed.exists() {
-            true => Start::Premade,
-            false => Start::Created,
-        })
+        let account = warm_pool::account_of(&claimed);
+        if file.os_user == account {
+            return Ok((Start::Premade, file));
+        }
+        if let Some(previous) = &file.os_user {
+            self.users
+                .remove(&Identity::Account(previous.clone()))
+                .await?;
+        }
+        let file = InstanceFile {
+            os_user: account,
+            ..file
+        };
+        file.write(layout).await?;
+        Ok((Start::Premade, file))
     }
 
     /// Starts the server on its recorded port; a port someone else took meanwhile is
@@ -256,14 +278,13 @@ impl LocalPlatform {
             .for_major(self.default_version().major())?
             .clone();
         let major = install.major;
-        let discarded = self.warm_pool.discard_half_made(major).await?;
-        if discarded > 0 {
-            tracing::warn!(
-                discarded,
-                "discarded warm-pool directories a crash left half-made"
-            );
+        let discarded = self.warm_pool.discard_unusable(major).await?;
+        for account in &discarded {
+            self.users
+                .remove(&Identity::Account(account.clone()))
+                .await?;
         }
-        let run_as = self.users.ensure(&self.users.for_pool()).await?;
+        self.users.remove(&self.users.earlier_pool()).await?;
         let mut fill = WarmPoolFill {
             ready: self.warm_pool.ready(major).len() as u32,
             made: 0,
@@ -271,10 +292,7 @@ impl LocalPlatform {
         while fill.ready < size {
             let _slot = self.initdb_slots.acquire().await.expect("never closed");
             self.warm_pool
-                .make_one(major, run_as, |entry| {
-                    let cluster = PgCluster::new(entry.join("data"), install.clone(), run_as);
-                    self.premake(cluster, entry, major, run_as)
-                })
+                .make_one(major, |entry, id| self.premake(entry, id, install.clone()))
                 .await?;
             fill.ready += 1;
             fill.made += 1;
@@ -282,16 +300,29 @@ impl LocalPlatform {
         Ok(fill)
     }
 
-    /// Initialises a warm-pool entry and makes its default logins, on a server that
-    /// listens on a private socket only and is stopped again.
+    /// Makes a warm-pool entry: an account of its own, `initdb`, the passwords and the
+    /// certificate, and the default logins, made on a server that listens on a private
+    /// socket only and is stopped again.
     async fn premake(
         &self,
-        cluster: PgCluster,
         entry: std::path::PathBuf,
-        major: u32,
-        run_as: Option<RunAs>,
+        id: Uuid,
+        install: super::binaries::PgInstall,
     ) -> Result<(), PlatformError> {
+        let identity = self.users.for_record(id);
+        let name = match &identity {
+            Identity::Account(name) => name.clone(),
+            Identity::Inherited => String::new(),
+        };
+        // Named before it exists, so a crash never leaves an account no entry names.
+        super::cluster::write_file(&entry.join(warm_pool::ACCOUNT), name.as_bytes()).await?;
+        let run_as = self.users.ensure(&identity).await?;
+        let layout = Layout::new(entry.clone());
+        let major = install.major;
+        let cluster = PgCluster::new(layout.data(), install, run_as);
         cluster.init(access::SUPERUSER, &Auth::OwnRules).await?;
+        let verifiers = passwords(&layout).await?.verifiers_in_background();
+        server_tls::ensure(&self.ca, &layout, &[HOST.to_string()], run_as.as_ref()).await?;
         let socket = socket_dir::for_instance(&entry, &self.socket_base);
         socket_dir::ensure(&socket, run_as.as_ref()).await?;
         let quoted = format!("'{}'", socket.display());
@@ -305,12 +336,26 @@ impl LocalPlatform {
             })
             .await?;
         let log = entry.join("premake.log");
+        super::cluster::write_file(&log, b"").await?;
+        if let Some(run_as) = &run_as {
+            run_as.give(&log)?;
+        }
         cluster
             .start(&log, Some(self.config.startup_timeout))
             .await?;
         let made = async {
+            let verifiers = verifiers
+                .await
+                .map_err(|e| PlatformError::Failed(format!("deriving verifiers: {e}")))?;
             let mut connection = logins::connect_socket(&socket, 5432).await?;
-            logins::premake(&mut connection, major).await
+            logins::provision(
+                &mut connection,
+                &Access::default(),
+                &verifiers,
+                major,
+                Start::Created,
+            )
+            .await
         }
         .await;
         cluster.stop(StopMode::Fast).await?;

@@ -1,34 +1,48 @@
 //! The warm pool: data directories initialised ahead of time, so a create skips `initdb`
-//! (85% of the time a new PostgreSQL server takes).
+//! (85% of the time a new PostgreSQL server takes) and most of what follows it.
 //!
 //! ```text
 //! <root>/.warm-pool/<major>/<id>.making/   being made; discarded if found later
-//! <root>/.warm-pool/<major>/<id>/data/     ready: initdb done, the default owner and
-//!                                          database made, passwords nobody knows
+//! <root>/.warm-pool/<major>/<id>/          ready (the control plane's, 0711):
+//!   data/                                  initdb done, the default owner and database
+//!                                          made; its own OS account's (0700)
+//!   password, owner-password, monitor-password   its logins' passwords (0600)
+//!   server-certificate.json                its certificate's record (the certificate is
+//!                                          in data/: it names 127.0.0.1, as every local
+//!                                          instance's does)
+//!   account                                the OS account it belongs to (empty: ours)
+//!   ready                                  written last: the entry is whole
 //! ```
 //!
 //! An entry becomes ready by one rename, so a crash while making it leaves only a
-//! `.making` directory, which the next fill removes: a half-made directory is never
-//! handed out. A deploy claims an entry by renaming it into the instance's directory
-//! (atomic, so two deploys never get the same one), gives it to the instance's OS account
-//! and then sets the instance's own logins over its private socket. Entries are made by
-//! the pool's own account (see `os_user`). Instance names cannot start with a dot, so
-//! `.warm-pool` never collides with one.
+//! `.making` directory, which the next fill removes (with its account): a half-made entry
+//! is never handed out, and neither is one of an earlier version (no `ready`). A deploy
+//! claims an entry by renaming it into the instance's directory (atomic, so two deploys
+//! never get the same one) and takes everything in it: data, passwords, certificate and
+//! account, made for one instance and never seen by anyone, so the instance's own. Each
+//! entry has an account of its own, named after the entry's id (making and naming an
+//! account on the create's path would cost it more than a tenth of its time). Instance
+//! names cannot start with a dot, so `.warm-pool` never collides with one.
 
 use std::future::Future;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::cluster::{io_error, remove_dir_if_present};
-use super::os_user::RunAs;
-use super::secret_file;
+use uuid::Uuid;
+
+use super::cluster::{io_error, remove_dir_if_present, write_file};
 use crate::PlatformError;
 
 const DIR: &str = ".warm-pool";
 const MAKING: &str = "making";
+/// Names the entry's OS account.
+pub const ACCOUNT: &str = "account";
+/// Written last into a whole entry.
+const READY: &str = "ready";
 
 pub struct WarmPool {
     dir: PathBuf,
-    /// Whether other accounts (the pool's) must pass through the pool's directories.
+    /// Whether other accounts (the entries') must pass through the pool's directories.
     shared: bool,
 }
 
@@ -44,60 +58,66 @@ impl WarmPool {
         self.dir.join(major.to_string())
     }
 
-    /// Ready entries for `major`, oldest name first.
-    pub fn ready(&self, major: u32) -> Vec<PathBuf> {
+    fn entries(&self, major: u32) -> Vec<PathBuf> {
         let Ok(entries) = std::fs::read_dir(self.major_dir(major)) else {
             return Vec::new();
         };
-        let mut ready: Vec<PathBuf> = entries
+        entries
             .filter_map(Result::ok)
             .map(|entry| entry.path())
-            .filter(|path| path.extension().is_none() && path.join("data").is_dir())
+            .collect()
+    }
+
+    /// Ready entries for `major`, oldest name first.
+    pub fn ready(&self, major: u32) -> Vec<PathBuf> {
+        let mut ready: Vec<PathBuf> = self
+            .entries(major)
+            .into_iter()
+            .filter(|path| path.extension().is_none() && path.join(READY).is_file())
             .collect();
         ready.sort();
         ready
     }
 
-    /// Removes entries a crash left half-made.
-    pub async fn discard_half_made(&self, major: u32) -> Result<usize, PlatformError> {
-        let Ok(entries) = std::fs::read_dir(self.major_dir(major)) else {
-            return Ok(0);
-        };
-        let half_made: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|path| path.extension().is_some_and(|ext| ext == MAKING))
+    /// Removes entries a crash left half-made, and whole entries of an earlier version;
+    /// returns the accounts they named, for the caller to remove.
+    pub async fn discard_unusable(&self, major: u32) -> Result<Vec<String>, PlatformError> {
+        let unusable: Vec<PathBuf> = self
+            .entries(major)
+            .into_iter()
+            .filter(|path| {
+                path.extension().is_some_and(|ext| ext == MAKING) || !path.join(READY).is_file()
+            })
             .collect();
-        for path in &half_made {
+        let mut accounts = Vec::new();
+        for path in &unusable {
+            accounts.extend(account_of(path));
             remove_dir_if_present(path).await?;
         }
-        Ok(half_made.len())
+        Ok(accounts)
     }
 
-    /// Makes one ready entry: `prepare(entry_dir)` initialises `entry_dir/data` (as the
-    /// pool's account, which owns the entry).
+    /// Makes one ready entry: `prepare(entry_dir, id)` fills it (the data, the passwords,
+    /// the certificate, the account's name).
     pub async fn make_one<Prepared>(
         &self,
         major: u32,
-        run_as: Option<RunAs>,
-        prepare: impl FnOnce(PathBuf) -> Prepared,
+        prepare: impl FnOnce(PathBuf, Uuid) -> Prepared,
     ) -> Result<(), PlatformError>
     where
         Prepared: Future<Output = Result<(), PlatformError>>,
     {
         let major_dir = self.major_dir(major);
         self.ensure_traversable(&major_dir).await?;
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let making = major_dir.join(format!("{id}.{MAKING}"));
+        let id = Uuid::new_v4();
+        let making = major_dir.join(format!("{}.{MAKING}", id.simple()));
         tokio::fs::create_dir_all(&making)
             .await
             .map_err(|e| io_error("creating", &making, e))?;
-        secret_file::set_private(&making)?;
-        if let Some(run_as) = &run_as {
-            run_as.give(&making)?;
-        }
-        prepare(making.clone()).await?;
-        let ready = major_dir.join(&id);
+        self.set_mode(&making)?;
+        prepare(making.clone(), id).await?;
+        write_file(&making.join(READY), b"").await?;
+        let ready = major_dir.join(id.simple().to_string());
         tokio::fs::rename(&making, &ready)
             .await
             .map_err(|e| io_error("renaming into", &ready, e))
@@ -116,19 +136,28 @@ impl WarmPool {
         Ok(false)
     }
 
-    /// The pool's account must be able to reach the data directories inside.
+    /// The entries' accounts must be able to reach their data directories inside.
     async fn ensure_traversable(&self, dir: &Path) -> Result<(), PlatformError> {
         tokio::fs::create_dir_all(dir)
             .await
             .map_err(|e| io_error("creating", dir, e))?;
-        if self.shared {
-            use std::os::unix::fs::PermissionsExt;
-            for path in [&self.dir, dir] {
-                tokio::fs::set_permissions(path, std::fs::Permissions::from_mode(0o711))
-                    .await
-                    .map_err(|e| io_error("setting permissions on", path, e))?;
-            }
+        for path in [&self.dir, dir] {
+            self.set_mode(path)?;
         }
         Ok(())
     }
+
+    fn set_mode(&self, dir: &Path) -> Result<(), PlatformError> {
+        let mode = if self.shared { 0o711 } else { 0o700 };
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| io_error("setting permissions on", dir, e))
+    }
+}
+
+/// The account an entry (or a claimed one) names; `None` when it names none (ours) or
+/// has no such file.
+pub fn account_of(entry: &Path) -> Option<String> {
+    let name = std::fs::read_to_string(entry.join(ACCOUNT)).ok()?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.to_string())
 }

@@ -1,6 +1,7 @@
 //! The local platform's warm pool, with real `initdb` and real servers: a deploy takes a
-//! pre-initialised directory and its own password, a half-made directory is never handed
-//! out, and a deploy interrupted mid-adoption finishes it.
+//! pre-initialised entry (data, logins, OS account) and the names it asked for, a half-made
+//! entry is never handed out (and its account goes), and a deploy interrupted mid-adoption
+//! finishes it.
 
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
@@ -156,4 +157,81 @@ async fn a_deploy_interrupted_after_its_claim_finishes_the_adoption() {
     assert!(logs_in(&platform, &spec.name, Login::Owner).await);
     assert!(!dir.join("claimed").exists());
     platform.delete(&spec.name).await.unwrap();
+}
+
+/// The OS account each ready entry names (empty when the platform is not root).
+fn entry_accounts(platform: &LocalPlatform) -> Vec<(std::path::PathBuf, String)> {
+    std::fs::read_dir(platform.warm_pool_dir(major()))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .map(|path| {
+            let account = std::fs::read_to_string(path.join("account")).unwrap();
+            (path, account)
+        })
+        .collect()
+}
+
+fn account_exists(name: &str) -> bool {
+    nix::unistd::User::from_name(name).unwrap().is_some()
+}
+
+/// Each entry is made under an account of its own, which the instance that takes the
+/// entry keeps (owning its data) and which goes with the instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_keeps_its_entrys_own_account() {
+    if !toygres_platform::local::os_user::running_as_root() {
+        return;
+    }
+    let platform = platform();
+    platform.fill_warm_pool(2).await.unwrap();
+    let accounts: Vec<String> = entry_accounts(&platform)
+        .into_iter()
+        .map(|(_, account)| account)
+        .collect();
+    assert_eq!(accounts.len(), 2);
+    assert_ne!(accounts[0], accounts[1], "one account per entry");
+    assert!(accounts.iter().all(|account| account_exists(account)));
+
+    let spec = spec("adopted");
+    assert!(
+        platform
+            .deploy(&spec, Uuid::new_v4())
+            .await
+            .unwrap()
+            .from_warm_pool
+    );
+    let account = platform.os_account(&spec.name).await.unwrap().unwrap();
+    assert!(accounts.contains(&account), "{account} is not an entry's");
+    let owner = nix::unistd::User::from_name(&account).unwrap().unwrap().uid;
+    let data = platform.instance_dir(&spec.name).join("data");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&data).unwrap().uid(), owner.as_raw());
+    assert!(logs_in(&platform, &spec.name, Login::Owner).await);
+
+    platform.delete(&spec.name).await.unwrap();
+    assert!(
+        !account_exists(&account),
+        "the account goes with its instance"
+    );
+}
+
+/// An entry a crash left unfinished is discarded at the next fill, and its account too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discarded_entry_takes_its_account_with_it() {
+    if !toygres_platform::local::os_user::running_as_root() {
+        return;
+    }
+    let platform = platform();
+    platform.fill_warm_pool(1).await.unwrap();
+    let (entry, account) = entry_accounts(&platform).pop().unwrap();
+    // Where a fill that died after making the account left things.
+    std::fs::remove_file(entry.join("ready")).unwrap();
+    let half_made = entry.with_extension("making");
+    std::fs::rename(&entry, &half_made).unwrap();
+    assert_eq!(platform.warm_pool_ready(), 0);
+
+    platform.fill_warm_pool(1).await.unwrap();
+    assert!(!half_made.exists());
+    assert!(!account_exists(&account), "{account} outlived its entry");
+    assert_eq!(platform.warm_pool_ready(), 1);
 }
