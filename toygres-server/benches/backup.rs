@@ -1,5 +1,6 @@
 //! Backup and restore of a 1 GiB database (`pgbench -i -s 70`), through Toygres and by
-//! hand with pgBackRest in the same run, on the same instance and repository:
+//! hand with pgBackRest in the same run, on the same instance and repository (as the
+//! instance's OS account, as Toygres runs it):
 //!
 //! 1. `backup create --wait`, against `pgbackrest backup --type=full` with the same
 //!    repository settings.
@@ -53,7 +54,7 @@ async fn main() {
 
     let started = Instant::now();
     run(Command::new(bin.tool("pgbench")).args(["-i", "-q", "-s", &scale.to_string(), &url])).await;
-    let size: i64 = query_one(&options, "SELECT pg_database_size('postgres')").await;
+    let size: i64 = query_one(&options, "SELECT pg_database_size(current_database())").await;
     println!(
         "pgbench -i -s {scale}: {:.1} MiB in {:.1}s",
         size as f64 / 1048576.0,
@@ -71,11 +72,22 @@ async fn main() {
     let backup_id = backup["id"].as_str().expect("an id").to_string();
 
     let instances = server.options.data_dir.join("instances");
+    let stanzas = instances.join(".backups/stanzas");
+    let stanza = only_entry(&stanzas);
     let by_hand = ByHand {
         config: instances.join(".backups/pgbackrest.conf"),
-        stanza: only_entry(&instances.join(".backups/repo/backup")),
+        dir: stanzas.join(&stanza),
+        owner: Owner::of(&stanzas.join(&stanza)),
+        stanza,
     };
-    let socket: String = query_one(&options, "SHOW unix_socket_directories").await;
+    // Line 5 of postmaster.pid: the server's socket directory (an owner may not ask).
+    let pid_file = instances.join(SOURCE).join("data/postmaster.pid");
+    let socket = std::fs::read_to_string(&pid_file).expect("postmaster.pid");
+    let socket = socket
+        .lines()
+        .nth(4)
+        .expect("a socket directory")
+        .to_string();
     let started = Instant::now();
     by_hand
         .pgbackrest(&[
@@ -85,6 +97,7 @@ async fn main() {
             ),
             &format!("--pg1-port={}", options.get_port()),
             &format!("--pg1-socket-path={socket}"),
+            &format!("--pg1-user={}", toygres_platform::access::SUPERUSER),
             "--type=full",
             "--repo1-retention-full=9999",
             "backup",
@@ -128,27 +141,45 @@ async fn main() {
     }
 }
 
-/// pgBackRest run by hand, as the `postgres` user, on Toygres's repository.
+/// pgBackRest run by hand on Toygres's repository of the instance, as the instance's OS
+/// account (which owns the repository and the data).
 struct ByHand {
     config: PathBuf,
     stanza: String,
+    /// The stanza's directory: its repository and locks.
+    dir: PathBuf,
+    owner: Owner,
 }
 
 impl ByHand {
     async fn pgbackrest(&self, args: &[&str]) {
-        let mut command = as_postgres("pgbackrest");
+        let mut command = self.owner.command("pgbackrest");
         command
             .arg(format!("--config={}", self.config.display()))
             .arg(format!("--stanza={}", self.stanza))
+            .arg(format!("--repo1-path={}", self.dir.join("repo").display()))
+            .arg(format!("--lock-path={}", self.dir.join("lock").display()))
             .args(args);
         run(&mut command).await;
+    }
+
+    /// The restore command of a server on `data`, on the stanza's repository.
+    fn archive_get(&self, data: &Path) -> String {
+        format!(
+            "pgbackrest --config={} --stanza={} --repo1-path={} --lock-path={} --pg1-path={} archive-get %f \"%p\"",
+            self.config.display(),
+            self.stanza,
+            self.dir.join("repo").display(),
+            self.dir.join("lock").display(),
+            data.display()
+        )
     }
 
     /// Restores `label` into a scratch directory, starts a server on it, waits until
     /// recovery has ended and logs in; the server is removed afterwards, untimed.
     async fn restore(&self, bin_dir: &Path, label: &str, source: &PgConnectOptions) -> Duration {
         let dir = scratch::subdir("restore-by-hand");
-        run(Command::new("chown").args(["postgres:postgres", &dir.display().to_string()])).await;
+        run(Command::new("chown").args([&self.owner.ids(), &dir.display().to_string()])).await;
         let data = dir.join("data");
         let port = free_port();
         let started = Instant::now();
@@ -156,6 +187,13 @@ impl ByHand {
         self.pgbackrest(&[
             &format!("--pg1-path={}", data.display()),
             &format!("--set={label}"),
+            // A restore clears the stanza's spool (a directory its account may write); the
+            // server then fetches WAL with plain archive-get, without one.
+            &format!("--spool-path={}", self.dir.join("spool").display()),
+            &format!(
+                "--recovery-option=restore_command={}",
+                self.archive_get(&data)
+            ),
             "--type=immediate",
             "--target-action=promote",
             "restore",
@@ -169,15 +207,18 @@ impl ByHand {
         std::fs::write(&auto, conf).unwrap();
         let log = dir.join("postgres.log");
         let pg_ctl = bin_dir.join("pg_ctl").display().to_string();
-        run(as_postgres(&pg_ctl).args([
-            "start",
-            "-w",
-            "-s",
-            "-D",
-            &data.display().to_string(),
-            "-l",
-            &log.display().to_string(),
-        ]))
+        run_showing(
+            self.owner.command(&pg_ctl).args([
+                "start",
+                "-w",
+                "-s",
+                "-D",
+                &data.display().to_string(),
+                "-l",
+                &log.display().to_string(),
+            ]),
+            Some(&log),
+        )
         .await;
         let options = source.clone().port(port);
         eventually("recovery to end", Duration::from_secs(3600), || async {
@@ -190,7 +231,7 @@ impl ByHand {
         })
         .await;
         let took = started.elapsed();
-        run(as_postgres(&pg_ctl).args([
+        run(self.owner.command(&pg_ctl).args([
             "stop",
             "-m",
             "immediate",
@@ -204,22 +245,55 @@ impl ByHand {
     }
 }
 
-fn as_postgres(program: &str) -> Command {
-    let mut command = Command::new("runuser");
-    command.args(["-u", "postgres", "--", program]);
-    command
+/// An OS account, by its ids.
+struct Owner {
+    uid: u32,
+    gid: u32,
+}
+
+impl Owner {
+    fn of(path: &Path) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        let metadata = std::fs::metadata(path).expect("the stanza's directory");
+        Self {
+            uid: metadata.uid(),
+            gid: metadata.gid(),
+        }
+    }
+
+    fn ids(&self) -> String {
+        format!("{}:{}", self.uid, self.gid)
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new("setpriv");
+        command
+            .arg(format!("--reuid={}", self.uid))
+            .arg(format!("--regid={}", self.gid))
+            .args(["--clear-groups", "--", program]);
+        command
+    }
 }
 
 async fn run(command: &mut Command) {
+    run_showing(command, None).await
+}
+
+/// Runs `command`; when it fails, shows its error output and the tail of `log`.
+async fn run_showing(command: &mut Command, log: Option<&Path>) {
     let output = command
         .stdin(Stdio::null())
         .output()
         .await
         .expect("start the command");
+    let log = log
+        .and_then(|log| std::fs::read_to_string(log).ok())
+        .unwrap_or_default();
     assert!(
         output.status.success(),
-        "{command:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
+        "{command:?}: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        &log[log.len().saturating_sub(2000)..]
     );
 }
 
