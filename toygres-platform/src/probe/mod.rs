@@ -4,7 +4,7 @@
 //! gets) and by the instance actor's health probe (with the monitor's), so "healthy" means
 //! what a user's first query needs: a TLS connection to the server the CA vouches for, a
 //! password login, a query. A server that names its host in its certificate is probed by
-//! [`wire`] (cheap TLS); any other (one started before instances had certificates, or one
+//! `wire` (cheap TLS); any other (one started before instances had certificates, or one
 //! behind a load balancer) through sqlx.
 
 mod wire;
