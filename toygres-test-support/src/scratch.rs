@@ -57,6 +57,10 @@ fn spawn_watchdog(dir: &Path) {
         awk -F: -v mark="toygres $2" 'index($5, mark) == 1 { print $1 }' /etc/passwd 2>/dev/null |
         while read -r account; do
             pkill -KILL -u "$account" 2>/dev/null
+            for _ in 1 2 3 4 5 6 7 8 9 10; do
+                pgrep -u "$account" >/dev/null || break
+                sleep 0.2
+            done
             userdel "$account" 2>/dev/null
         done
     ) &"#;

@@ -57,30 +57,56 @@ async fn idle_control_plane() -> TestControlPlane {
     TestControlPlane::idle_on(Arc::new(platform), Dependencies::DEFAULT_PROBE_TIMEOUT).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_create_left_in_flight_by_1_0_0_finishes_on_1_0_0() {
-    let mut cp = idle_control_plane().await;
-    let recorded = RecordedHistory::load(&fixture(CREATE_FIXTURE));
-    assert!(in_flight(&recorded.events, activities::DEPLOY_INSTANCE));
-    // 1.0.0 had reserved the record (its reservation is in the history): so has this one.
+/// A create that an earlier release left in flight at `step`, resumed on this build: the
+/// record it had reserved (its reservation is in the history) is reserved again under the
+/// fixture's placeholder, the history restored and the runtime restarted.
+struct ResumedCreate {
+    /// The create's orchestration instance.
+    instance: String,
+    record_id: uuid::Uuid,
+    /// The create, finished.
+    done: duroxide::OrchestrationStatus,
+}
+
+async fn resume_create(cp: &mut TestControlPlane, file: &str, step: &str) -> ResumedCreate {
+    let recorded = RecordedHistory::load(&fixture(file));
+    assert!(
+        in_flight(&recorded.events, step),
+        "{file}: {step} in flight"
+    );
     let record_id = cp.reserve(&recorded.instance, &spec(NAME)).await.record_id;
     recorded
         .replacing(RECORD_PLACEHOLDER, &record_id.to_string())
         .restore(&cp.db.url)
         .await;
     cp.restart().await;
-
     let done = cp.wait(&recorded.instance, Duration::from_secs(120)).await;
-    let created: CreateInstanceOutput = completed_output(&done);
+    ResumedCreate {
+        instance: recorded.instance,
+        record_id,
+        done,
+    }
+}
+
+/// The version `instance` runs.
+async fn version_of(cp: &TestControlPlane, instance: &str) -> String {
+    cp.client
+        .get_instance_info(instance)
+        .await
+        .unwrap()
+        .orchestration_version
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_left_in_flight_by_1_0_0_finishes_on_1_0_0() {
+    let mut cp = idle_control_plane().await;
+    let resumed = resume_create(&mut cp, CREATE_FIXTURE, activities::DEPLOY_INSTANCE).await;
+    let record_id = resumed.record_id;
+    let created: CreateInstanceOutput = completed_output(&resumed.done);
     assert_eq!(created.instance_id, record_id);
     assert!(created.seconds > 0.0, "1.0.0's output, clock and all");
-    let info = cp
-        .client
-        .get_instance_info(&recorded.instance)
-        .await
-        .unwrap();
-    assert_eq!(info.orchestration_version, versions::V1_0_0);
-    let history = cp.latest_history(&recorded.instance).await;
+    assert_eq!(version_of(&cp, &resumed.instance).await, versions::V1_0_0);
+    let history = cp.latest_history(&resumed.instance).await;
     for step in [activities::GET_INSTANCE_STATUS, activities::TEST_CONNECTION] {
         assert!(scheduled(&history, step), "1.0.0 ran its own {step}");
     }
@@ -100,8 +126,7 @@ async fn a_create_left_in_flight_by_1_0_0_finishes_on_1_0_0() {
     // The actor 1.0.0 started is a new instance, so it runs the newest version.
     let actor = instance_ids::instance_actor(record_id);
     wait_for_executions(&cp, &actor, 1).await;
-    let actor_info = cp.client.get_instance_info(&actor).await.unwrap();
-    assert_eq!(actor_info.orchestration_version, versions::V1_1_0);
+    assert_eq!(version_of(&cp, &actor).await, versions::V1_1_0);
 
     cp.platform.delete(&spec(NAME).name).await.unwrap();
     cp.shutdown().await;
@@ -110,25 +135,17 @@ async fn a_create_left_in_flight_by_1_0_0_finishes_on_1_0_0() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_left_in_flight_by_1_1_0_finishes_on_1_1_0() {
     let mut cp = idle_control_plane().await;
-    let recorded = RecordedHistory::load(&fixture(CREATE_1_1_0_FIXTURE));
-    assert!(in_flight(&recorded.events, activities::PROVISION_INSTANCE));
-    let record_id = cp.reserve(&recorded.instance, &spec(NAME)).await.record_id;
-    recorded
-        .replacing(RECORD_PLACEHOLDER, &record_id.to_string())
-        .restore(&cp.db.url)
-        .await;
-    cp.restart().await;
-
-    let done = cp.wait(&recorded.instance, Duration::from_secs(120)).await;
-    let created: v1_1::CreateInstanceOutput = completed_output(&done);
+    let resumed = resume_create(
+        &mut cp,
+        CREATE_1_1_0_FIXTURE,
+        activities::PROVISION_INSTANCE,
+    )
+    .await;
+    let record_id = resumed.record_id;
+    let created: v1_1::CreateInstanceOutput = completed_output(&resumed.done);
     assert_eq!(created.record_id, record_id);
-    let info = cp
-        .client
-        .get_instance_info(&recorded.instance)
-        .await
-        .unwrap();
-    assert_eq!(info.orchestration_version, versions::V1_1_0);
-    let history = cp.latest_history(&recorded.instance).await;
+    assert_eq!(version_of(&cp, &resumed.instance).await, versions::V1_1_0);
+    let history = cp.latest_history(&resumed.instance).await;
     assert!(scheduled(&history, activities::CMS_MARK_RUNNING));
     assert!(!scheduled(&history, activities::RESTORE_INSTANCE));
     let record = cms::instances::get(&cp.db.pool, record_id)
@@ -148,18 +165,14 @@ async fn a_create_left_in_flight_by_1_1_0_finishes_on_1_1_0() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_left_in_flight_by_the_release_before_owner_roles_finishes_with_them() {
     let mut cp = idle_control_plane().await;
-    let recorded = RecordedHistory::load(&fixture(CREATE_1_2_0_FIXTURE));
-    assert_eq!(recorded.version, versions::V1_2_0);
-    assert!(in_flight(&recorded.events, activities::PROVISION_INSTANCE));
-    let record_id = cp.reserve(&recorded.instance, &spec(NAME)).await.record_id;
-    recorded
-        .replacing(RECORD_PLACEHOLDER, &record_id.to_string())
-        .restore(&cp.db.url)
-        .await;
-    cp.restart().await;
-
-    let done = cp.wait(&recorded.instance, Duration::from_secs(120)).await;
-    let created: v1_1::CreateInstanceOutput = completed_output(&done);
+    let resumed = resume_create(
+        &mut cp,
+        CREATE_1_2_0_FIXTURE,
+        activities::PROVISION_INSTANCE,
+    )
+    .await;
+    let record_id = resumed.record_id;
+    let created: v1_1::CreateInstanceOutput = completed_output(&resumed.done);
     assert_eq!(created.record_id, record_id);
     assert_eq!(
         (
@@ -169,12 +182,11 @@ async fn a_create_left_in_flight_by_the_release_before_owner_roles_finishes_with
         ("app", "app")
     );
     assert_eq!(created.endpoint.tls, Tls::VerifyFull);
-    let info = cp
-        .client
-        .get_instance_info(&recorded.instance)
-        .await
-        .unwrap();
-    assert_eq!(info.orchestration_version, versions::V1_2_0);
+    assert_eq!(
+        version_of(&cp, &resumed.instance).await,
+        versions::V1_2_0,
+        "recorded by 1.2.0, finished by it"
+    );
     let name = spec(NAME).name;
     for (login, logs_in) in [
         (Login::Owner, true),
