@@ -1,6 +1,6 @@
 //! Kubernetes for tests: the API server `KUBECONFIG` points at (in CI, the
-//! kube-test-apiserver that `scripts/test` starts), one fresh namespace per test, and a
-//! [`FakeKubelet`] for the controllers that server does not have.
+//! repository's `tools/kube-test-apiserver`, which `scripts/test` starts), one fresh
+//! namespace per test, and a [`FakeKubelet`] for the controllers that server does not have.
 //!
 //! The test API server runs no controllers: a StatefulSet makes no pod and nothing is
 //! garbage-collected. The fake kubelet creates pod `<name>-0` from the StatefulSet's
@@ -8,6 +8,7 @@
 //! process with the password from the instance's Secret, for the connection test and the
 //! health probes to reach (through the platform's fixed endpoint).
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -25,15 +26,27 @@ pub struct TestCluster {
     pub client: Client,
 }
 
+/// The repository's test API server (`tools/kube-test-apiserver`: its `start` and `stop`
+/// scripts and the binary), found from the workspace root.
+pub fn test_apiserver_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace root above toygres-test-support")
+        .join("tools/kube-test-apiserver")
+}
+
 impl TestCluster {
     /// The cluster of `KUBECONFIG`, or `None` (with the reason printed) when there is none,
     /// so a test can skip instead of failing on a machine without one.
     pub async fn connect() -> Option<Self> {
         crate::init_tracing();
         if std::env::var_os("KUBECONFIG").is_none() {
-            crate::skip_or_fail_in_ci(
-                "KUBECONFIG is not set (scripts/test starts a test API server)",
-            );
+            let start = test_apiserver_dir().join("start");
+            crate::skip_or_fail_in_ci(&format!(
+                "KUBECONFIG is not set (scripts/test starts the test API server; \
+                 by hand: eval \"$({})\")",
+                start.display()
+            ));
             return None;
         }
         let client = Client::try_default()

@@ -1,5 +1,6 @@
-//! The Kubernetes platform against a real API server (the kube-test-apiserver that
-//! `scripts/test` starts; skipped with a printed reason when `KUBECONFIG` is not set).
+//! The Kubernetes platform against a real API server (the repository's
+//! `tools/kube-test-apiserver`, which `scripts/test` starts; skipped with a printed reason
+//! when `KUBECONFIG` is not set).
 //! The test plays the kubelet: it creates pod `<name>-0`, reports it Ready and runs a real
 //! PostgreSQL behind the platform's fixed endpoint.
 
