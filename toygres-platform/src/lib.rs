@@ -19,7 +19,7 @@ mod credentials;
 pub mod kubernetes;
 pub mod local;
 pub mod password;
-mod private_file;
+pub mod private_file;
 pub mod probe;
 pub mod scram;
 

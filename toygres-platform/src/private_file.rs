@@ -15,7 +15,7 @@ pub(crate) fn write(path: &Path, content: &[u8]) -> Result<(), PlatformError> {
 
 /// For what is made once and must survive a crash right after (keys, the CA): synced
 /// before the rename.
-pub(crate) fn write_durably(path: &Path, content: &[u8]) -> Result<(), PlatformError> {
+pub fn write_durably(path: &Path, content: &[u8]) -> Result<(), PlatformError> {
     write_through(path, content, true)
 }
 

@@ -2,8 +2,6 @@
 //!
 //! The token itself is never logged; the server logs where it is.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use rand::distr::{Alphanumeric, SampleString};
@@ -40,15 +38,12 @@ impl ApiToken {
             Err(e) => anyhow::bail!("reading {}: {e}", file.display()),
         }
         let token = Alphanumeric.sample_string(&mut rand::rng(), GENERATED_LEN);
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(file)
-            .map_err(|e| anyhow::anyhow!("creating {}: {e}", file.display()))?;
-        out.write_all(token.as_bytes())?;
-        out.sync_all()?;
-        Ok(Self(SecretString::from(token)))
+        match publish(file, &token) {
+            Ok(()) => Ok(Self(SecretString::from(token))),
+            // Another server generated it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::read(file),
+            Err(e) => anyhow::bail!("creating {}: {e}", file.display()),
+        }
     }
 
     /// Constant-time comparison, so response timing reveals nothing about the token.
@@ -59,6 +54,22 @@ impl ApiToken {
             .ct_eq(candidate.as_bytes())
             .into()
     }
+}
+
+/// Puts `token` at `file` whole or not at all: written and synced under a scratch name,
+/// then linked into place, which fails if `file` exists. A crash at any point leaves no
+/// file (the next start generates one) or the whole token, never an empty file.
+fn publish(file: &Path, token: &str) -> std::io::Result<()> {
+    let scratch = file.with_extension(format!("{}.tmp", std::process::id()));
+    toygres_platform::private_file::write_durably(&scratch, token.as_bytes())
+        .map_err(std::io::Error::other)?;
+    let linked = std::fs::hard_link(&scratch, file);
+    std::fs::remove_file(&scratch)?;
+    linked?;
+    if let Some(dir) = file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -79,6 +90,27 @@ mod tests {
         let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert!(!format!("{first:?}").contains(&written));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A server killed while generating leaves at most its scratch file, never an empty
+    /// token file that would stop the next start.
+    #[test]
+    fn a_crash_while_generating_leaves_no_empty_token_file() {
+        let dir = std::env::temp_dir().join(format!("toygres-token-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("api-token");
+        std::fs::write(
+            file.with_extension(format!("{}.tmp", std::process::id())),
+            "",
+        )
+        .unwrap();
+        let token = ApiToken::load_or_generate(&file).unwrap();
+        let written = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(written.len(), GENERATED_LEN);
+        assert!(token.matches(&written));
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(left.len(), 1, "the scratch file is gone");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

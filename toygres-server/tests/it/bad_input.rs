@@ -201,6 +201,20 @@ fn day_2_cases(backup: &str) -> Vec<Case> {
         with_body(
             "PUT",
             "/api/v1/instances/taken/backup-schedule",
+            json!({ "every_secs": u64::MAX, "keep": 3 }),
+            BAD,
+            "invalid_request",
+        ),
+        with_body(
+            "PUT",
+            "/api/v1/instances/taken/backup-schedule",
+            json!({ "every_secs": 366 * 86_400 + 1, "keep": 3 }),
+            BAD,
+            "invalid_request",
+        ),
+        with_body(
+            "PUT",
+            "/api/v1/instances/taken/backup-schedule",
             json!({ "every_secs": 3600, "keep": 0 }),
             BAD,
             "invalid_request",

@@ -2,6 +2,7 @@
 //! binaries as child processes, against real PostgreSQL.
 
 mod auth;
+mod backup_guard;
 mod bad_input;
 mod console;
 mod crash;

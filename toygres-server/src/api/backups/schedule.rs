@@ -21,6 +21,9 @@ use crate::api::{ApiError, AppState};
 
 /// At most this many backups kept by one schedule.
 const MAX_KEEP: u32 = 1000;
+/// At most a backup a year apart: a longer interval is a mistake, and the orchestration's
+/// timer and the store's column hold it.
+const MAX_EVERY_SECS: u64 = 366 * 86_400;
 
 pub async fn put(
     State(app): State<AppState>,
@@ -28,10 +31,14 @@ pub async fn put(
     ApiJson(request): ApiJson<ScheduleRequest>,
 ) -> Result<Json<ScheduleView>, ApiError> {
     supported(&app)?;
-    if request.every_secs == 0 || !(1..=MAX_KEEP).contains(&request.keep) {
+    if !(1..=MAX_EVERY_SECS).contains(&request.every_secs)
+        || !(1..=MAX_KEEP).contains(&request.keep)
+    {
         return Err(ApiError::new(
             ErrorCode::InvalidRequest,
-            format!("every_secs must be at least 1 and keep between 1 and {MAX_KEEP}"),
+            format!(
+                "every_secs must be between 1 and {MAX_EVERY_SECS} (366 days) and keep between 1 and {MAX_KEEP}"
+            ),
         ));
     }
     let record = live(&app, name.as_str()).await?;

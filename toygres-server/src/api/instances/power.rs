@@ -14,7 +14,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use toygres_domain::ErrorCode;
 use toygres_domain::api::Accepted;
-use toygres_orchestrations::cms::backups;
 use toygres_orchestrations::cms::instances::{self, Change, InstanceRecord, Transition};
 use toygres_orchestrations::names;
 use uuid::Uuid;
@@ -65,24 +64,28 @@ pub(super) async fn operate(
     superuser_access: Option<bool>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let name = &record.name;
-    if operation != InstanceOperation::Start
-        && let Some(backup) = backups::running_for(&app.cms, record.id).await?
-    {
-        return Err(ApiError::new(
-            ErrorCode::BackupRunning,
-            format!(
-                "backup {backup} of \"{name}\" is running; {} it once the backup has finished",
-                operation.kind()
-            ),
-        ));
-    }
     let id = names::instance_ids::operation(operation.kind(), record.id, Uuid::new_v4());
     let change = Change {
         operation_orchestration_id: Some(&id),
         superuser_access_wanted: superuser_access,
         ..Change::default()
     };
-    let moved = instances::transition(&app.cms, record.id, operation.state(), &change, &id).await?;
+    let (to, cms) = (operation.state(), &app.cms);
+    let moved = if operation == InstanceOperation::Start {
+        instances::transition(cms, record.id, to, &change, &id).await?
+    } else {
+        instances::transition_unless_backing_up(cms, record.id, to, &change, &id)
+            .await?
+            .map_err(|backup| {
+                ApiError::new(
+                    ErrorCode::BackupRunning,
+                    format!(
+                        "backup {backup} of \"{name}\" is running; {} it once the backup has finished",
+                        operation.kind()
+                    ),
+                )
+            })?
+    };
     match moved {
         Transition::Applied { .. } => {}
         Transition::AlreadyThere => {

@@ -305,13 +305,3 @@ pub async fn ids_of_instances(pool: &PgPool, instance_ids: &[Uuid]) -> Result<Ve
             .await?,
     )
 }
-
-/// The backup of instance `instance_id` that runs now, if any.
-pub async fn running_for(pool: &PgPool, instance_id: Uuid) -> Result<Option<Uuid>, CmsError> {
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM toygres_cms.backups WHERE instance_id = $1 AND state = 'running'",
-    )
-    .bind(instance_id)
-    .fetch_optional(pool)
-    .await?)
-}

@@ -241,7 +241,45 @@ pub async fn transition(
     orchestration_id: &str,
 ) -> Result<Transition, CmsError> {
     let mut tx = pool.begin().await?;
-    let current = lock_state(&mut tx, id).await?;
+    let moved = transition_in(&mut tx, id, to, change, orchestration_id).await?;
+    tx.commit().await?;
+    Ok(moved)
+}
+
+/// [`transition`], refused with the running backup's id while one runs: checked under the
+/// record's lock, which a backup's reservation takes too, so a backup cannot start between
+/// the check and the move (stop and restart take the instance away from a backup).
+pub async fn transition_unless_backing_up(
+    pool: &PgPool,
+    id: Uuid,
+    to: InstanceState,
+    change: &Change<'_>,
+    orchestration_id: &str,
+) -> Result<Result<Transition, Uuid>, CmsError> {
+    let mut tx = pool.begin().await?;
+    lock_state(&mut tx, id).await?;
+    let running: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM toygres_cms.backups WHERE instance_id = $1 AND state = 'running'",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(backup) = running {
+        return Ok(Err(backup));
+    }
+    let moved = transition_in(&mut tx, id, to, change, orchestration_id).await?;
+    tx.commit().await?;
+    Ok(Ok(moved))
+}
+
+async fn transition_in(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    to: InstanceState,
+    change: &Change<'_>,
+    orchestration_id: &str,
+) -> Result<Transition, CmsError> {
+    let current = lock_state(tx, id).await?;
     if current == to {
         return Ok(Transition::AlreadyThere);
     }
@@ -258,7 +296,8 @@ pub async fn transition(
              endpoint_database = COALESCE($6, endpoint_database),
              actor_orchestration_id = COALESCE($7, actor_orchestration_id),
              delete_orchestration_id = COALESCE(delete_orchestration_id, $8),
-             last_error = COALESCE($9, last_error),
+             last_error = CASE WHEN $2 IN ('running', 'stopped') THEN $9
+                               ELSE COALESCE($9, last_error) END,
              deleted_at = CASE WHEN $2 = 'deleted' THEN clock_timestamp() ELSE deleted_at END,
              operation_orchestration_id = COALESCE($10, operation_orchestration_id),
              superuser_access = COALESCE($11, superuser_access)
@@ -278,18 +317,9 @@ pub async fn transition(
     .bind(change.operation_orchestration_id)
     .bind(change.superuser_access)
     .bind(change.superuser_access_wanted)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    append_event(
-        &mut tx,
-        id,
-        Some(current),
-        to,
-        change.error,
-        orchestration_id,
-    )
-    .await?;
-    tx.commit().await?;
+    append_event(tx, id, Some(current), to, change.error, orchestration_id).await?;
     Ok(Transition::Applied { from: current })
 }
 
