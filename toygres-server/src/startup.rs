@@ -27,7 +27,7 @@ use crate::embedded_database::EmbeddedDatabase;
 use crate::engine::{self, Engine, PoolSizes, Store};
 use crate::reconcile;
 use crate::shutdown::Shutdown;
-use crate::system_orchestrations::SystemSettings;
+use crate::system_orchestrations::{self, SystemSettings};
 
 /// How long an API request may wait for a database connection before answering 503.
 pub const DATABASE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -171,6 +171,7 @@ async fn serve(
         health_check_interval_secs: config.health_check_interval_secs,
         system: system_settings(config, platform.has_warm_pool()),
     };
+    system_orchestrations::publish(&cms, &reconcile_settings.system).await?;
     let reconciled = shutdown
         .unless_stopped(reconcile::run(&cms, &client, &reconcile_settings))
         .await;

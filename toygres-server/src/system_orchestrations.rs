@@ -3,14 +3,19 @@
 //! - the history pruner always;
 //! - the warm pool when the platform has one and `--warm-pool-size` is not 0.
 //!
-//! Reconciliation calls [`ensure`] at start-up and on every pass (under its advisory
-//! lock), so a singleton that is missing, died, or runs with settings other than this
-//! server's is (re)started: the settings of the server that started last win.
+//! Each server [`publish`]es its settings to the CMS as it starts; reconciliation calls
+//! [`ensure_agreed`] at start-up and on every pass (under its advisory lock), so a
+//! singleton that is missing, died, or runs with settings other than the published ones is
+//! (re)started. The server that started last wins, and servers started with different
+//! flags agree on its settings instead of replacing each other's singletons on every pass.
 
 use std::time::Duration;
 
+use anyhow::Context;
 use duroxide::{Client, EventKind, OrchestrationStatus};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use toygres_orchestrations::cms::system_settings;
 use toygres_orchestrations::names::{instance_ids, orchestrations};
 use toygres_orchestrations::types::{HistoryPrunerInput, WarmPoolInput};
 
@@ -20,7 +25,7 @@ const WARM_POOL_INTERVAL_SECS: u64 = 60;
 const CANCEL_WAIT: Duration = Duration::from_secs(10);
 
 /// What the singletons should run with.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SystemSettings {
     pub pruner: HistoryPrunerInput,
     /// `None`: no warm pool (size 0, or a platform without one).
@@ -34,7 +39,27 @@ pub struct Ensured {
     pub stopped: usize,
 }
 
-pub async fn ensure(client: &Client, settings: &SystemSettings) -> anyhow::Result<Ensured> {
+/// Makes `settings` (this server's, as it starts) the ones every server reconciles to.
+pub async fn publish(cms: &PgPool, settings: &SystemSettings) -> anyhow::Result<()> {
+    system_settings::publish(cms, &serde_json::to_value(settings)?).await?;
+    Ok(())
+}
+
+/// Makes the singletons run with the published settings (`own` until some are).
+pub async fn ensure_agreed(
+    cms: &PgPool,
+    client: &Client,
+    own: &SystemSettings,
+) -> anyhow::Result<Ensured> {
+    let settings = match system_settings::current(cms).await? {
+        Some(published) => serde_json::from_value(published)
+            .context("the published system settings are not readable by this version")?,
+        None => own.clone(),
+    };
+    ensure(client, &settings).await
+}
+
+async fn ensure(client: &Client, settings: &SystemSettings) -> anyhow::Result<Ensured> {
     let mut done = Ensured::default();
     let pruner = ensure_one(
         client,

@@ -2,7 +2,9 @@
 //! and then every `--reconcile-interval-secs`.
 //!
 //! - A `creating` record with no create orchestration: the API reserved it and the server
-//!   died before starting create-instance. Start it, with the id the record names.
+//!   died before starting create-instance. Start it, with the id the record names. One
+//!   whose create ended (failed, or completed without leaving it running) is marked
+//!   `failed` with the create's error: no record stays in a state whose operation ended.
 //! - A `running` record whose actor is not running: the actor failed (duroxide fails an
 //!   orchestration for good when a database blip outlasts its retries) or was cancelled,
 //!   so nobody watches the instance. Replace it with a fresh actor under the same id.
@@ -81,6 +83,8 @@ impl Reconciled {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub health_check_interval_secs: u64,
+    /// This server's settings for the system orchestrations, used until a server publishes
+    /// its own (see `system_orchestrations`).
     pub system: SystemSettings,
 }
 
@@ -91,9 +95,7 @@ pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::
         .execute(&mut *lock)
         .await?;
     let mut done = Reconciled {
-        system_started: system_orchestrations::ensure(client, &settings.system)
-            .await?
-            .started,
+        system_started: ensure_system(cms, client, &settings.system).await,
         ..Reconciled::default()
     };
     let health_check_interval_secs = settings.health_check_interval_secs;
@@ -114,7 +116,8 @@ pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::
     for record in &records {
         match record.state {
             InstanceState::Creating => {
-                let started = start_orphaned_create(client, record, health_check_interval_secs);
+                let started =
+                    start_orphaned_create(cms, client, record, health_check_interval_secs);
                 done.creates_started += counted(started.await, &record.name);
             }
             InstanceState::Running => {
@@ -138,6 +141,18 @@ pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::
     Ok(done)
 }
 
+/// How many system orchestrations were started. A failure is logged and does not stop the
+/// pass: recovering records never waits on the singletons.
+async fn ensure_system(cms: &PgPool, client: &Client, own: &SystemSettings) -> usize {
+    match system_orchestrations::ensure_agreed(cms, client, own).await {
+        Ok(ensured) => ensured.started,
+        Err(error) => {
+            tracing::error!("reconciliation could not ensure the system orchestrations: {error:#}");
+            0
+        }
+    }
+}
+
 /// 1 when a record was recovered. A record that cannot be (a row this version cannot
 /// read, say) is logged and skipped, so it never holds up the others.
 fn counted(recovered: anyhow::Result<bool>, instance: &str) -> usize {
@@ -154,13 +169,23 @@ fn counted(recovered: anyhow::Result<bool>, instance: &str) -> usize {
 }
 
 async fn start_orphaned_create(
+    cms: &PgPool,
     client: &Client,
     record: &InstanceRecord,
     health_check_interval_secs: u64,
 ) -> anyhow::Result<bool> {
     let id = &record.create_orchestration_id;
-    if client.get_orchestration_status(id).await? != OrchestrationStatus::NotFound {
-        return Ok(false);
+    match client.get_orchestration_status(id).await? {
+        OrchestrationStatus::NotFound => {}
+        OrchestrationStatus::Running { .. } => return Ok(false),
+        OrchestrationStatus::Failed { details, .. } => {
+            let why = format!("the create failed: {}", details.display_message());
+            return mark_failed(cms, record, id, &why).await;
+        }
+        OrchestrationStatus::Completed { .. } => {
+            let why = "the create ended without marking the instance running";
+            return mark_failed(cms, record, id, why).await;
+        }
     }
     let spec = InstanceSpec {
         name: InstanceName::parse(record.name.as_str())?,
@@ -189,6 +214,33 @@ async fn start_orphaned_create(
         "started the create orchestration of a record left without one"
     );
     Ok(true)
+}
+
+/// A create whose orchestration ended and left its record `creating` (its last step, the
+/// one marking the record failed, failed too): the record says failed, with why, so a
+/// delete cleans up and nothing runs the create again.
+async fn mark_failed(
+    cms: &PgPool,
+    record: &InstanceRecord,
+    create_id: &str,
+    why: &str,
+) -> anyhow::Result<bool> {
+    let change = cms::instances::Change {
+        error: Some(why),
+        ..Default::default()
+    };
+    let moved =
+        cms::instances::transition(cms, record.id, InstanceState::Failed, &change, create_id)
+            .await?;
+    let marked = matches!(moved, cms::instances::Transition::Applied { .. });
+    if marked {
+        tracing::warn!(
+            instance = %record.name,
+            orchestration_id = %create_id,
+            "marked failed a record whose create had ended: {why}"
+        );
+    }
+    Ok(marked)
 }
 
 async fn restart_dead_actor(

@@ -5,13 +5,13 @@
 use std::time::Duration;
 use toygres_test_support::eventually;
 
-use duroxide::OrchestrationStatus;
+use duroxide::{Client, EventKind, OrchestrationStatus};
 use toygres_domain::api::{InstanceView, ScheduleView};
-use toygres_domain::{BackupState, HealthStatus, InstanceName};
-use toygres_orchestrations::cms::backups;
-use toygres_orchestrations::names::instance_ids;
+use toygres_domain::{BackupState, HealthStatus, InstanceName, InstanceState};
+use toygres_orchestrations::cms::{self, backups};
+use toygres_orchestrations::names::{instance_ids, orchestrations};
 use toygres_test_support::TestDatabase;
-use toygres_test_support::control_plane::{duroxide_client, kill_orchestration};
+use toygres_test_support::control_plane::{duroxide_client, kill_orchestration, spec};
 use toygres_test_support::server::{ServerOptions, TestServer};
 use uuid::Uuid;
 
@@ -133,4 +133,127 @@ async fn a_lost_backup_and_a_dead_schedule_are_resumed_while_the_server_runs() {
             .contains("started a new run of a backup schedule")
     );
     server.cli_ok(&["delete", "kept", "--wait"]).await;
+}
+
+/// Reserves a record whose create fails at once (an input it cannot read) and, as if the
+/// create's last step (marking the record failed) had failed too, leaves it `creating`;
+/// dated a minute ago, so reconciliation looks at it on its next pass.
+async fn a_record_whose_create_failed(db: &TestDatabase, client: &Client, name: &str) -> Uuid {
+    let create_id =
+        instance_ids::create_instance(&InstanceName::parse(name).unwrap(), Uuid::new_v4());
+    let id = cms::instances::reserve(&db.pool, &spec(name), "local", &create_id)
+        .await
+        .unwrap();
+    client
+        .start_orchestration(&create_id, orchestrations::CREATE_INSTANCE, "not an input")
+        .await
+        .unwrap();
+    eventually("the create to fail", Duration::from_secs(30), || async {
+        let status = client.get_orchestration_status(&create_id).await.unwrap();
+        matches!(status, OrchestrationStatus::Failed { .. }).then_some(())
+    })
+    .await;
+    sqlx::query(
+        "UPDATE toygres_cms.instances SET updated_at = now() - interval '1 minute' WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    id
+}
+
+async fn marked_failed(db: &TestDatabase, id: Uuid) -> String {
+    eventually(
+        "the record marked failed",
+        Duration::from_secs(30),
+        || async {
+            let record = cms::instances::get(&db.pool, id).await.unwrap().unwrap();
+            (record.state == InstanceState::Failed).then_some(record.last_error.unwrap_or_default())
+        },
+    )
+    .await
+}
+
+/// The pruner's interval in the input its current execution started with.
+async fn pruner_interval(client: &Client) -> Option<u64> {
+    let info = client
+        .get_instance_info(instance_ids::HISTORY_PRUNER)
+        .await
+        .ok()?;
+    let history = client
+        .read_execution_history(instance_ids::HISTORY_PRUNER, info.current_execution_id)
+        .await
+        .ok()?;
+    history.iter().find_map(|event| match &event.kind {
+        EventKind::OrchestrationStarted { input, .. } => {
+            let input: serde_json::Value = serde_json::from_str(input).ok()?;
+            input["interval_secs"].as_u64()
+        }
+        _ => None,
+    })
+}
+
+/// No record stays in a state whose operation has ended, and recovering records never
+/// waits on the system orchestrations: with settings this version cannot read, a create
+/// that failed without marking its record is still marked failed. Then the settings a
+/// newer server published are the ones every pass keeps (this server's own flags do not
+/// take them back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_left_creating_by_a_failed_create_is_marked_failed_whatever_the_system_settings() {
+    let server = TestServer::start(ServerOptions {
+        health_check_interval_secs: 3600,
+        ..ServerOptions::embedded()
+    })
+    .await;
+    let url = server.database_url().await;
+    let client = duroxide_client(&url).await;
+    let db = TestDatabase::connect(&url).await;
+    let published: serde_json::Value =
+        sqlx::query_scalar("SELECT settings FROM toygres_cms.system_settings")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    sqlx::query("UPDATE toygres_cms.system_settings SET settings = '{\"from\": \"the future\"}'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+
+    let first = a_record_whose_create_failed(&db, &client, "half-made").await;
+    let error = marked_failed(&db, first).await;
+    assert!(error.starts_with("the create failed"), "{error}");
+    assert!(
+        server
+            .log()
+            .contains("reconciliation could not ensure the system orchestrations")
+    );
+
+    let mut newer = published.clone();
+    newer["pruner"]["interval_secs"] = serde_json::json!(4321);
+    sqlx::query("UPDATE toygres_cms.system_settings SET settings = $1")
+        .bind(&newer)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    eventually(
+        "the pruner running with the newer settings",
+        Duration::from_secs(30),
+        || async { (pruner_interval(&client).await == Some(4321)).then_some(()) },
+    )
+    .await;
+    let starts = server
+        .log()
+        .matches("started a system orchestration")
+        .count();
+    // A later pass (it marks the second record) leaves the pruner as the newer server set it.
+    let second = a_record_whose_create_failed(&db, &client, "half-made-too").await;
+    marked_failed(&db, second).await;
+    assert_eq!(pruner_interval(&client).await, Some(4321));
+    assert_eq!(
+        server
+            .log()
+            .matches("started a system orchestration")
+            .count(),
+        starts
+    );
 }

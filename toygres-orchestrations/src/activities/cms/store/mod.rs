@@ -8,6 +8,7 @@ pub mod backups;
 pub mod fence;
 pub mod health;
 pub mod instances;
+pub mod system_settings;
 
 pub use crate::domain::{BackupState, HealthStatus, InstanceState};
 
