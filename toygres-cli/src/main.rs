@@ -38,9 +38,25 @@ fn usage_error(error: clap::Error) -> std::process::ExitCode {
     ) {
         error.exit();
     }
-    let rendered = error.render().to_string();
-    let first = rendered.lines().next().unwrap_or("invalid arguments");
-    let message = first.strip_prefix("error: ").unwrap_or(first);
-    eprintln!("toygres-cli: {message} (see toygres-cli --help)");
+    eprintln!("toygres-cli: {}", one_line(&error.render().to_string()));
     std::process::ExitCode::from(error::CliError::Usage(String::new()).exit_code())
+}
+
+/// clap's message on one line: its first paragraph (with what it lists: the missing
+/// arguments, the possible values) and its usage line.
+fn one_line(rendered: &str) -> String {
+    let first = rendered
+        .split("\n\n")
+        .map(str::trim)
+        .find(|paragraph| !paragraph.is_empty())
+        .unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let message = first.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+    match rendered
+        .lines()
+        .find_map(|line| line.strip_prefix("Usage: "))
+    {
+        Some(usage) => format!("{message} (usage: {usage}; see toygres-cli --help)"),
+        None => format!("{message} (see toygres-cli --help)"),
+    }
 }

@@ -4,8 +4,32 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use toygres_domain::api::InstanceView;
 
+/// `println!` for the CLI's results: a reader that has gone (`| head`) ends the CLI
+/// quietly with exit 0, as a closed pipe is the reader's choice, not a failure; any other
+/// write error is one line on stderr and exit 1.
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::output::line(format_args!($($arg)*)) };
+}
+pub(crate) use say;
+
+pub fn line(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = out.write_fmt(text).and_then(|()| out.write_all(b"\n")) {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("toygres-cli: writing the output: {error}");
+        std::process::exit(
+            crate::error::CliError::Failed(String::new())
+                .exit_code()
+                .into(),
+        );
+    }
+}
+
 pub fn json<T: Serialize>(value: &T) {
-    println!(
+    say!(
         "{}",
         serde_json::to_string_pretty(value).expect("API types serialise")
     );
@@ -57,7 +81,7 @@ pub fn instance_details(i: &InstanceView) {
         fields.push(("last error", error.clone()));
     }
     for (label, value) in fields {
-        println!("{:<11} {value}", format!("{label}:"));
+        say!("{:<11} {value}", format!("{label}:"));
     }
 }
 
@@ -117,7 +141,7 @@ pub fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
             .zip(widths)
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        say!("{}", padded.join("  ").trim_end());
     };
     line(header.to_vec());
     for row in rows {

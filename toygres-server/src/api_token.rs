@@ -4,8 +4,10 @@
 
 use std::path::Path;
 
+use hmac::{Hmac, Mac};
 use rand::distr::{Alphanumeric, SampleString};
 use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 const GENERATED_LEN: usize = 40;
@@ -44,6 +46,29 @@ impl ApiToken {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::read(file),
             Err(e) => anyhow::bail!("creating {}: {e}", file.display()),
         }
+    }
+
+    /// A tag over `data` for `purpose` that only a holder of the token can make (HMAC-SHA256,
+    /// 128 bits, hex): what the server gives out and must recognise, such as cursors. Every
+    /// server sharing the database has the same token, so each accepts the others' tags.
+    pub fn tag(&self, purpose: &str, data: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes())
+            .expect("HMAC takes any key length");
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(data.as_bytes());
+        mac.finalize().into_bytes()[..16]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    /// Whether `tag` is [`Self::tag`] of `data` for `purpose` (constant time).
+    pub fn tagged(&self, purpose: &str, data: &str, tag: &str) -> bool {
+        self.tag(purpose, data)
+            .as_bytes()
+            .ct_eq(tag.as_bytes())
+            .into()
     }
 
     /// Constant-time comparison, so response timing reveals nothing about the token.

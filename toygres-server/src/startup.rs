@@ -87,7 +87,7 @@ fn api_token(config: &Config, embedded: bool) -> anyhow::Result<ApiToken> {
             Ok(token)
         }
         (None, None) => anyhow::bail!(
-            "--api-token-file or TOYGRES_API_TOKEN is required with --database-url: every server sharing the database must use the same token"
+            "an API token is required with --database-url (--api-token-file, TOYGRES_API_TOKEN_FILE, --api-token or TOYGRES_API_TOKEN): every server sharing the database must use the same token"
         ),
     }
 }

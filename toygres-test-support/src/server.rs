@@ -213,6 +213,29 @@ impl TestServer {
     }
 
     pub async fn cli_with_token(&self, args: &[&str], token: Option<&str>) -> Output {
+        self.cli_command(args, token)
+            .output()
+            .await
+            .expect("run toygres-cli")
+    }
+
+    /// Runs `toygres-cli ARGS` with its stdout a pipe nobody reads (`| head` that has
+    /// stopped reading): the reader's end is closed before the CLI writes.
+    pub async fn cli_into_a_closed_pipe(&self, args: &[&str]) -> Output {
+        let mut child = self
+            .cli_command(args, Some(&self.token))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run toygres-cli");
+        drop(child.stdout.take());
+        child
+            .wait_with_output()
+            .await
+            .expect("wait for toygres-cli")
+    }
+
+    fn cli_command(&self, args: &[&str], token: Option<&str>) -> Command {
         let mut command = Command::new(binary("toygres-cli"));
         command
             .args(args)
@@ -228,7 +251,7 @@ impl TestServer {
         if let Some(token) = token {
             command.env("TOYGRES_TOKEN", token);
         }
-        command.output().await.expect("run toygres-cli")
+        command
     }
 
     /// `cli`, asserting success; returns stdout.

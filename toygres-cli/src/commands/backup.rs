@@ -33,9 +33,10 @@ pub async fn run(
             if !wait {
                 match format {
                     Format::Json => output::json(&accepted),
-                    Format::Table => println!(
+                    Format::Table => crate::output::say!(
                         "backing up {name}: backup {} (orchestration {})",
-                        accepted.backup.id, accepted.orchestration_id
+                        accepted.backup.id,
+                        accepted.orchestration_id
                     ),
                 }
                 return Ok(());
@@ -43,7 +44,7 @@ pub async fn run(
             let backup = until_done(client, accepted.backup.id, timeout).await?;
             match format {
                 Format::Json => output::json(&backup),
-                Format::Table => println!(
+                Format::Table => crate::output::say!(
                     "backup {} of {name} completed: {} in {}",
                     backup.id,
                     size(backup.size_bytes),
@@ -74,13 +75,13 @@ pub async fn run(
             let schedule = client.schedule(name.as_str(), request.as_ref()).await?;
             match (format, &schedule.schedule) {
                 (Format::Json, _) => output::json(&schedule),
-                (Format::Table, Some(set)) => println!(
+                (Format::Table, Some(set)) => crate::output::say!(
                     "{name} is backed up every {}, keeping the newest {}",
                     every_text(set.every_secs),
                     set.keep
                 ),
                 (Format::Table, None) => {
-                    println!("{name} has no backup schedule (its backups stay)")
+                    crate::output::say!("{name} has no backup schedule (its backups stay)")
                 }
             }
             Ok(())
@@ -92,8 +93,8 @@ pub async fn run(
             }
             match format {
                 Format::Json => output::json(&accepted),
-                Format::Table if wait => println!("backup {id} deleted"),
-                Format::Table => println!(
+                Format::Table if wait => crate::output::say!("backup {id} deleted"),
+                Format::Table => crate::output::say!(
                     "deleting backup {id} (orchestration {})",
                     accepted.orchestration_id
                 ),

@@ -30,7 +30,7 @@ pub async fn run(
         }
         _ => connection.connection_string,
     };
-    println!("{string}");
+    crate::output::say!("{string}");
     Ok(())
 }
 
@@ -39,7 +39,7 @@ pub async fn ca(client: &ApiClient, file: Option<&Path>) -> Result<(), CliError>
     match file {
         Some(file) => {
             write_ca(file, &ca.certificate)?;
-            println!("{}", file.display());
+            crate::output::say!("{}", file.display());
         }
         None => print!("{}", ca.certificate),
     }

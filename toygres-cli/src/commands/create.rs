@@ -55,7 +55,7 @@ pub async fn run(client: &ApiClient, format: Format, request: Request) -> Result
     if !request.wait {
         match format {
             Format::Json => output::json(&accepted),
-            Format::Table => println!(
+            Format::Table => crate::output::say!(
                 "creating {name} (orchestration {}); follow it with: toygres-cli wait {name} --for running",
                 accepted.orchestration_id
             ),

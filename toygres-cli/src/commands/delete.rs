@@ -19,7 +19,7 @@ pub async fn run(
     if !wait_for_it {
         match format {
             Format::Json => output::json(&accepted),
-            Format::Table => println!(
+            Format::Table => crate::output::say!(
                 "deleting {name} (orchestration {})",
                 accepted.orchestration_id
             ),
@@ -46,8 +46,8 @@ async fn say_backups_are_kept(client: &ApiClient, name: &InstanceName) {
         .filter(|backup| backup.state == BackupState::Completed)
         .count();
     if kept > 0 {
-        println!(
-            "its {kept} backup(s) are kept until they expire or are deleted (toygres-cli backup list {name})"
+        crate::output::say!(
+            "its {kept} backup(s) are kept until deleted (toygres-cli backup list {name}; toygres-cli backup delete ID)"
         );
     }
 }

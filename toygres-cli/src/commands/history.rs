@@ -48,7 +48,7 @@ pub async fn health(
     match format {
         Format::Json => output::json(&history),
         Format::Table => {
-            println!("{} is {}", history.instance, history.status);
+            crate::output::say!("{} is {}", history.instance, history.status);
             let rows: Vec<[String; 4]> = history
                 .checks
                 .iter()

@@ -59,7 +59,7 @@ pub async fn run(
     if !wait_for_it {
         match format {
             Format::Json => output::json(&accepted),
-            Format::Table => println!(
+            Format::Table => crate::output::say!(
                 "{} {name} (orchestration {})",
                 kind.doing(),
                 accepted.orchestration_id

@@ -34,7 +34,7 @@ pub async fn run(
                 Format::Table => {
                     table(&list.operations);
                     if let Some(next) = &list.next_cursor {
-                        println!("next: --cursor {next}");
+                        crate::output::say!("next: --cursor {next}");
                     }
                 }
             }
@@ -56,7 +56,7 @@ async fn act(client: &ApiClient, format: Format, id: &str, act: &str) -> Result<
     let done = client.operation_act(id, act).await?;
     match format {
         Format::Json => output::json(&done),
-        Format::Table => println!("{id}: {}", done.message),
+        Format::Table => crate::output::say!("{id}: {}", done.message),
     }
     Ok(())
 }
@@ -113,26 +113,27 @@ fn show(detail: &OperationDetail) {
         fields.push(("error", error.clone()));
     }
     for (label, value) in fields {
-        println!("{:<14} {value}", format!("{label}:"));
+        crate::output::say!("{:<14} {value}", format!("{label}:"));
     }
     if let Some(input) = &detail.input {
-        println!("input:         {input}");
+        crate::output::say!("input:         {input}");
     }
     if let Some(output) = &detail.output {
-        println!("output:        {output}");
+        crate::output::say!("output:        {output}");
     }
     for execution in &detail.executions {
-        println!(
+        crate::output::say!(
             "\nexecution {} ({}):",
-            execution.execution_id, execution.status
+            execution.execution_id,
+            execution.status
         );
         let start = execution.timeline.first().map(|e| e.at);
         for entry in &execution.timeline {
-            println!("  {}", timeline_line(entry, start));
+            crate::output::say!("  {}", timeline_line(entry, start));
         }
     }
     if !detail.children.is_empty() {
-        println!("\nstarted:");
+        crate::output::say!("\nstarted:");
         table(&detail.children);
     }
 }

@@ -63,11 +63,14 @@ pub fn report(format: Format, instance: &InstanceView) {
     match format {
         Format::Json => output::json(instance),
         Format::Table => match &instance.endpoint {
-            Some(e) if instance.state == InstanceState::Running => println!(
+            Some(e) if instance.state == InstanceState::Running => crate::output::say!(
                 "{} is running at {}:{} (connect with: toygres-cli connection-string {})",
-                instance.name, e.host, e.port, instance.name
+                instance.name,
+                e.host,
+                e.port,
+                instance.name
             ),
-            _ => println!("{} is {}", instance.name, instance.state),
+            _ => crate::output::say!("{} is {}", instance.name, instance.state),
         },
     }
 }

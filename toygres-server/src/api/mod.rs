@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::routing::{get, post};
 use duroxide::Client;
 use sqlx::PgPool;
@@ -145,8 +146,16 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics)
         .merge(crate::console::router())
         .nest(PREFIX, v1)
-        .fallback(error::no_such_route)
-        .method_not_allowed_fallback(error::method_not_allowed)
+        // Unknown routes and methods need the token too: without it, 401, not 404/405.
+        .fallback(
+            error::no_such_route.layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_token,
+            )),
+        )
+        .method_not_allowed_fallback(error::method_not_allowed.layer(
+            axum::middleware::from_fn_with_state(state.clone(), auth::require_token),
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             TraceLayer::new_for_http()

@@ -28,7 +28,8 @@ pub async fn count(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    metrics::histogram!(DURATION, "route" => route.clone()).record(started.elapsed().as_secs_f64());
+    metrics::histogram!(DURATION, "route" => route.clone(), "method" => method.clone())
+        .record(started.elapsed().as_secs_f64());
     metrics::counter!(REQUESTS, "route" => route, "method" => method, "status" => status)
         .increment(1);
     response

@@ -12,6 +12,8 @@ use sqlx::PgPool;
 use toygres_domain::OperationStatus;
 use toygres_orchestrations::DUROXIDE_SCHEMA;
 
+use crate::api_token::ApiToken;
+
 /// Lets pages be read newest first without sorting the whole table: duroxide-pg has no
 /// index on `instances.created_at`, so this adds one beside its tables, once (several
 /// servers may start at once: they take turns on an advisory lock). Dropped with the
@@ -71,18 +73,27 @@ pub struct Cursor {
     instance_id: String,
 }
 
+const CURSOR: &str = "operations cursor";
+
 impl Cursor {
-    pub fn encode(&self) -> String {
-        format!(
+    /// `<tag>.<micros>.<instance id>`: the tag proves a server of this deployment wrote it.
+    pub fn encode(&self, key: &ApiToken) -> String {
+        let position = format!(
             "{}.{}",
             self.created_at.timestamp_micros(),
             self.instance_id
-        )
+        );
+        format!("{}.{position}", key.tag(CURSOR, &position))
     }
 
-    /// `None` for text no cursor of ours produced.
-    pub fn decode(text: &str) -> Option<Self> {
-        let (micros, instance_id) = text.split_once('.')?;
+    /// `None` for text no cursor of ours produced: garbage, or a well-formed position
+    /// without our tag.
+    pub fn decode(text: &str, key: &ApiToken) -> Option<Self> {
+        let (tag, position) = text.split_once('.')?;
+        if !key.tagged(CURSOR, position, tag) {
+            return None;
+        }
+        let (micros, instance_id) = position.split_once('.')?;
         Some(Self {
             created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
             instance_id: instance_id.to_string(),
@@ -182,9 +193,18 @@ mod tests {
             created_at: DateTime::from_timestamp_micros(1_795_647_058_123_456).unwrap(),
             instance_id: "create-shop-1.2::sub::3".into(),
         };
-        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
-        for garbage in ["", "soon", "12", "x.create-shop"] {
-            assert_eq!(Cursor::decode(garbage), None, "{garbage}");
+        let key = ApiToken::new("a-token-of-some-length".to_string().into()).unwrap();
+        let other = ApiToken::new("another-token-of-some-length".to_string().into()).unwrap();
+        let encoded = cursor.encode(&key);
+        assert_eq!(Cursor::decode(&encoded, &key), Some(cursor.clone()));
+        assert_eq!(
+            Cursor::decode(&cursor.encode(&other), &key),
+            None,
+            "another deployment's"
+        );
+        let (_, position) = encoded.split_once('.').unwrap();
+        for garbage in ["", "soon", "12", "x.create-shop", position, "1.nope"] {
+            assert_eq!(Cursor::decode(garbage, &key), None, "{garbage}");
         }
     }
 

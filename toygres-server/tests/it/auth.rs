@@ -16,6 +16,9 @@ async fn every_route_but_healthz_needs_the_token() {
         (Method::GET, "/api/v1/instances/shop"),
         (Method::DELETE, "/api/v1/instances/shop"),
         (Method::GET, "/api/v1/instances/shop/connection"),
+        (Method::GET, "/api/v1/no-such-route"),
+        (Method::GET, "/no-such-route"),
+        (Method::PUT, "/api/v1/instances"),
     ];
     let wrong_tokens = [
         None,
@@ -65,6 +68,13 @@ async fn every_route_but_healthz_needs_the_token() {
         listed.instances.is_empty(),
         "refused creates created nothing"
     );
+    let unknown = http
+        .get(format!("{}/api/v1/no-such-route", server.url))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND, "with the token");
 
     let unauthorized = server
         .cli_with_token(&["list"], Some("wrong-token-of-some-length"))

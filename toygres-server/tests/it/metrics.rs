@@ -84,6 +84,10 @@ async fn metrics_are_valid_complete_and_scraped_by_prometheus() {
             "toygres_api_requests_total{route=\"/api/v1/instances\",method=\"POST\",status=\"202\"}",
             2.0,
         ),
+        (
+            "toygres_api_request_duration_seconds_count{route=\"/api/v1/instances\",method=\"POST\"}",
+            2.0,
+        ),
         ("duroxide_orchestration_starts_total", 0.0),
     ] {
         let value = sample(&exposition, series)

@@ -140,7 +140,19 @@ async fn operators_see_and_steer_every_operation() {
             .is_empty()
     );
     cli_fails(&server, &["operations", "list", "--cursor", "soon"]).await;
+    // Well-formed, but never given out: the position without the server's tag.
+    cli_fails(&server, &["operations", "list", "--cursor", "1.nope"]).await;
     cli_fails(&server, &["operations", "list", "--kind", "teleport"]).await;
+    // A reader that stopped reading (`| head`) ends the CLI quietly, not with a panic.
+    for args in [
+        &["operations", "list"][..],
+        &["operations", "list", "-o", "json"],
+    ] {
+        let output = server.cli_into_a_closed_pipe(args).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
 
     // One create, shown with its typed history and nothing secret.
     let create = shop

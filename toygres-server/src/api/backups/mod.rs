@@ -2,8 +2,8 @@
 //! `GET /backups/{id}` show them, `DELETE /backups/{id}` removes one, and
 //! `/instances/{name}/backup-schedule` sets, shows or ends an instance's schedule.
 //!
-//! Backups are records of their own: they outlive their instance until they expire or
-//! are deleted. On a platform without backups every route answers
+//! Backups are records of their own: they outlive their instance until they are deleted
+//! (while the instance has a schedule, its retention expires them). On a platform without backups every route answers
 //! `unsupported_on_platform`.
 
 pub mod create;

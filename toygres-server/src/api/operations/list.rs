@@ -52,7 +52,7 @@ pub async fn handle(
         .cursor
         .as_deref()
         .map(|text| {
-            store::Cursor::decode(text).ok_or_else(|| {
+            store::Cursor::decode(text, &app.token).ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::InvalidRequest,
                     "cursor is not one this server gave out",
@@ -87,7 +87,7 @@ pub async fn handle(
         .map_err(ApiError::internal)?;
     let next_cursor = (rows.len() as i64 > limit).then(|| {
         rows.truncate(limit as usize);
-        rows.last().map(|row| row.cursor().encode())
+        rows.last().map(|row| row.cursor().encode(&app.token))
     });
     Ok(Json(OperationList {
         operations: summaries(&app.cms, &rows).await?,

@@ -3,7 +3,8 @@
 //! A backup's row is reserved before its orchestration starts, under that orchestration's
 //! id (a retried reservation finds the same row), and only while the instance is
 //! `running` and no other backup of it runs: two backups of one instance never overlap.
-//! The row outlives the instance: backups stay until they expire or are deleted.
+//! The row outlives the instance: backups stay until they are deleted (by a user, or by the
+//! retention of the instance's schedule while it has one).
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;

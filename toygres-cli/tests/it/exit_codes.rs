@@ -43,6 +43,22 @@ fn invalid_input_and_usage_mistakes_exit_2_with_one_line() {
     }
 }
 
+/// clap's message names what is missing or wrong, on the one line.
+#[test]
+fn a_usage_error_names_the_argument() {
+    for (args, named) in [
+        (&["get"][..], "<NAME>"),
+        (&["create"], "<NAME>"),
+        (&["operations", "show"], "<ID>"),
+        (&["wait", "shop", "--for", "sleeping"], "running"),
+    ] {
+        let output = cli(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = one_line_error(&output);
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn help_is_not_an_error() {
     let output = cli(&["--help"]);
