@@ -1,9 +1,10 @@
 //! Makes sure an actor watches a running instance, after a start or a restart.
 //!
-//! The actor of the instance was told to stop watching when the operation began, so any
-//! actor still running under the instance's actor id is that one, about to end: wait for
-//! it, then start a fresh one (a new incarnation) under the same id. A re-run that finds
-//! the actor it started itself (same incarnation) leaves it alone.
+//! Any actor still running under the instance's actor id that this step did not start is
+//! either the one told to stop watching when the operation began (about to end) or one
+//! reconciliation started because this step ran late (it would never end): either way it
+//! is cancelled at once, and a fresh one (a new incarnation) starts under the same id. A
+//! re-run that finds the actor it started itself (same incarnation) leaves it alone.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +18,9 @@ use crate::types::v1_1::InstanceActorInput;
 
 pub const NAME: &str = names::activities::WATCH_INSTANCE;
 
-/// How long a signalled actor may take to end (a probe in flight bounds it).
-const OLD_ACTOR_WAIT: Duration = Duration::from_secs(60);
+/// How long a cancelled actor may take to end: one turn (an activity in flight is not
+/// waited for).
+const CANCEL_WAIT: Duration = Duration::from_secs(10);
 
 pub async fn run(
     _deps: Arc<Dependencies>,
@@ -36,7 +38,11 @@ pub async fn run(
             return Ok(actor);
         }
         client
-            .wait_for_orchestration(&actor, OLD_ACTOR_WAIT)
+            .cancel_instance(&actor, "replaced by the actor of a start or restart")
+            .await
+            .map_err(|e| format!("cancelling the old actor {actor}: {e}"))?;
+        client
+            .wait_for_orchestration(&actor, CANCEL_WAIT)
             .await
             .map_err(|e| format!("waiting for the old actor {actor} to end: {e}"))?;
     }

@@ -6,16 +6,18 @@
 use std::time::Duration;
 use toygres_test_support::eventually;
 
+use duroxide::{EventKind, OrchestrationStatus};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use toygres_orchestrations::activity_types::WatchInput;
 use toygres_orchestrations::cms::instances::Change;
 use toygres_orchestrations::cms::{self, InstanceState};
-use toygres_orchestrations::names::{activities, events, orchestrations};
+use toygres_orchestrations::names::{self, activities, events, orchestrations};
 use toygres_orchestrations::types::InstanceActorOutput;
 use toygres_orchestrations::types::v1_1::{CreateInstanceOutput, InstanceActorInput};
 use toygres_platform::Platform;
 use toygres_test_support::TestControlPlane;
-use toygres_test_support::control_plane::{completed_output, in_flight, spec};
+use toygres_test_support::control_plane::{completed_output, in_flight, kill_orchestration, spec};
 use toygres_test_support::processes::postmasters_for;
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -135,4 +137,74 @@ async fn signal(cp: &TestControlPlane, id: &str) {
 
 async fn ended(cp: &TestControlPlane, id: &str) -> InstanceActorOutput {
     completed_output(&cp.wait(id, Duration::from_secs(30)).await)
+}
+
+/// A start or restart whose watch step runs late finds the actor reconciliation started
+/// meanwhile: never told to stop watching, it would not end. The step ends it at once and
+/// starts its own, where it used to wait a minute for it, five times, and fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_watch_replaces_the_actor_reconciliation_started_at_once() {
+    let cp = TestControlPlane::start_with_probe_timeout(PROBE_TIMEOUT).await;
+    let spec = spec("late");
+    let mut create = cp.reserve("create-late", &spec).await;
+    create.health_check_interval_secs = 3600;
+    cp.start_create("create-late", create).await;
+    let created: CreateInstanceOutput =
+        completed_output(&cp.wait("create-late", Duration::from_secs(120)).await);
+    let actor_id = names::instance_ids::instance_actor(created.record_id);
+    // As reconciliation does when the record is running and its actor is not.
+    kill_orchestration(&cp.client, &actor_id).await;
+    cp.client.delete_instance(&actor_id, true).await.unwrap();
+    let reconcilers = InstanceActorInput {
+        instance_id: created.record_id,
+        name: spec.name.clone(),
+        interval_secs: 3600,
+        cycle: 0,
+        incarnation: "reconciliation's".into(),
+    };
+    cp.client
+        .start_orchestration_typed(&actor_id, orchestrations::INSTANCE_ACTOR, reconcilers)
+        .await
+        .unwrap();
+    eventually(
+        "reconciliation's actor running",
+        Duration::from_secs(10),
+        || async {
+            let status = cp.client.get_orchestration_status(&actor_id).await.unwrap();
+            matches!(status, OrchestrationStatus::Running { .. }).then_some(())
+        },
+    )
+    .await;
+
+    let watch = WatchInput {
+        record_id: created.record_id,
+        name: spec.name.clone(),
+        interval_secs: 3600,
+        incarnation: "the-restart".into(),
+    };
+    let (first, again): (String, String) = cp
+        .run_activity_twice("watch-late", activities::WATCH_INSTANCE, &watch)
+        .await;
+    assert_eq!(
+        (first.as_str(), again.as_str()),
+        (actor_id.as_str(), actor_id.as_str())
+    );
+    let info = cp.client.get_instance_info(&actor_id).await.unwrap();
+    let history = cp
+        .client
+        .read_execution_history(&actor_id, info.current_execution_id)
+        .await
+        .unwrap();
+    let started_with = history.iter().find_map(|event| match &event.kind {
+        EventKind::OrchestrationStarted { input, .. } => {
+            serde_json::from_str::<InstanceActorInput>(input).ok()
+        }
+        _ => None,
+    });
+    assert_eq!(
+        started_with.map(|input| input.incarnation).as_deref(),
+        Some("the-restart")
+    );
+    cp.platform.delete(&spec.name).await.unwrap();
+    cp.shutdown().await;
 }
