@@ -37,7 +37,7 @@ pub fn working_in(program: &str, dir: &Path) -> Vec<i32> {
 }
 
 /// Every process's pid and arguments (none for a zombie).
-fn command_lines() -> Vec<(i32, Vec<String>)> {
+pub fn command_lines() -> Vec<(i32, Vec<String>)> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };

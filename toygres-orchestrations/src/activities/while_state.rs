@@ -7,9 +7,13 @@
 //! is no longer the one the work needs (a delete wins), the work is dropped, which kills
 //! its child processes, and the caller is told the state it found. An operator's cancel of
 //! the operation drops it the same way.
+//!
+//! A read that fails (the control database restarting, a pool briefly exhausted) is not a
+//! reason to throw hours of work away: the work goes on while the state has been
+//! unreadable for less than [`READ_OUTAGE_BUDGET`], and only a longer outage ends it.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use duroxide::ActivityContext;
 use uuid::Uuid;
@@ -19,6 +23,8 @@ use crate::cms::{InstanceState, instances};
 
 /// How often the record's state is read while the work runs.
 const CHECK: Duration = Duration::from_millis(500);
+/// How long the work goes on without a successful read of the record's state.
+const READ_OUTAGE_BUDGET: Duration = Duration::from_secs(60);
 
 /// Runs `work` while record `record_id` stays in `state`: its output, or the state the
 /// record moved to (the work was abandoned, or never began).
@@ -33,17 +39,43 @@ pub async fn run<T>(
         return Ok(Err(moved));
     }
     tokio::pin!(work);
+    let mut last_read = Instant::now();
+    let mut outage_said = false;
     loop {
         tokio::select! {
             done = &mut work => return Ok(Ok(done)),
             _ = ctx.cancelled() => return Err("the operation was cancelled".into()),
-            _ = tokio::time::sleep(CHECK) => {
-                if let Some(moved) = moved_from(deps, record_id, state).await? {
-                    return Ok(Err(moved));
-                }
-            }
+            _ = tokio::time::sleep(CHECK) => match moved_from(deps, record_id, state).await {
+                Ok(Some(moved)) => return Ok(Err(moved)),
+                Ok(None) => (last_read, outage_said) = (Instant::now(), false),
+                Err(error) => tolerate(ctx, last_read, &mut outage_said, error)?,
+            },
         }
     }
+}
+
+/// Ok while the state has been unreadable for less than the budget (said once per
+/// outage); the error after.
+fn tolerate(
+    ctx: &ActivityContext,
+    last_read: Instant,
+    said: &mut bool,
+    error: String,
+) -> Result<(), String> {
+    let unreadable_for = last_read.elapsed();
+    if unreadable_for >= READ_OUTAGE_BUDGET {
+        return Err(format!(
+            "the record's state has been unreadable for {}s: {error}",
+            unreadable_for.as_secs()
+        ));
+    }
+    if !std::mem::replace(said, true) {
+        ctx.trace_warn(format!(
+            "the record's state is unreadable ({error}); the work goes on for up to {}s",
+            READ_OUTAGE_BUDGET.as_secs()
+        ));
+    }
+    Ok(())
 }
 
 /// The record's state when it is no longer `state` (a record gone counts as deleted).

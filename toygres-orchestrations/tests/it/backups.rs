@@ -6,6 +6,9 @@
 
 use std::time::Duration;
 
+use duroxide::EventKind;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use toygres_domain::{BackupState, InstanceState};
@@ -19,7 +22,8 @@ use toygres_platform::{InstanceSpec, Login, Platform, RestoreFrom, RestoreTarget
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{completed_output, failure_message, in_flight, spec};
 use toygres_test_support::eventually;
-use toygres_test_support::processes::postmasters_for;
+use toygres_test_support::eventually::eventually_every;
+use toygres_test_support::processes::{self, postmasters_for};
 use uuid::Uuid;
 
 /// A running instance `name` with table `items` holding `rows` rows; its record id.
@@ -459,5 +463,72 @@ async fn a_delete_during_a_restore_wins_and_leaves_nothing() {
         .unwrap();
     assert_eq!(record.state, InstanceState::Deleted);
     cp.platform.delete(&spec_name("mother")).await.unwrap();
+    cp.shutdown().await;
+}
+
+/// The pids of the pgBackRest `backup` command (not its stanza-create) of `stanza`.
+fn backing_up(stanza: &str) -> Vec<i32> {
+    let stanza_arg = format!("--stanza={stanza}");
+    processes::command_lines()
+        .into_iter()
+        .filter(|(_, args)| {
+            args.first().is_some_and(|a| a.ends_with("pgbackrest"))
+                && args.contains(&stanza_arg)
+                && args.last().is_some_and(|a| a == "backup")
+        })
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// A control-database outage shorter than the budget costs a running backup nothing: the
+/// reads of the record's state that fail meanwhile are tolerated, and the backup's first
+/// attempt finishes (it used to be dropped at the first failed read, pgBackRest killed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_outage_of_the_record_costs_a_running_backup_nothing() {
+    let cp = TestControlPlane::start().await;
+    let record = instance_with_rows(&cp, "steady", 100).await;
+    let stanza = instance_ids::stanza(&spec_name("steady"), record);
+    let (backup_id, orchestration) = start_backup(&cp, record, "steady").await;
+    // pgBackRest is held still, so the outage falls inside the backup.
+    let pgbackrest = eventually_every(
+        "pgBackRest backing up",
+        Duration::from_secs(60),
+        Duration::from_millis(5),
+        || async {
+            let pids = backing_up(&stanza);
+            (!pids.is_empty()).then_some(pids)
+        },
+    )
+    .await;
+    let signal_all = |signal| {
+        for pid in &pgbackrest {
+            kill(Pid::from_raw(*pid), signal).unwrap();
+        }
+    };
+    signal_all(Signal::SIGSTOP);
+    sqlx::query("ALTER TABLE toygres_cms.instances RENAME TO instances_away")
+        .execute(&cp.db.pool)
+        .await
+        .unwrap();
+    // Six reads of the state, every 500 ms, fail meanwhile.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    sqlx::query("ALTER TABLE toygres_cms.instances_away RENAME TO instances")
+        .execute(&cp.db.pool)
+        .await
+        .unwrap();
+    signal_all(Signal::SIGCONT);
+
+    cp.wait(&orchestration, Duration::from_secs(120)).await;
+    completed_backup(&cp, backup_id).await;
+    let attempts = cp
+        .latest_history(&orchestration)
+        .await
+        .iter()
+        .filter(|event| {
+            matches!(&event.kind, EventKind::ActivityScheduled { name, .. } if name == activities::TAKE_BACKUP)
+        })
+        .count();
+    assert_eq!(attempts, 1, "the backup's first attempt finished it");
+    cp.platform.delete(&spec_name("steady")).await.unwrap();
     cp.shutdown().await;
 }

@@ -26,7 +26,10 @@
 //! pgBackRest reaches the server through the instance's Unix socket (a 0700 directory,
 //! trust authentication for that socket only), so no password is ever handed to it. Every
 //! backup carries the request's id as an annotation: a backup asked for twice (after a
-//! crash) is found instead of taken again.
+//! crash) is found instead of taken again. A backup waits (a bounded while) for the
+//! stanza's backup lock to be free before it starts: an earlier attempt's pgBackRest,
+//! killed when its attempt was dropped, may take a moment to let go of it, and a retry
+//! that started beside it would fail for good on the lock.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -45,6 +48,9 @@ const STANZAS: &str = "stanzas";
 const REQUEST_ANNOTATION: &str = "toygres-backup";
 /// pgBackRest's own retention is not used: expiry is explicit, by count, per request.
 const NO_RETENTION: &str = "--repo1-retention-full=9999999";
+/// How long a backup waits for an earlier pgBackRest to let go of the stanza's lock.
+const LOCK_WAIT: Duration = Duration::from_secs(60);
+const LOCK_POLL: Duration = Duration::from_millis(200);
 
 /// What pgBackRest needs of a running instance.
 #[derive(Debug, Clone)]
@@ -307,6 +313,8 @@ impl Repository {
             return Ok(done);
         }
         self.prepare_stanza(stanza, owner).await?;
+        // stanza-create takes the lock too.
+        self.wait_for_backup_lock(stanza).await?;
         let mut create = self.command(stanza, owner)?;
         Self::target_args(&mut create, target);
         create.arg("stanza-create");
@@ -323,6 +331,26 @@ impl Repository {
                 "pgbackrest finished, but no backup of {stanza} carries request {request}"
             ))
         })
+    }
+
+    /// Waits until no pgBackRest holds `stanza`'s backup lock, or fails after [`LOCK_WAIT`]
+    /// (a backup that then starts could only fail on it).
+    async fn wait_for_backup_lock(&self, stanza: &str) -> Result<(), PlatformError> {
+        let Place::Own(dir) = self.place(stanza) else {
+            return Ok(());
+        };
+        let lock = dir.join("lock").join(format!("{stanza}-backup.lock"));
+        let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+        while lock_held(&lock).map_err(|e| io_error("checking the lock", &lock, e))? {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(PlatformError::Failed(format!(
+                    "another pgBackRest backup of {stanza} still holds {} after {LOCK_WAIT:?}",
+                    lock.display()
+                )));
+            }
+            tokio::time::sleep(LOCK_POLL).await;
+        }
+        Ok(())
     }
 
     async fn find(
@@ -499,6 +527,22 @@ fn parse_info(json: &str) -> Result<Vec<BackupSet>, PlatformError> {
             finished_at: raw.timestamp.stop,
         })
         .collect())
+}
+
+/// Whether a process holds `lock` (pgBackRest takes its locks with `flock`). Taking it for
+/// an instant to find out is harmless: a backup of this stanza is the caller, which checks
+/// before it starts, and an expiry that meets it fails on the lock and is retried.
+fn lock_held(lock: &Path) -> std::io::Result<bool> {
+    let file = match std::fs::File::open(lock) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(false),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
 }
 
 /// Runs a pgBackRest command; its error output becomes the error. The command is

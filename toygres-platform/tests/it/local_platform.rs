@@ -1,5 +1,7 @@
 //! Local platform edges that the workflows rely on.
 
+use std::os::unix::fs::MetadataExt;
+
 use toygres_domain::InstanceName;
 use toygres_platform::local::LocalPlatform;
 use toygres_platform::local::binaries::PgBinaries;
@@ -203,4 +205,47 @@ async fn the_probe_logs_in_over_verified_tls_only() {
         "a name the certificate lacks: {refused}"
     );
     platform.delete(&spec.name).await.unwrap();
+}
+
+/// A retried backup meets the pgBackRest of the attempt before it, killed but still
+/// holding the stanza's lock for a moment: the retry waits for the lock instead of failing
+/// for good on it ("unable to acquire lock ... is another pgBackRest process running?").
+#[tokio::test]
+async fn a_backup_waits_for_an_earlier_pgbackrest_to_let_go_of_the_stanzas_lock() {
+    let platform = platform();
+    if platform.backup_support().is_err() {
+        toygres_test_support::skip_or_fail_in_ci("pgBackRest is not installed");
+        return;
+    }
+    let spec = toygres_test_support::control_plane::spec("relocked");
+    let name = spec.name.clone();
+    platform.deploy(&spec, uuid::Uuid::new_v4()).await.unwrap();
+    let stanza = format!("relocked-{}", uuid::Uuid::new_v4().simple());
+    let first = platform.backup(&name, &stanza, "first").await.unwrap();
+
+    let lock_dir = platform
+        .root()
+        .join(".backups/stanzas")
+        .join(&stanza)
+        .join("lock");
+    let lock = lock_dir.join(format!("{stanza}-backup.lock"));
+    let held = std::fs::File::create(&lock).unwrap();
+    let owner = std::fs::metadata(&lock_dir).unwrap();
+    std::os::unix::fs::chown(&lock, Some(owner.uid()), Some(owner.gid())).unwrap();
+    held.lock().unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        held.unlock().unwrap();
+    });
+    let second = platform.backup(&name, &stanza, "second").await.unwrap();
+    assert!(
+        release.is_finished(),
+        "the backup started while the lock was held"
+    );
+    assert_eq!(second.request.as_deref(), Some("second"));
+
+    for set in [first, second] {
+        platform.remove_backup(&stanza, &set.label).await.unwrap();
+    }
+    platform.delete(&name).await.unwrap();
 }
