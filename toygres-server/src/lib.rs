@@ -10,6 +10,8 @@ pub mod config;
 pub(crate) mod console;
 pub(crate) mod embedded_database;
 pub mod engine;
+pub(crate) mod ensure_running;
+pub(crate) mod fence_pool;
 pub(crate) mod instance_operation;
 pub(crate) mod metrics;
 pub(crate) mod operations;

@@ -285,7 +285,13 @@ async fn start_engine(
         .await
         .context("indexing operations for listing")?;
     let platform = crate::platform::build(config, ca).await?;
-    let deps = Dependencies::new(cms.clone(), platform.clone(), Measures::registered());
+    let fences = crate::fence_pool::open(cms, config.platform_workers).await?;
+    let deps = Dependencies::with_fence_pool(
+        cms.clone(),
+        fences,
+        platform.clone(),
+        Measures::registered(),
+    );
     let engine = Engine::start(
         &store,
         registry::activity_registry(deps).map_err(anyhow::Error::msg)?,

@@ -16,6 +16,8 @@ use duroxide::{Client, EventKind, OrchestrationStatus};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use toygres_orchestrations::cms::system_settings;
+
+use crate::ensure_running::{self, WhenCompleted, ensure_running};
 use toygres_orchestrations::names::{instance_ids, orchestrations};
 use toygres_orchestrations::types::{HistoryPrunerInput, WarmPoolInput};
 
@@ -121,15 +123,23 @@ async fn ensure_one<I: Serialize>(
             "stopped a system orchestration whose settings changed"
         );
     }
-    if status != OrchestrationStatus::NotFound || running {
-        client.delete_instance(id, true).await?;
-    }
-    if let Some(input) = wanted {
-        client
-            .start_orchestration_typed(id, orchestration, input)
-            .await?;
-        outcome.started = true;
-        tracing::info!(orchestration_id = id, "started a system orchestration");
+    match wanted {
+        Some(input) => {
+            let start = || async {
+                Ok(client
+                    .start_orchestration_typed(id, orchestration, input)
+                    .await?)
+            };
+            let ensured = ensure_running(client, id, WhenCompleted::Replace, start).await?;
+            outcome.started = matches!(ensured, ensure_running::Ensured::Started { .. });
+            if outcome.started {
+                tracing::info!(orchestration_id = id, "started a system orchestration");
+            }
+        }
+        None if status != OrchestrationStatus::NotFound => {
+            client.delete_instance(id, true).await?;
+        }
+        None => {}
     }
     Ok(outcome)
 }

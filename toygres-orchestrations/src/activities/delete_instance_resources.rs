@@ -23,7 +23,7 @@ pub async fn run(
     input: InstanceRef,
 ) -> Result<FencedOutcome, String> {
     let name = &input.name;
-    let outcome = fence::while_in_state(&deps.cms, input.instance_id, DELETABLE, || {
+    let outcome = fence::while_in_state(&deps.fences, input.instance_id, DELETABLE, || {
         deps.platform.delete(name)
     })
     .await

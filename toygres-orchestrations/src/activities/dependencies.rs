@@ -15,6 +15,9 @@ use crate::platform::Platform;
 pub struct Dependencies {
     /// The CMS database.
     pub cms: PgPool,
+    /// The CMS database for fenced platform calls, which hold a connection for the call's
+    /// length (see `cms::fence`): apart from `cms`, so slow calls never starve the rest.
+    pub fences: PgPool,
     /// Where instances run.
     pub platform: Arc<dyn Platform>,
     /// How long one connection test or health probe may take.
@@ -28,6 +31,7 @@ pub struct Dependencies {
 impl Dependencies {
     pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
+    /// Fenced calls share `cms` (tests; see [`with_fence_pool`](Self::with_fence_pool)).
     pub fn new(cms: PgPool, platform: Arc<dyn Platform>, measures: Measures) -> Arc<Self> {
         Self::with_probe_timeout(cms, platform, measures, Self::DEFAULT_PROBE_TIMEOUT)
     }
@@ -40,9 +44,27 @@ impl Dependencies {
         probe_timeout: Duration,
     ) -> Arc<Self> {
         Arc::new(Self {
+            fences: cms.clone(),
             cms,
             platform,
             probe_timeout,
+            measures,
+            names: InstanceNames::default(),
+        })
+    }
+
+    /// As [`new`](Self::new), with fenced platform calls on a pool of their own.
+    pub fn with_fence_pool(
+        cms: PgPool,
+        fences: PgPool,
+        platform: Arc<dyn Platform>,
+        measures: Measures,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            cms,
+            fences,
+            platform,
+            probe_timeout: Self::DEFAULT_PROBE_TIMEOUT,
             measures,
             names: InstanceNames::default(),
         })

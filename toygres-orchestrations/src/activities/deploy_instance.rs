@@ -25,7 +25,7 @@ pub async fn run(
         deps.platform.kind()
     ));
     let outcome = fence::while_in_state(
-        &deps.cms,
+        &deps.fences,
         input.instance_id,
         &[InstanceState::Creating],
         || deps.platform.deploy(&input.spec, input.instance_id),

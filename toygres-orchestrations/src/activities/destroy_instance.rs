@@ -29,7 +29,7 @@ pub async fn run(
     input: DestroyInstanceInput,
 ) -> Result<FencedOutcome, String> {
     let name = &input.name;
-    let outcome = fence::while_in_state(&deps.cms, input.record_id, DELETABLE, || {
+    let outcome = fence::while_in_state(&deps.fences, input.record_id, DELETABLE, || {
         deps.platform.delete(name)
     })
     .await

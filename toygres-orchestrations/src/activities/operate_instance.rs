@@ -27,7 +27,7 @@ pub async fn run(
     let name = &input.name;
     let started = Instant::now();
     let fenced = fence::while_in_state(
-        &deps.cms,
+        &deps.fences,
         input.record_id,
         &[input.operation.state()],
         || async {

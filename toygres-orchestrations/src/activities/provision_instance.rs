@@ -73,7 +73,7 @@ pub(super) async fn provision(
         return Ok(outcome);
     }
     let deployed = fence::while_in_state(
-        &deps.cms,
+        &deps.fences,
         input.record_id,
         &[InstanceState::Creating],
         || async {

@@ -16,6 +16,8 @@ use toygres_orchestrations::cms::backups::{self, BackupRecord, ScheduledInstance
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::{BackupInput, BackupScheduleInput, ScheduleSettings};
 
+use crate::ensure_running::{Ensured, WhenCompleted, ensure_running};
+
 /// Backups put back under an orchestration or closed; returns how many.
 pub async fn resume_backups(
     cms: &PgPool,
@@ -106,21 +108,24 @@ async fn resume_schedule(
     scheduled: &ScheduledInstance,
 ) -> anyhow::Result<bool> {
     let id = &scheduled.schedule.orchestration_id;
-    let status = client.get_orchestration_status(id).await?;
-    if matches!(status, OrchestrationStatus::Running { .. }) {
-        return Ok(false);
-    }
     if matches!(
         scheduled.state,
         InstanceState::Deleting | InstanceState::Deleted
     ) {
+        // One still running is left to end on its own.
+        let status = client.get_orchestration_status(id).await?;
+        if matches!(status, OrchestrationStatus::Running { .. }) {
+            return Ok(false);
+        }
         backups::remove_schedule(cms, scheduled.schedule.instance_id).await?;
         return Ok(true);
     }
-    if status != OrchestrationStatus::NotFound {
-        client.delete_instance(id, true).await?;
-    }
-    start_schedule(client, scheduled).await?;
+    let start = || start_schedule(client, scheduled);
+    let Ensured::Started { replaced: status } =
+        ensure_running(client, id, WhenCompleted::Replace, start).await?
+    else {
+        return Ok(false);
+    };
     tracing::warn!(instance = %scheduled.name, orchestration_id = %id, previous = ?status, "started a new run of a backup schedule left without its orchestration");
     Ok(true)
 }

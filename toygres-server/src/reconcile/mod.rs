@@ -32,6 +32,7 @@ use toygres_orchestrations::types::v1_1::InstanceActorInput;
 use toygres_orchestrations::types::v1_2::CreateInstanceInput;
 use toygres_platform::InstanceSpec;
 
+use crate::ensure_running::{Ensured, WhenCompleted, ensure_running};
 use crate::instance_operation::InstanceOperation;
 use crate::system_orchestrations::{self, SystemSettings};
 
@@ -249,24 +250,25 @@ async fn restart_dead_actor(
     health_check_interval_secs: u64,
 ) -> anyhow::Result<bool> {
     let id = names::instance_ids::instance_actor(record.id);
-    let status = client.get_orchestration_status(&id).await?;
-    if matches!(status, OrchestrationStatus::Running { .. }) {
-        return Ok(false);
-    }
-    if status != OrchestrationStatus::NotFound {
-        client.delete_instance(&id, true).await?;
-    }
-    let input = InstanceActorInput {
-        instance_id: record.id,
-        name: InstanceName::parse(record.name.as_str())?,
-        interval_secs: health_check_interval_secs,
-        cycle: 0,
-        // A new incarnation: its executions count from 1 again.
-        incarnation: uuid::Uuid::new_v4().to_string(),
+    let start = || async {
+        let input = InstanceActorInput {
+            instance_id: record.id,
+            name: InstanceName::parse(record.name.as_str())?,
+            interval_secs: health_check_interval_secs,
+            cycle: 0,
+            // A new incarnation: its executions count from 1 again.
+            incarnation: uuid::Uuid::new_v4().to_string(),
+        };
+        let orchestration = names::orchestrations::INSTANCE_ACTOR;
+        Ok(client
+            .start_orchestration_typed(&id, orchestration, input)
+            .await?)
     };
-    client
-        .start_orchestration_typed(&id, names::orchestrations::INSTANCE_ACTOR, input)
-        .await?;
+    let Ensured::Started { replaced: status } =
+        ensure_running(client, &id, WhenCompleted::Replace, start).await?
+    else {
+        return Ok(false);
+    };
     tracing::warn!(
         instance = %record.name,
         orchestration_id = %id,
@@ -288,19 +290,12 @@ async fn resume_operation(
     let Some(id) = &record.operation_orchestration_id else {
         return Ok(false);
     };
-    let status = client.get_orchestration_status(id).await?;
-    match status {
-        OrchestrationStatus::NotFound => {}
-        OrchestrationStatus::Failed { .. } => {
-            client.delete_instance(id, true).await?;
-        }
-        OrchestrationStatus::Running { .. } | OrchestrationStatus::Completed { .. } => {
-            return Ok(false);
-        }
-    }
-    operation
-        .start(client, record, id, health_check_interval_secs)
-        .await?;
+    let start = || operation.start(client, record, id, health_check_interval_secs);
+    let Ensured::Started { replaced: status } =
+        ensure_running(client, id, WhenCompleted::Keep, start).await?
+    else {
+        return Ok(false);
+    };
     tracing::warn!(
         instance = %record.name,
         orchestration_id = %id,

@@ -14,6 +14,6 @@ async fn deleting_again_replaces_a_failed_delete() {
         .cli_ok(&["delete", "sticky", "--wait", "--timeout", "60"])
         .await;
     assert!(done.contains("sticky is deleted"), "{done}");
-    assert!(server.log().contains("replacing a failed delete"));
+    assert!(server.log().contains("replaced a failed delete"));
     assert!(postmasters_for(&server.instance_data_dir("sticky")).is_empty());
 }

@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use duroxide::OrchestrationStatus;
 use toygres_domain::api::BackupAccepted;
 use toygres_domain::{BackupState, ErrorCode};
 use toygres_orchestrations::names;
@@ -14,6 +13,7 @@ use uuid::Uuid;
 
 use super::{get, supported, view};
 use crate::api::{ApiError, AppState};
+use crate::ensure_running::{WhenCompleted, ensure_running};
 
 pub async fn handle(
     State(app): State<AppState>,
@@ -40,32 +40,24 @@ pub async fn handle(
         }
     }
     let orchestration_id = names::instance_ids::delete_backup(backup.id);
-    let status = app
-        .client
-        .get_orchestration_status(&orchestration_id)
-        .await
-        .map_err(ApiError::internal)?;
-    match status {
-        OrchestrationStatus::Running { .. } => {}
-        other => {
-            if other != OrchestrationStatus::NotFound {
-                app.client
-                    .delete_instance(&orchestration_id, true)
-                    .await
-                    .map_err(ApiError::internal)?;
-            }
-            app.client
-                .start_orchestration_typed(
-                    &orchestration_id,
-                    names::orchestrations::DELETE_BACKUP,
-                    DeleteBackupInput {
-                        backup_id: backup.id,
-                    },
-                )
-                .await
-                .map_err(ApiError::internal)?;
-        }
-    }
+    let start = || async {
+        let input = DeleteBackupInput {
+            backup_id: backup.id,
+        };
+        let orchestration = names::orchestrations::DELETE_BACKUP;
+        let client = &app.client;
+        Ok(client
+            .start_orchestration_typed(&orchestration_id, orchestration, input)
+            .await?)
+    };
+    ensure_running(
+        &app.client,
+        &orchestration_id,
+        WhenCompleted::Replace,
+        start,
+    )
+    .await
+    .map_err(ApiError::internal)?;
     tracing::info!(backup = %backup.id, instance = %backup.instance_name, orchestration_id = %orchestration_id, "backup deletion accepted");
     let body = BackupAccepted {
         backup: view::backup(&backup),

@@ -18,6 +18,7 @@ use super::supported;
 use crate::api::instances::NamePath;
 use crate::api::json::ApiJson;
 use crate::api::{ApiError, AppState};
+use crate::ensure_running::{Ensured, WhenCompleted, ensure_running};
 
 /// At most this many backups kept by one schedule.
 const MAX_KEEP: u32 = 1000;
@@ -48,39 +49,31 @@ pub async fn put(
         keep: request.keep,
     };
     backups::set_schedule(&app.cms, record.id, settings.every_secs, settings.keep, &id).await?;
-    let status = app
-        .client
-        .get_orchestration_status(&id)
+    let start = || async {
+        let input = BackupScheduleInput {
+            record_id: record.id,
+            name: name.clone(),
+            stanza: names::instance_ids::stanza(&name, record.id),
+            settings,
+            generation: uuid::Uuid::new_v4(),
+            cycle: 0,
+        };
+        let orchestration = names::orchestrations::BACKUP_SCHEDULE;
+        Ok(app
+            .client
+            .start_orchestration_typed(&id, orchestration, input)
+            .await?)
+    };
+    let ensured = ensure_running(&app.client, &id, WhenCompleted::Replace, start)
         .await
         .map_err(ApiError::internal)?;
-    match status {
-        OrchestrationStatus::Running { .. } => {
-            let change = serde_json::to_string(&Some(settings)).map_err(ApiError::internal)?;
-            app.client
-                .enqueue_event(&id, names::events::BACKUP_SCHEDULE_CHANGED, change)
-                .await
-                .map_err(ApiError::internal)?;
-        }
-        other => {
-            if other != OrchestrationStatus::NotFound {
-                app.client
-                    .delete_instance(&id, true)
-                    .await
-                    .map_err(ApiError::internal)?;
-            }
-            let input = BackupScheduleInput {
-                record_id: record.id,
-                name: name.clone(),
-                stanza: names::instance_ids::stanza(&name, record.id),
-                settings,
-                generation: uuid::Uuid::new_v4(),
-                cycle: 0,
-            };
-            app.client
-                .start_orchestration_typed(&id, names::orchestrations::BACKUP_SCHEDULE, input)
-                .await
-                .map_err(ApiError::internal)?;
-        }
+    if let Ensured::Found(_) = ensured {
+        // It runs: new settings reach it through its event queue.
+        let change = serde_json::to_string(&Some(settings)).map_err(ApiError::internal)?;
+        app.client
+            .enqueue_event(&id, names::events::BACKUP_SCHEDULE_CHANGED, change)
+            .await
+            .map_err(ApiError::internal)?;
     }
     tracing::info!(instance = %name, orchestration_id = %id, every_secs = settings.every_secs, keep = settings.keep, "backup schedule set");
     Ok(Json(ScheduleView {

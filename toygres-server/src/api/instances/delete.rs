@@ -17,6 +17,7 @@ use toygres_orchestrations::types::{DeleteInstanceInput, DeleteMode};
 
 use super::{NamePath, view};
 use crate::api::{ApiError, AppState};
+use crate::ensure_running::{Ensured, WhenCompleted, ensure_running};
 
 pub async fn handle(
     State(app): State<AppState>,
@@ -30,43 +31,36 @@ pub async fn handle(
         .delete_orchestration_id
         .clone()
         .unwrap_or_else(|| names::instance_ids::delete_instance(record.id));
-    let status = app
-        .client
-        .get_orchestration_status(&orchestration_id)
-        .await
-        .map_err(ApiError::internal)?;
-    match status {
-        OrchestrationStatus::NotFound => {}
-        OrchestrationStatus::Failed { details, .. } => {
-            tracing::warn!(
-                instance = %name,
-                orchestration_id = %orchestration_id,
-                error = %details.display_message(),
-                "replacing a failed delete"
-            );
-            app.client
-                .delete_instance(&orchestration_id, true)
-                .await
-                .map_err(ApiError::internal)?;
-        }
-        OrchestrationStatus::Running { .. } | OrchestrationStatus::Completed { .. } => {
-            tracing::info!(instance = %name, orchestration_id = %orchestration_id, "delete already under way");
-            return Ok(accepted(&app, &record, orchestration_id));
-        }
-    }
     let input = DeleteInstanceInput {
         instance_id: record.id,
         name: name.clone(),
         mode: DeleteMode::Delete,
     };
-    app.client
-        .start_orchestration_typed(
-            &orchestration_id,
-            names::orchestrations::DELETE_INSTANCE,
-            input,
-        )
+    let start = || async {
+        let orchestration = names::orchestrations::DELETE_INSTANCE;
+        let client = &app.client;
+        Ok(client
+            .start_orchestration_typed(&orchestration_id, orchestration, input)
+            .await?)
+    };
+    let ensured = ensure_running(&app.client, &orchestration_id, WhenCompleted::Keep, start)
         .await
         .map_err(ApiError::internal)?;
+    match ensured {
+        Ensured::Found(_) => {
+            tracing::info!(instance = %name, orchestration_id = %orchestration_id, "delete already under way");
+            return Ok(accepted(&app, &record, orchestration_id));
+        }
+        Ensured::Started {
+            replaced: OrchestrationStatus::Failed { details, .. },
+        } => tracing::warn!(
+            instance = %name,
+            orchestration_id = %orchestration_id,
+            error = %details.display_message(),
+            "replaced a failed delete"
+        ),
+        Ensured::Started { .. } => {}
+    }
     tracing::info!(instance = %name, orchestration_id = %orchestration_id, "delete accepted");
     Ok(accepted(&app, &record, orchestration_id))
 }
