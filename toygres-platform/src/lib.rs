@@ -279,6 +279,13 @@ pub trait Platform: Send + Sync {
         Err(self.backups_unsupported())
     }
 
+    /// Whether a backup of `stanza` is being taken now: a pgBackRest that still runs after
+    /// its attempt was abandoned (a cancel, a crash) may yet finish a backup, so what it
+    /// leaves is judged only once it has ended.
+    fn backup_in_progress(&self, _stanza: &str) -> Result<bool, PlatformError> {
+        Ok(false)
+    }
+
     /// The backups of `stanza`, oldest first.
     async fn backups(&self, _stanza: &str) -> Result<Vec<BackupSet>, PlatformError> {
         Err(self.backups_unsupported())

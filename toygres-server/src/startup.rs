@@ -168,6 +168,7 @@ async fn serve(
     let (store, engine, platform) = started?;
     let client = store.client();
     let reconcile_settings = reconcile::Settings {
+        platform: platform.clone(),
         health_check_interval_secs: config.health_check_interval_secs,
         system: system_settings(config, platform.has_warm_pool()),
     };

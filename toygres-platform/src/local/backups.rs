@@ -336,10 +336,9 @@ impl Repository {
     /// Waits until no pgBackRest holds `stanza`'s backup lock, or fails after [`LOCK_WAIT`]
     /// (a backup that then starts could only fail on it).
     async fn wait_for_backup_lock(&self, stanza: &str) -> Result<(), PlatformError> {
-        let Place::Own(dir) = self.place(stanza) else {
+        let Some(lock) = self.backup_lock(stanza) else {
             return Ok(());
         };
-        let lock = dir.join("lock").join(format!("{stanza}-backup.lock"));
         let deadline = tokio::time::Instant::now() + LOCK_WAIT;
         while lock_held(&lock).map_err(|e| io_error("checking the lock", &lock, e))? {
             if tokio::time::Instant::now() >= deadline {
@@ -351,6 +350,23 @@ impl Repository {
             tokio::time::sleep(LOCK_POLL).await;
         }
         Ok(())
+    }
+
+    /// Whether a pgBackRest backup (or stanza-create) of `stanza` runs now: it holds the
+    /// stanza's backup lock for as long as it runs, whoever started it.
+    pub fn backup_in_progress(&self, stanza: &str) -> Result<bool, PlatformError> {
+        let Some(lock) = self.backup_lock(stanza) else {
+            return Ok(false);
+        };
+        lock_held(&lock).map_err(|e| io_error("checking the lock", &lock, e))
+    }
+
+    /// The backup lock of a stanza with a repository of its own.
+    fn backup_lock(&self, stanza: &str) -> Option<PathBuf> {
+        match self.place(stanza) {
+            Place::Own(dir) => Some(dir.join("lock").join(format!("{stanza}-backup.lock"))),
+            Place::Shared => None,
+        }
     }
 
     async fn find(

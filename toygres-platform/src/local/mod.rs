@@ -489,6 +489,10 @@ impl Platform for LocalPlatform {
         self.take_backup(name, stanza, request).await
     }
 
+    fn backup_in_progress(&self, stanza: &str) -> Result<bool, PlatformError> {
+        self.backups.backup_in_progress(stanza)
+    }
+
     async fn backups(&self, stanza: &str) -> Result<Vec<BackupSet>, PlatformError> {
         self.backups.ensure().await?;
         let owner = self.stanza_owner(stanza)?;

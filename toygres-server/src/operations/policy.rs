@@ -45,7 +45,7 @@ pub fn cancel(kind: OperationKind, instance: Option<&str>) -> Cancel {
         )),
         OperationKind::System => allowed("reconciliation starts it again at its next pass".into()),
         OperationKind::Backup => allowed(
-            "pgBackRest is stopped and reconciliation records the backup failed at its next pass"
+            "its pgBackRest is stopped; once it is gone, reconciliation records the backup: completed if pgBackRest had already finished it, else failed"
                 .into(),
         ),
         OperationKind::DeleteBackup => allowed(

@@ -3,8 +3,11 @@
 //! - A backup left `running` whose orchestration never started (the server died between
 //!   the reservation and the start): start backup-instance under the id its row names
 //!   (a scheduled one is left to its schedule while that runs). One whose orchestration
-//!   ended without recording how (it failed for good), or whose schedule is gone: mark it
-//!   failed, or it would block every later backup of its instance.
+//!   ended without recording how (cancelled, or failed for good), or whose schedule is
+//!   gone, is closed, or it would block every later backup of its instance: once no
+//!   pgBackRest of its stanza runs any more, a set in the repository taken for it is
+//!   recorded (`completed`, so it can be restored and deleted like any other), and
+//!   without one it is marked failed.
 //! - A schedule whose orchestration is gone (failed for good, or never started) while its
 //!   instance lives: start a new run of it. One whose instance is being deleted or is gone:
 //!   remove it.
@@ -15,6 +18,7 @@ use toygres_domain::{InstanceName, InstanceState};
 use toygres_orchestrations::cms::backups::{self, BackupRecord, ScheduledInstance};
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::{BackupInput, BackupScheduleInput, ScheduleSettings};
+use toygres_platform::Platform;
 
 use crate::ensure_running::{Ensured, WhenCompleted, ensure_running};
 
@@ -22,12 +26,13 @@ use crate::ensure_running::{Ensured, WhenCompleted, ensure_running};
 pub async fn resume_backups(
     cms: &PgPool,
     client: &Client,
+    platform: &dyn Platform,
     settled_before: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<usize> {
     let mut resumed = 0;
     for backup in backups::running_since(cms, settled_before).await? {
         resumed += super::counted(
-            resume_backup(cms, client, &backup).await,
+            resume_backup(cms, client, platform, &backup).await,
             &backup.instance_name,
         );
     }
@@ -37,6 +42,7 @@ pub async fn resume_backups(
 async fn resume_backup(
     cms: &PgPool,
     client: &Client,
+    platform: &dyn Platform,
     backup: &BackupRecord,
 ) -> anyhow::Result<bool> {
     let status = client
@@ -63,7 +69,34 @@ async fn resume_backup(
             backup.orchestration_id
         ),
     };
-    backups::fail(cms, backup.id, &error).await?;
+    close(cms, platform, backup, &error).await
+}
+
+/// Records what the ended backup left: the set taken for it, or the failure. Not while a
+/// pgBackRest of its stanza still runs (`false`: the next pass looks again).
+async fn close(
+    cms: &PgPool,
+    platform: &dyn Platform,
+    backup: &BackupRecord,
+    error: &str,
+) -> anyhow::Result<bool> {
+    if platform.backup_in_progress(&backup.stanza)? {
+        return Ok(false);
+    }
+    let request = backup.id.to_string();
+    let sets = match platform.backup_support() {
+        Ok(()) => platform.backups(&backup.stanza).await?,
+        Err(_) => Vec::new(),
+    };
+    if let Some(set) = sets
+        .iter()
+        .find(|set| set.request.as_deref() == Some(&request))
+    {
+        backups::complete(cms, backup.id, set).await?;
+        tracing::warn!(backup = %backup.id, instance = %backup.instance_name, orchestration_id = %backup.orchestration_id, label = %set.label, "recorded the set pgBackRest finished for a backup whose orchestration ended");
+        return Ok(true);
+    }
+    backups::fail(cms, backup.id, error).await?;
     tracing::warn!(backup = %backup.id, instance = %backup.instance_name, orchestration_id = %backup.orchestration_id, %error, "closed a backup left running");
     Ok(true)
 }

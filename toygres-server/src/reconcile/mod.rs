@@ -22,6 +22,8 @@
 
 mod backups;
 
+use std::sync::Arc;
+
 use duroxide::{Client, OrchestrationStatus};
 use sqlx::PgPool;
 use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
@@ -30,7 +32,7 @@ use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::v1_1::InstanceActorInput;
 use toygres_orchestrations::types::v1_2::CreateInstanceInput;
-use toygres_platform::InstanceSpec;
+use toygres_platform::{InstanceSpec, Platform};
 
 use crate::ensure_running::{Ensured, WhenCompleted, ensure_running};
 use crate::instance_operation::InstanceOperation;
@@ -81,8 +83,10 @@ impl Reconciled {
 }
 
 /// What reconciliation needs besides the database and the store.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
+    /// Where instances run (to judge what an ended backup left).
+    pub platform: Arc<dyn Platform>,
     pub health_check_interval_secs: u64,
     /// This server's settings for the system orchestrations, used until a server publishes
     /// its own (see `system_orchestrations`).
@@ -134,7 +138,8 @@ pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::
             }
         }
     }
-    done.backups_resumed = backups::resume_backups(cms, client, settled_before).await?;
+    let platform = settings.platform.as_ref();
+    done.backups_resumed = backups::resume_backups(cms, client, platform, settled_before).await?;
     done.schedules_resumed = backups::resume_schedules(cms, client, settled_before).await?;
     done.count();
 

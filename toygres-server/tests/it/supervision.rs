@@ -6,7 +6,7 @@ use std::time::Duration;
 use toygres_test_support::eventually;
 
 use duroxide::{Client, EventKind, OrchestrationStatus};
-use toygres_domain::api::{InstanceView, ScheduleView};
+use toygres_domain::api::{BackupView, InstanceView, ScheduleView};
 use toygres_domain::{BackupState, HealthStatus, InstanceName, InstanceState};
 use toygres_orchestrations::cms::{self, backups};
 use toygres_orchestrations::names::{instance_ids, orchestrations};
@@ -256,4 +256,66 @@ async fn a_record_left_creating_by_a_failed_create_is_marked_failed_whatever_the
             .count(),
         starts
     );
+}
+
+/// A backup whose orchestration ended (an operator's cancel that came after pgBackRest had
+/// finished, say) while pgBackRest had taken the set: reconciliation records the set,
+/// which can then be deleted like any other, instead of marking the backup failed and
+/// leaving the set in the repository with no way to remove it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_set_pgbackrest_finished_for_an_ended_backup_is_recorded_and_deletable() {
+    let server = TestServer::start(ServerOptions {
+        health_check_interval_secs: 3600,
+        ..ServerOptions::embedded()
+    })
+    .await;
+    server.cli_ok(&["create", "late-cancel", "--wait"]).await;
+    let taken: BackupView = serde_json::from_str(
+        &server
+            .cli_ok(&["-o", "json", "backup", "create", "late-cancel", "--wait"])
+            .await,
+    )
+    .unwrap();
+    let url = server.database_url().await;
+    let client = duroxide_client(&url).await;
+    let db = TestDatabase::connect(&url).await;
+
+    // As the cancel left it: the row still running, the orchestration ended, the set there.
+    sqlx::query(
+        "UPDATE toygres_cms.backups SET state = 'running', label = NULL, finished_at = NULL,
+             started_at = now() - interval '1 minute' WHERE id = $1",
+    )
+    .bind(taken.id)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let orchestration = &taken.orchestration.id;
+    client.delete_instance(orchestration, true).await.unwrap();
+    client
+        .start_orchestration(
+            orchestration,
+            orchestrations::BACKUP_INSTANCE,
+            "not an input",
+        )
+        .await
+        .unwrap();
+
+    let recorded = eventually("the set recorded", Duration::from_secs(30), || async {
+        let backup = backups::get(&db.pool, taken.id).await.unwrap().unwrap();
+        (backup.state == BackupState::Completed).then_some(backup)
+    })
+    .await;
+    assert_eq!(recorded.label, taken.label);
+    assert!(
+        server
+            .log()
+            .contains("recorded the set pgBackRest finished")
+    );
+
+    server
+        .cli_ok(&["backup", "delete", &taken.id.to_string(), "--wait"])
+        .await;
+    let deleted = backups::get(&db.pool, taken.id).await.unwrap().unwrap();
+    assert_eq!(deleted.state, BackupState::Deleted);
+    server.cli_ok(&["delete", "late-cancel", "--wait"]).await;
 }
