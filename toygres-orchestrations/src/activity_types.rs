@@ -7,9 +7,9 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::cms::InstanceState;
 use crate::domain::InstanceName;
 use crate::platform::{BackupSet, Endpoint, InstanceSpec};
+use toygres_cms::InstanceState;
 
 /// The instance an activity is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

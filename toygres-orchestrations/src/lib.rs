@@ -8,14 +8,15 @@
 //! log_fields.rs       the instance and orchestration id on every log line, as fields
 //! orchestrations/     the workflows: deterministic, replayed, no I/O
 //! activities/         the steps that touch the world, idempotent, one per file
-//! activities/cms/     the metadata store (CMS) and the activities that write it
+//! activities/cms/     the activities that write the metadata store (`toygres-cms`)
 //! ```
 //!
-//! This crate knows nothing about HTTP or the CLI, and nothing about how instances run
-//! (`toygres-platform`). Orchestrations reach the platform and the CMS only through
-//! activities; clippy's `disallowed_*` lints, denied in `orchestrations/`, hold them to it.
-//! What other crates use is re-exported here: [`registry`], [`names`], the types, the CMS
-//! store ([`cms`]) the API reads, [`Dependencies`] and the [`Measures`] activities record.
+//! This crate knows nothing about HTTP or the CLI, nothing about how instances run
+//! (`toygres-platform`) and holds no SQL of the CMS (`toygres-cms`, a layer of its own).
+//! Orchestrations reach the platform and the CMS only through activities; clippy's
+//! `disallowed_*` lints, denied in `orchestrations/`, hold them to it. What other crates
+//! use is exported here: [`registry`], [`names`], the types, [`Dependencies`] and the
+//! [`Measures`] activities record.
 
 pub(crate) mod activities;
 pub mod activity_types;
@@ -25,7 +26,13 @@ pub(crate) mod orchestrations;
 pub mod registry;
 pub mod types;
 
-pub use activities::cms::store as cms;
+/// The name the shipped orchestrations import the record's states by
+/// (`crate::cms::InstanceState`): a shipped file is never edited, so the name stays, for
+/// the domain's type.
+mod cms {
+    pub(crate) use toygres_domain::InstanceState;
+}
+
 pub use activities::dependencies::Dependencies;
 pub use activities::measures::{self, Measures};
 /// Validated values and typed states shared with the API and the CLI.

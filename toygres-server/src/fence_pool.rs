@@ -12,10 +12,8 @@ use anyhow::Context;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-use crate::startup::DATABASE_ACQUIRE_TIMEOUT;
-
-/// Opens the fence pool beside `cms` (same database and login), sized for
-/// `platform_workers`. Its connections open when first needed.
+/// Opens the fence pool beside `cms` (same database, login and acquire timeout), sized
+/// for `platform_workers`. Its connections open when first needed.
 pub async fn open(cms: &PgPool, platform_workers: usize) -> anyhow::Result<PgPool> {
     let size = u32::try_from(platform_workers + 1).context("--platform-workers is too large")?;
     let free = free_connections(cms).await?;
@@ -28,7 +26,7 @@ pub async fn open(cms: &PgPool, platform_workers: usize) -> anyhow::Result<PgPoo
     Ok(PgPoolOptions::new()
         .max_connections(size)
         .min_connections(0)
-        .acquire_timeout(DATABASE_ACQUIRE_TIMEOUT)
+        .acquire_timeout(cms.options().get_acquire_timeout())
         .connect_lazy_with(cms.connect_options().as_ref().clone()))
 }
 

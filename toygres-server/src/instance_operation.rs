@@ -4,8 +4,8 @@
 //! one a crash left unstarted.
 
 use duroxide::Client;
+use toygres_cms::instances::InstanceRecord;
 use toygres_domain::{InstanceName, InstanceState};
-use toygres_orchestrations::cms::instances::InstanceRecord;
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::{
     DEFAULT_READINESS_TIMEOUT_SECS, OperationInput, SuperuserAccessInput,

@@ -15,7 +15,7 @@ use anyhow::Context;
 use duroxide::{Client, EventKind, OrchestrationStatus};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
-use toygres_orchestrations::cms::system_settings;
+use toygres_cms::system_settings;
 
 use crate::ensure_running::{self, WhenCompleted, ensure_running};
 use toygres_orchestrations::names::{instance_ids, orchestrations};

@@ -12,13 +12,14 @@ use duroxide::{
 };
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use toygres_cms as cms;
 use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::types::v1_2::CreateInstanceInput;
 use toygres_orchestrations::types::{
     DEFAULT_HEALTH_CHECK_INTERVAL_SECS, DEFAULT_READINESS_TIMEOUT_SECS, DeleteInstanceInput,
     DeleteMode, OperationInput,
 };
-use toygres_orchestrations::{Dependencies, cms, names, registry};
+use toygres_orchestrations::{Dependencies, names, registry};
 use toygres_platform::local::LocalPlatform;
 use toygres_platform::local::binaries::PgBinaries;
 use toygres_platform::{Access, InstanceSpec, Platform};

@@ -12,8 +12,8 @@ use duroxide::ActivityContext;
 use super::readiness;
 use crate::Dependencies;
 use crate::activity_types::{CheckHealthInput, RecordHealthOutput};
-use crate::cms::health::{self, Probe};
 use crate::platform::Login;
+use toygres_cms::health::{self, Probe};
 
 pub const NAME: &str = crate::names::activities::CHECK_HEALTH;
 

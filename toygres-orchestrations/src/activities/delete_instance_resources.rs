@@ -8,8 +8,8 @@ use duroxide::ActivityContext;
 
 use crate::Dependencies;
 use crate::activity_types::{FencedOutcome, InstanceRef};
-use crate::cms::InstanceState;
-use crate::cms::fence::{self, Fenced};
+use toygres_cms::InstanceState;
+use toygres_cms::fence::{self, Fenced};
 
 pub const NAME: &str = crate::names::activities::DELETE_INSTANCE_RESOURCES;
 

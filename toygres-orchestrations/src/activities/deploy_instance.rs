@@ -7,9 +7,9 @@ use duroxide::ActivityContext;
 
 use crate::Dependencies;
 use crate::activity_types::{DeployInstanceInput, FencedOutcome};
-use crate::cms::InstanceState;
-use crate::cms::fence::{self, Fenced};
 use crate::platform::PlatformError;
+use toygres_cms::InstanceState;
+use toygres_cms::fence::{self, Fenced};
 
 pub const NAME: &str = crate::names::activities::DEPLOY_INSTANCE;
 

@@ -13,9 +13,9 @@ use duroxide::ActivityContext;
 use crate::Dependencies;
 use crate::activities::measures::seconds_since;
 use crate::activity_types::{DestroyInstanceInput, FencedOutcome};
-use crate::cms::InstanceState;
-use crate::cms::fence::{self, Fenced};
-use crate::cms::instances::{self, Change};
+use toygres_cms::InstanceState;
+use toygres_cms::fence::{self, Fenced};
+use toygres_cms::instances::{self, Change};
 
 pub const NAME: &str = crate::names::activities::DESTROY_INSTANCE;
 

@@ -8,7 +8,7 @@ use duroxide::ActivityContext;
 
 use crate::Dependencies;
 use crate::activity_types::ExpireBackupsInput;
-use crate::cms::{BackupState, backups};
+use toygres_cms::{BackupState, backups};
 
 pub const NAME: &str = crate::names::activities::EXPIRE_BACKUPS;
 

@@ -10,9 +10,9 @@ use std::sync::Mutex;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::cms::store::{backups, instances};
 use crate::domain::InstanceName;
 use crate::log_fields::Concerns;
+use toygres_cms::{backups, instances};
 
 const MAX_REMEMBERED: usize = 4096;
 /// The longest a lookup may delay the activity it labels.
@@ -77,7 +77,7 @@ mod tests {
     use toygres_test_support::control_plane::spec;
 
     use super::*;
-    use crate::cms;
+    use toygres_cms as cms;
 
     #[tokio::test]
     async fn ids_resolve_to_their_instance_and_unknown_ids_to_nothing() {

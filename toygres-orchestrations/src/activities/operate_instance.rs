@@ -13,9 +13,9 @@ use duroxide::ActivityContext;
 use super::readiness;
 use crate::Dependencies;
 use crate::activity_types::{OperateInput, OperateOutcome, PlatformOperation};
-use crate::cms::fence::{self, Fenced};
-use crate::cms::instances;
 use crate::platform::{Login, PlatformError};
+use toygres_cms::fence::{self, Fenced};
+use toygres_cms::instances;
 
 pub const NAME: &str = crate::names::activities::OPERATE_INSTANCE;
 

@@ -19,13 +19,13 @@ use duroxide::ActivityContext;
 use super::{readiness, while_state};
 use crate::Dependencies;
 use crate::activity_types::{ProvisionInstanceInput, ProvisionOutcome};
-use crate::cms::InstanceState;
-use crate::cms::fence::{self, Fenced};
 use crate::domain::InstanceName;
 use crate::names;
 use crate::platform::InstanceSpec;
 use crate::platform::{Deployed, Login, PlatformError};
 use crate::types::v1_2::Restore;
+use toygres_cms::InstanceState;
+use toygres_cms::fence::{self, Fenced};
 
 pub const NAME: &str = names::activities::PROVISION_INSTANCE;
 

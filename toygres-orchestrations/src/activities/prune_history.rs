@@ -15,7 +15,7 @@ use duroxide::{ActivityContext, InstanceFilter, PruneOptions};
 
 use crate::Dependencies;
 use crate::activity_types::{PruneHistoryInput, PruneReport};
-use crate::cms::health;
+use toygres_cms::health;
 
 pub const NAME: &str = crate::names::activities::PRUNE_HISTORY;
 

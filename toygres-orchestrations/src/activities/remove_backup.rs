@@ -7,7 +7,7 @@ use duroxide::ActivityContext;
 
 use crate::Dependencies;
 use crate::activity_types::RemoveBackupInput;
-use crate::cms::{BackupState, backups};
+use toygres_cms::{BackupState, backups};
 
 pub const NAME: &str = crate::names::activities::REMOVE_BACKUP;
 

@@ -13,8 +13,8 @@ use duroxide::ActivityContext;
 use super::while_state;
 use crate::Dependencies;
 use crate::activity_types::{TakeBackupInput, TakeBackupOutcome};
-use crate::cms::InstanceState;
 use crate::platform::PlatformError;
+use toygres_cms::InstanceState;
 
 pub const NAME: &str = crate::names::activities::TAKE_BACKUP;
 

@@ -19,7 +19,7 @@ use duroxide::ActivityContext;
 use uuid::Uuid;
 
 use crate::Dependencies;
-use crate::cms::{InstanceState, instances};
+use toygres_cms::{InstanceState, instances};
 
 /// How often the record's state is read while the work runs.
 const CHECK: Duration = Duration::from_millis(500);

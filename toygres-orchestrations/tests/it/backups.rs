@@ -11,8 +11,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
+use toygres_cms::{self as cms, backups};
 use toygres_domain::{BackupState, InstanceState};
-use toygres_orchestrations::cms::{self, backups};
 use toygres_orchestrations::names::{self, activities, instance_ids, orchestrations};
 use toygres_orchestrations::types::v1_2::Restore;
 use toygres_orchestrations::types::{

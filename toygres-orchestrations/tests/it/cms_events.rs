@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use toygres_orchestrations::cms::{self, InstanceState};
+use toygres_cms::{self as cms, InstanceState};
 use toygres_test_support::control_plane::spec;
 use toygres_test_support::{TestDatabase, eventually};
 

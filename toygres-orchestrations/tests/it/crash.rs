@@ -4,7 +4,7 @@
 use std::time::Duration;
 use toygres_test_support::eventually;
 
-use toygres_orchestrations::cms::{self, InstanceState};
+use toygres_cms::{self as cms, InstanceState};
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::v1_1::CreateInstanceOutput;
 use toygres_platform::Platform;

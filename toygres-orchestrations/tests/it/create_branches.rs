@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use toygres_orchestrations::cms::instances::Change;
-use toygres_orchestrations::cms::{self, InstanceState};
+use toygres_cms::instances::Change;
+use toygres_cms::{self as cms, InstanceState};
 use toygres_orchestrations::names::{orchestrations, versions};
 use toygres_orchestrations::types::{CreateInstanceInput, v1_1, v1_2};
 use toygres_platform::InstanceStatus;

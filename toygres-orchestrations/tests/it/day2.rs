@@ -5,11 +5,12 @@
 
 use std::time::Duration;
 
+use duroxide::OrchestrationStatus;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
+use toygres_cms as cms;
 use toygres_domain::InstanceState;
-use toygres_orchestrations::cms;
-use toygres_orchestrations::names::{activities, orchestrations};
+use toygres_orchestrations::names::{activities, instance_ids, orchestrations};
 use toygres_orchestrations::types::OperationOutput;
 use toygres_platform::{Login, Platform};
 use toygres_test_support::TestControlPlane;
@@ -94,7 +95,20 @@ async fn stop_start_and_restart_keep_the_data_and_the_watch_follows() {
     );
     assert!(data_dir.join("PG_VERSION").exists(), "the data stays");
     let while_stopped = health_rows(&cp, record).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The actor is the only prober: once it has ended, nothing probes until a start
+    // watches again, so the count read after that is final. Had the stop not told it to
+    // stop watching, it would end only after a probe of the stopped server found the
+    // record stopped, and that probe's row would be counted.
+    let watch_ended = cp
+        .wait(
+            &instance_ids::instance_actor(record),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert!(
+        matches!(watch_ended, OrchestrationStatus::Completed { .. }),
+        "{watch_ended:?}"
+    );
     assert_eq!(
         health_rows(&cp, record).await,
         while_stopped,

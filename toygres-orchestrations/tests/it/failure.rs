@@ -1,12 +1,13 @@
 //! Creates that cannot finish: they end `failed` or `deleted`, with nothing left running.
 
+use std::collections::HashSet;
 use std::time::Duration;
 use toygres_test_support::eventually;
 
-use duroxide::OrchestrationStatus;
+use duroxide::{Event, EventKind, OrchestrationStatus};
+use toygres_cms::instances::CmsError;
+use toygres_cms::{self as cms, InstanceState};
 use toygres_domain::PostgresVersion;
-use toygres_orchestrations::cms::instances::CmsError;
-use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::DeleteInstanceOutput;
 use toygres_platform::local::binaries::PgBinaries;
@@ -183,8 +184,14 @@ async fn deleting_an_instance_while_it_is_created_leaves_nothing_running() {
                 "round {round}"
             );
         }
-        // Give any straggling activity time to (wrongly) act before looking.
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // Every orchestration of this round has ended. An activity one of them never
+        // recorded the result of (queued, running, or abandoned as it ended) could still
+        // act after we look; every activity finished, so what we see is final.
+        assert_eq!(
+            unfinished_activities(&cp).await,
+            Vec::<String>::new(),
+            "round {round}"
+        );
         let data_dir = cp.platform.instance_dir(&spec.name).join("data");
         assert!(
             postmasters_for(&data_dir).is_empty(),
@@ -201,6 +208,49 @@ async fn deleting_an_instance_while_it_is_created_leaves_nothing_running() {
         assert_eq!(after.state, InstanceState::Deleted, "round {round}");
     }
     cp.shutdown().await;
+}
+
+/// The activities any orchestration scheduled without recording their result, as
+/// `instance: activity`. A result is recorded only once its activity has finished.
+async fn unfinished_activities(cp: &TestControlPlane) -> Vec<String> {
+    let mut unfinished = Vec::new();
+    for instance in cp.client.list_all_instances().await.unwrap() {
+        for execution in cp.client.list_executions(&instance).await.unwrap() {
+            let history = cp
+                .client
+                .read_execution_history(&instance, execution)
+                .await
+                .unwrap();
+            unfinished.extend(
+                unfinished_in(&history)
+                    .into_iter()
+                    .map(|activity| format!("{instance}: {activity}")),
+            );
+        }
+    }
+    unfinished
+}
+
+fn unfinished_in(history: &[Event]) -> Vec<String> {
+    let finished: HashSet<u64> = history
+        .iter()
+        .filter(|event| {
+            matches!(
+                event.kind,
+                EventKind::ActivityCompleted { .. } | EventKind::ActivityFailed { .. }
+            )
+        })
+        .filter_map(|event| event.source_event_id)
+        .collect();
+    history
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::ActivityScheduled { name, .. } if !finished.contains(&event.event_id) => {
+                Some(name.clone())
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 async fn wait_for_record(cp: &TestControlPlane, name: &str) -> cms::instances::InstanceRecord {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use duroxide::OrchestrationStatus;
+use toygres_cms::{self as cms, InstanceState};
 use toygres_orchestrations::Dependencies;
-use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names::{instance_ids, orchestrations};
 use toygres_orchestrations::types::HistoryPrunerInput;
 use toygres_platform::Platform;

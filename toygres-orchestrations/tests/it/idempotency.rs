@@ -5,13 +5,13 @@
 use std::time::Duration;
 use toygres_test_support::eventually;
 
+use toygres_cms::{self as cms, InstanceState};
 use toygres_orchestrations::activity_types::{
     CheckHealthInput, DeployInstanceInput, DestroyInstanceInput, FencedOutcome, InstanceRef,
     MarkFailedInput, MarkRunningInput, ProbeResult, ProvisionInstanceInput, ProvisionOutcome,
     PruneHistoryInput, PruneReport, RecordHealthInput, RecordHealthOutput, ReserveInstanceInput,
     ReserveInstanceOutput, TestConnectionOutput, TransitionOutcome, WarmPoolReport,
 };
-use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names::{activities, instance_ids, orchestrations};
 use toygres_orchestrations::types::{InstanceActorInput, InstanceActorOutput};
 use toygres_platform::{Endpoint, InstanceStatus, Login, Platform};

@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
+use toygres_cms::{self as cms, BackupState, InstanceState, backups};
 use toygres_orchestrations::activity_types::{
     ExpireBackupsInput, FinishBackupInput, OperateInput, OperateOutcome, PlatformOperation,
     ProvisionOutcome, RemoveBackupInput, ReserveBackupInput, ReserveBackupOutcome,
     RestoreInstanceInput, TakeBackupInput, TakeBackupOutcome, TransitionInput, TransitionOutcome,
     WatchInput,
 };
-use toygres_orchestrations::cms::{self, BackupState, InstanceState, backups};
 use toygres_orchestrations::names::{activities, instance_ids};
 use toygres_orchestrations::types::v1_2::Restore;
 use toygres_platform::{Platform, RestoreFrom, RestoreTarget};

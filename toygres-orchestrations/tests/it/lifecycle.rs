@@ -7,8 +7,8 @@ use toygres_test_support::eventually;
 
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
+use toygres_cms::{self as cms, InstanceState};
 use toygres_orchestrations::DUROXIDE_SCHEMA;
-use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::types::v1_1::CreateInstanceOutput;
 use toygres_orchestrations::types::{DeleteInstanceOutput, InstanceActorOutput};
 use toygres_platform::{Login, Platform};

@@ -5,9 +5,9 @@ use std::fmt::Debug;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use toygres_cms::InstanceState;
 use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
 use toygres_orchestrations::activity_types::*;
-use toygres_orchestrations::cms::InstanceState;
 use toygres_orchestrations::types::*;
 use toygres_platform::{Access, Endpoint, InstanceSpec, InstanceStatus, Tls};
 use uuid::Uuid;

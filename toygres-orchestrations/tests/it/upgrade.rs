@@ -18,10 +18,10 @@ use toygres_test_support::eventually;
 use duroxide::{Event, EventKind};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use toygres_cms::instances::{Change, InstanceRecord};
+use toygres_cms::{self as cms, InstanceState};
 use toygres_orchestrations::Dependencies;
 use toygres_orchestrations::activity_types::RecordHealthOutput;
-use toygres_orchestrations::cms::instances::{Change, InstanceRecord};
-use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names::{activities, events, instance_ids, orchestrations, versions};
 use toygres_orchestrations::types::v1_2::CreateInstanceInput as CreateInstanceInputV1_2;
 use toygres_orchestrations::types::{

@@ -6,9 +6,9 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use toygres_cms::instances::CmsError;
 use toygres_domain::ErrorCode;
 use toygres_domain::api::ErrorBody;
-use toygres_orchestrations::cms::instances::CmsError;
 
 #[derive(Debug)]
 pub struct ApiError {

@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 use sqlx::PgPool;
-use toygres_orchestrations::cms::backups;
-use toygres_orchestrations::cms::instances::{self, CmsError};
+use toygres_cms::backups;
+use toygres_cms::instances::{self, CmsError};
 use toygres_orchestrations::names::instance_ids::{self, Subject, subject_of};
 use uuid::Uuid;
 

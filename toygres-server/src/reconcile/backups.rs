@@ -14,8 +14,8 @@
 
 use duroxide::{Client, OrchestrationStatus};
 use sqlx::PgPool;
+use toygres_cms::backups::{self, BackupRecord, ScheduledInstance};
 use toygres_domain::{InstanceName, InstanceState};
-use toygres_orchestrations::cms::backups::{self, BackupRecord, ScheduledInstance};
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::{BackupInput, BackupScheduleInput, ScheduleSettings};
 use toygres_platform::Platform;

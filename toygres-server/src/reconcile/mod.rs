@@ -26,9 +26,9 @@ use std::sync::Arc;
 
 use duroxide::{Client, OrchestrationStatus};
 use sqlx::PgPool;
+use toygres_cms::instances::InstanceRecord;
+use toygres_cms::{self as cms, InstanceState};
 use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
-use toygres_orchestrations::cms::instances::InstanceRecord;
-use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::v1_1::InstanceActorInput;
 use toygres_orchestrations::types::v1_2::CreateInstanceInput;

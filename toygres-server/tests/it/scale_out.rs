@@ -4,8 +4,9 @@
 //! On the local platform the servers must share the instances directory (one machine),
 //! so they share a data directory; across machines, the Kubernetes platform is the answer.
 
+use toygres_cms as cms;
 use toygres_domain::InstanceState;
-use toygres_orchestrations::{cms, names};
+use toygres_orchestrations::names;
 use toygres_test_support::control_plane::{duroxide_client, transitions};
 use toygres_test_support::processes::postmasters_for;
 use toygres_test_support::server::{ServerOptions, TestServer};

@@ -6,9 +6,9 @@ use std::time::Duration;
 use toygres_test_support::eventually;
 
 use duroxide::{Client, EventKind, OrchestrationStatus};
+use toygres_cms::{self as cms, backups};
 use toygres_domain::api::{BackupView, InstanceView, ScheduleView};
 use toygres_domain::{BackupState, HealthStatus, InstanceName, InstanceState};
-use toygres_orchestrations::cms::{self, backups};
 use toygres_orchestrations::names::{instance_ids, orchestrations};
 use toygres_test_support::TestDatabase;
 use toygres_test_support::control_plane::{duroxide_client, kill_orchestration, spec};

@@ -11,10 +11,10 @@ use duroxide::ActivityContext;
 
 use crate::Dependencies;
 use crate::activity_types::{InstanceRef, TransitionOutcome};
-use crate::cms::InstanceState;
-use crate::cms::backups;
-use crate::cms::instances::{self, Change};
 use crate::names;
+use toygres_cms::InstanceState;
+use toygres_cms::backups;
+use toygres_cms::instances::{self, Change};
 
 pub const NAME: &str = names::activities::CMS_BEGIN_DELETE;
 

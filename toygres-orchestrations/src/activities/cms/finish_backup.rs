@@ -8,7 +8,7 @@ use duroxide::ActivityContext;
 use crate::Dependencies;
 use crate::activities::measures::seconds_since;
 use crate::activity_types::FinishBackupInput;
-use crate::cms::backups;
+use toygres_cms::backups;
 
 pub const NAME: &str = crate::names::activities::CMS_FINISH_BACKUP;
 

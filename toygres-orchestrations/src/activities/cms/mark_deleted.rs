@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::Dependencies;
 use crate::activity_types::TransitionOutcome;
-use crate::cms::InstanceState;
-use crate::cms::instances::{self, Change};
+use toygres_cms::InstanceState;
+use toygres_cms::instances::{self, Change};
 
 pub const NAME: &str = crate::names::activities::CMS_MARK_DELETED;
 

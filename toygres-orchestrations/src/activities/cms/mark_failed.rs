@@ -7,8 +7,8 @@ use duroxide::ActivityContext;
 
 use crate::Dependencies;
 use crate::activity_types::{MarkFailedInput, TransitionOutcome};
-use crate::cms::InstanceState;
-use crate::cms::instances::{self, Change};
+use toygres_cms::InstanceState;
+use toygres_cms::instances::{self, Change};
 
 pub const NAME: &str = crate::names::activities::CMS_MARK_FAILED;
 

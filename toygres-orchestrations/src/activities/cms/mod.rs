@@ -1,7 +1,7 @@
 //! The metadata store (CMS) and the activities that write it: reserve the record, move it
 //! through its states, store health results.
 //!
-//! [`store`] holds the SQL (also read by the API, as `toygres_orchestrations::cms`); each
+//! The SQL is the `toygres-cms` crate's (the API and reconciliation use it too); each
 //! activity here is a thin, idempotent wrapper over it, and the orchestration id recorded
 //! with every state change comes from the activity context, not from the input.
 
@@ -14,11 +14,10 @@ pub mod mark_running;
 pub mod record_health;
 pub mod reserve_backup;
 pub mod reserve_instance;
-pub mod store;
 pub mod transition;
 
 use crate::activity_types::TransitionOutcome;
-use crate::cms::instances::Transition;
+use toygres_cms::instances::Transition;
 
 impl From<Transition> for TransitionOutcome {
     fn from(transition: Transition) -> Self {

@@ -8,7 +8,7 @@ use duroxide::ActivityContext;
 
 use crate::Dependencies;
 use crate::activity_types::{RecordHealthInput, RecordHealthOutput};
-use crate::cms::health::{self, HealthCheck};
+use toygres_cms::health::{self, HealthCheck};
 
 pub const NAME: &str = crate::names::activities::CMS_RECORD_HEALTH;
 

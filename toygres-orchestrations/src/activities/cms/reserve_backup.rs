@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::Dependencies;
 use crate::activity_types::{ReserveBackupInput, ReserveBackupOutcome};
-use crate::cms::backups::{self, Refusal};
+use toygres_cms::backups::{self, Refusal};
 
 pub const NAME: &str = crate::names::activities::CMS_RESERVE_BACKUP;
 

@@ -7,7 +7,7 @@ use duroxide::ActivityContext;
 
 use crate::Dependencies;
 use crate::activity_types::{ReserveInstanceInput, ReserveInstanceOutput};
-use crate::cms::instances;
+use toygres_cms::instances;
 
 pub const NAME: &str = crate::names::activities::CMS_RESERVE_INSTANCE;
 

@@ -9,9 +9,9 @@ use duroxide::ActivityContext;
 
 use crate::Dependencies;
 use crate::activity_types::{TransitionInput, TransitionOutcome};
-use crate::cms::InstanceState;
-use crate::cms::instances::{self, Change};
 use crate::names;
+use toygres_cms::InstanceState;
+use toygres_cms::instances::{self, Change};
 
 pub const NAME: &str = names::activities::CMS_TRANSITION;
 

@@ -6,10 +6,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use toygres_cms::backups::{self, Refusal};
+use toygres_cms::instances;
 use toygres_domain::api::BackupAccepted;
 use toygres_domain::{ErrorCode, InstanceName};
-use toygres_orchestrations::cms::backups::{self, Refusal};
-use toygres_orchestrations::cms::instances;
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::BackupInput;
 use uuid::Uuid;

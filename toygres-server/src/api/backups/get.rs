@@ -3,9 +3,9 @@
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use toygres_cms::backups::{self, BackupRecord};
 use toygres_domain::ErrorCode;
 use toygres_domain::api::BackupView;
-use toygres_orchestrations::cms::backups::{self, BackupRecord};
 use uuid::Uuid;
 
 use super::{supported, view};

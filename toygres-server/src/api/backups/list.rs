@@ -5,9 +5,9 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
+use toygres_cms::backups;
 use toygres_domain::api::BackupList;
 use toygres_domain::{ErrorCode, InstanceName};
-use toygres_orchestrations::cms::backups;
 
 use super::{supported, view};
 use crate::api::{ApiError, AppState};

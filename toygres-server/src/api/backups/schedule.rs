@@ -7,10 +7,10 @@
 use axum::Json;
 use axum::extract::State;
 use duroxide::OrchestrationStatus;
+use toygres_cms::backups;
+use toygres_cms::instances::{self, InstanceRecord};
 use toygres_domain::ErrorCode;
 use toygres_domain::api::{ScheduleRequest, ScheduleView};
-use toygres_orchestrations::cms::backups;
-use toygres_orchestrations::cms::instances::{self, InstanceRecord};
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::{BackupScheduleInput, ScheduleSettings};
 

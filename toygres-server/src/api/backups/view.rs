@@ -1,9 +1,9 @@
 //! How a backup record is shown.
 
 use duroxide::Client;
+use toygres_cms::backups::BackupRecord;
 use toygres_domain::BackupState;
 use toygres_domain::api::{BackupView, OrchestrationView};
-use toygres_orchestrations::cms::backups::BackupRecord;
 
 use crate::api::instances::view::fill;
 

@@ -11,9 +11,9 @@ use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use toygres_cms::{self as cms, InstanceState};
 use toygres_domain::ErrorCode;
 use toygres_domain::api::ConnectionView;
-use toygres_orchestrations::cms::{self, InstanceState};
 use toygres_platform::Login;
 
 use super::NamePath;

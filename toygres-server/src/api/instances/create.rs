@@ -9,10 +9,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use toygres_cms::instances::{self, CmsError};
 use toygres_domain::ErrorCode;
 use toygres_domain::api::{Accepted, CreateInstanceRequest};
 use toygres_domain::{DatabaseName, InstanceName, PostgresVersion, RoleName, StorageSize};
-use toygres_orchestrations::cms::instances::{self, CmsError};
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::DEFAULT_READINESS_TIMEOUT_SECS;
 use toygres_orchestrations::types::v1_2::CreateInstanceInput;

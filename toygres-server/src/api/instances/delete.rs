@@ -10,8 +10,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use duroxide::OrchestrationStatus;
+use toygres_cms as cms;
 use toygres_domain::api::Accepted;
-use toygres_orchestrations::cms;
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::{DeleteInstanceInput, DeleteMode};
 

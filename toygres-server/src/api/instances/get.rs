@@ -18,9 +18,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::time::Instant;
+use toygres_cms as cms;
 use toygres_domain::InstanceName;
 use toygres_domain::api::InstanceView;
-use toygres_orchestrations::cms;
 
 use super::{NamePath, view};
 use crate::api::deadline::MAX_WAIT;

@@ -6,10 +6,10 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
+use toygres_cms::health;
+use toygres_cms::instances::{self, InstanceRecord};
 use toygres_domain::ErrorCode;
 use toygres_domain::api::{HealthCheckView, HealthHistory, InstanceEventView, InstanceEvents};
-use toygres_orchestrations::cms::health;
-use toygres_orchestrations::cms::instances::{self, InstanceRecord};
 
 use super::{NamePath, view};
 use crate::api::{ApiError, AppState};

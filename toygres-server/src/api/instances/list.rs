@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
+use toygres_cms as cms;
 use toygres_domain::api::InstanceList;
-use toygres_orchestrations::cms;
 
 use super::view;
 use crate::api::{ApiError, AppState};

@@ -12,9 +12,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use toygres_cms::instances::{self, Change, InstanceRecord, Transition};
 use toygres_domain::ErrorCode;
 use toygres_domain::api::Accepted;
-use toygres_orchestrations::cms::instances::{self, Change, InstanceRecord, Transition};
 use toygres_orchestrations::names;
 use uuid::Uuid;
 

@@ -8,10 +8,10 @@
 //! its restore has superuser access.
 
 use chrono::Utc;
+use toygres_cms::backups::{self, BackupRecord};
+use toygres_cms::instances;
 use toygres_domain::api::CreateInstanceRequest;
 use toygres_domain::{BackupState, ErrorCode, InstanceName, InstanceState, PostgresVersion};
-use toygres_orchestrations::cms::backups::{self, BackupRecord};
-use toygres_orchestrations::cms::instances;
 use toygres_orchestrations::types::v1_2::Restore;
 use toygres_platform::{Access, RestoreFrom, RestoreTarget};
 

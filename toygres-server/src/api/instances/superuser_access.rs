@@ -10,9 +10,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use toygres_cms::InstanceState;
 use toygres_domain::ErrorCode;
 use toygres_domain::api::{Accepted, SuperuserAccessRequest};
-use toygres_orchestrations::cms::InstanceState;
 
 use super::{NamePath, power};
 use crate::api::json::ApiJson;

@@ -1,9 +1,9 @@
 //! How a CMS record is shown through the API (no password: the CMS has none).
 
 use duroxide::{Client, OrchestrationStatus};
+use toygres_cms::instances::InstanceRecord;
 use toygres_domain::api::{EndpointView, HealthView, InstanceView, OrchestrationView};
 use toygres_domain::{HealthStatus, InstanceState, OperationStatus};
-use toygres_orchestrations::cms::instances::InstanceRecord;
 
 /// A running instance's health is `stale` once its last check is older than this many
 /// health-check intervals.

@@ -5,9 +5,9 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use duroxide::{EventKind, OrchestrationStatus};
+use toygres_cms::instances;
 use toygres_domain::api::{OperationAction, OperationSummary};
 use toygres_domain::{ErrorCode, InstanceName, OperationKind, OperationStatus};
-use toygres_orchestrations::cms::instances;
 use toygres_orchestrations::names::{
     self,
     instance_ids::{self, Subject, subject_of},

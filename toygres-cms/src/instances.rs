@@ -9,8 +9,8 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::{HealthStatus, InstanceState};
-use crate::domain::{DatabaseName, RoleName, UnknownText};
-use crate::platform::{Access, Endpoint, InstanceSpec};
+use toygres_domain::{DatabaseName, RoleName, UnknownText};
+use toygres_platform::{Access, Endpoint, InstanceSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CmsError {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::instances::{CmsError, lock_state};
 use super::{BackupState, InstanceState};
-use crate::platform::BackupSet;
+use toygres_platform::BackupSet;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BackupRecord {
