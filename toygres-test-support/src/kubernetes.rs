@@ -36,8 +36,9 @@ pub fn test_apiserver_dir() -> PathBuf {
 }
 
 impl TestCluster {
-    /// The cluster of `KUBECONFIG`, or `None` (with the reason printed) when there is none,
-    /// so a test can skip instead of failing on a machine without one.
+    /// The cluster of `KUBECONFIG`, or `None` when there is none, so a test can skip (with
+    /// a `SKIPPED` line) on a machine without one; in CI it fails instead (see
+    /// [`crate::skip_or_fail_in_ci`]).
     pub async fn connect() -> Option<Self> {
         crate::init_tracing();
         if std::env::var_os("KUBECONFIG").is_none() {

@@ -36,6 +36,8 @@ pub use control_plane::TestControlPlane;
 pub use database::TestDatabase;
 pub use eventually::eventually;
 
+use std::io::Write;
+
 /// Installs a test-friendly tracing subscriber once (before any duroxide runtime starts,
 /// which would otherwise install its own). `RUST_LOG` overrides the default filter.
 pub fn init_tracing() {
@@ -47,12 +49,41 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// A test whose outside dependency is missing skips with the reason printed; in CI
-/// (`CI=true`) the dependency is part of the contract, so it fails instead.
+/// A test that cannot run here (an outside dependency is missing, or it needs root) says
+/// so and returns; in CI (`CI=true`) everything it needs is part of the contract, so it
+/// fails instead.
+///
+/// The `SKIPPED` line goes to the process's stderr itself: libtest captures what
+/// `eprintln!` prints and shows it only for a failing test, so a skip printed that way
+/// would pass as `ok` unseen.
 pub fn skip_or_fail_in_ci(reason: &str) {
-    assert!(
-        std::env::var("CI").map_or(true, |ci| ci != "true"),
-        "CI must run this test, but {reason}"
-    );
-    eprintln!("skipped: {reason}");
+    assert!(!in_ci(), "CI must run this test, but {reason}");
+    // A closed stderr loses the line, not the skip.
+    let _ = std::io::stderr().write_all(skipped_line(reason).as_bytes());
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|ci| ci == "true")
+}
+
+/// `SKIPPED <test>: <reason>`, the test named by its thread (libtest names each test's
+/// thread after it; `main` is not a test).
+fn skipped_line(reason: &str) -> String {
+    match std::thread::current().name() {
+        Some(test) if test != "main" => format!("SKIPPED {test}: {reason}\n"),
+        _ => format!("SKIPPED: {reason}\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::skipped_line;
+
+    #[test]
+    fn a_skip_names_the_test_it_skips() {
+        assert_eq!(
+            skipped_line("no tool"),
+            "SKIPPED tests::a_skip_names_the_test_it_skips: no tool\n"
+        );
+    }
 }

@@ -405,6 +405,10 @@ async fn a_tenant_reaches_nothing_outside_its_instance() {
         assert_eq!(refused.status.code(), Some(2));
         let message = String::from_utf8_lossy(&refused.stderr);
         assert!(message.contains("OS accounts of their own"), "{message}");
+        toygres_test_support::skip_or_fail_in_ci(
+            "its root half (an OS account per instance, a superuser tenant's escapes) \
+             needs a root server",
+        );
         return;
     }
 
