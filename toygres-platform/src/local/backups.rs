@@ -90,6 +90,14 @@ impl Repository {
         self.binary.is_some()
     }
 
+    /// Ends every pgBackRest still restoring into `dir` (see `stray_restores`).
+    pub async fn end_restores_into(&self, dir: &Path) -> Result<(), PlatformError> {
+        match &self.binary {
+            Some(binary) => super::stray_restores::end(binary, dir).await,
+            None => Ok(()),
+        }
+    }
+
     pub fn config_file(&self) -> PathBuf {
         self.dir.join("pgbackrest.conf")
     }

@@ -27,6 +27,7 @@ mod restore;
 mod secret_file;
 mod server_tls;
 mod socket_dir;
+mod stray_restores;
 mod superuser;
 mod warm_pool;
 
@@ -408,6 +409,7 @@ impl Platform for LocalPlatform {
             .stop(StopMode::Immediate)
             .await?;
         socket_dir::remove(&layout.dir, &self.socket_base).await?;
+        self.backups.end_restores_into(&layout.dir).await?;
         remove_dir_if_present(&layout.dir).await?;
         match file {
             Some(file) => self.release_account(&file.own_account(&self.users)).await,

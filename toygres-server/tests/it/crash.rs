@@ -1,10 +1,14 @@
 //! `kill -9` of the server while an instance is being created: started again on the same
-//! data directory, it finishes the create, and exactly one PostgreSQL serves the instance.
+//! data directory, it finishes the create, and exactly one PostgreSQL serves the instance;
+//! and while one is being restored: a delete then ends the orphaned pgBackRest.
 
 use std::time::Duration;
-use toygres_test_support::eventually;
 
-use toygres_test_support::processes::postmasters_for;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use toygres_test_support::eventually;
+use toygres_test_support::eventually::eventually_every;
+use toygres_test_support::processes::{command_lines, postmasters_for};
 use toygres_test_support::server::{ServerOptions, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,4 +40,68 @@ async fn a_server_killed_during_a_create_finishes_it_after_restart() {
         "{list}"
     );
     server.cli_ok(&["delete", "phoenix", "--wait"]).await;
+}
+
+/// The pgBackRest processes working in `dir` (`--pg1-path` inside it).
+fn pgbackrest_in(dir: &std::path::Path) -> Vec<i32> {
+    let inside = format!("--pg1-path={}", dir.display());
+    command_lines()
+        .into_iter()
+        .filter(|(_, args)| {
+            args.first().is_some_and(|a| a.ends_with("pgbackrest"))
+                && args.iter().any(|arg| arg.starts_with(&inside))
+        })
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// `kill -9` of the server while a restore copies orphans its pgBackRest (held still here,
+/// so it outlives the server). Deleting the instance after the restart ends that
+/// pgBackRest before it removes the directory: nothing keeps writing into it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_ends_the_pgbackrest_a_killed_server_left_restoring() {
+    let mut server = TestServer::start(ServerOptions {
+        health_check_interval_secs: 3600,
+        ..ServerOptions::embedded()
+    })
+    .await;
+    server.cli_ok(&["create", "source", "--wait"]).await;
+    let backup: serde_json::Value = serde_json::from_str(
+        &server
+            .cli_ok(&["-o", "json", "backup", "create", "source", "--wait"])
+            .await,
+    )
+    .unwrap();
+    let backup_id = backup["id"].as_str().expect("the backup's id");
+    server
+        .cli_ok(&["create", "copy", "--from-backup", backup_id])
+        .await;
+    let dir = server.options.data_dir.join("instances").join("copy");
+    let orphans = eventually_every(
+        "the restore's pgBackRest",
+        Duration::from_secs(60),
+        Duration::from_millis(5),
+        || async {
+            let pids = pgbackrest_in(&dir);
+            (!pids.is_empty()).then_some(pids)
+        },
+    )
+    .await;
+    for pid in &orphans {
+        kill(Pid::from_raw(*pid), Signal::SIGSTOP).unwrap();
+    }
+    server.kill9().await;
+
+    server.restart().await;
+    server.cli_ok(&["delete", "copy", "--wait"]).await;
+    let left = pgbackrest_in(&dir);
+    for pid in &left {
+        let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+    }
+    assert!(
+        left.is_empty(),
+        "pgBackRest still works in the deleted instance: {left:?}"
+    );
+    assert!(!dir.exists(), "{} is left", dir.display());
+    server.cli_ok(&["delete", "source", "--wait"]).await;
 }
