@@ -6,6 +6,7 @@
 
 pub(crate) mod api;
 pub(crate) mod api_token;
+pub(crate) mod backup_closing;
 pub mod config;
 pub(crate) mod console;
 pub(crate) mod embedded_database;

@@ -40,6 +40,7 @@ use tokio::process::Command;
 
 use super::cluster::{io_error, remove_dir_if_present, tail, write_file};
 use super::os_user::RunAs;
+use super::pgbackrest_processes;
 use crate::{BackupSet, PlatformError, RestoreTarget};
 
 const DIR: &str = ".backups";
@@ -90,10 +91,10 @@ impl Repository {
         self.binary.is_some()
     }
 
-    /// Ends every pgBackRest still restoring into `dir` (see `stray_restores`).
+    /// Ends every pgBackRest still restoring into `dir` (see `pgbackrest_processes`).
     pub async fn end_restores_into(&self, dir: &Path) -> Result<(), PlatformError> {
         match &self.binary {
-            Some(binary) => super::stray_restores::end(binary, dir).await,
+            Some(binary) => pgbackrest_processes::end_restores_into(binary, dir).await,
             None => Ok(()),
         }
     }
@@ -360,9 +361,15 @@ impl Repository {
         Ok(())
     }
 
-    /// Whether a pgBackRest backup (or stanza-create) of `stanza` runs now: it holds the
-    /// stanza's backup lock for as long as it runs, whoever started it.
+    /// Whether a pgBackRest backup (or stanza-create) of `stanza` runs now, whoever
+    /// started it: one holds the stanza's backup lock, or such a process is alive (one
+    /// still starting has not taken the lock yet).
     pub fn backup_in_progress(&self, stanza: &str) -> Result<bool, PlatformError> {
+        if let Some(binary) = &self.binary
+            && pgbackrest_processes::backing_up(binary, stanza)
+        {
+            return Ok(true);
+        }
         let Some(lock) = self.backup_lock(stanza) else {
             return Ok(false);
         };

@@ -21,13 +21,13 @@ mod instance_file;
 mod layout;
 mod logins;
 pub mod os_user;
+mod pgbackrest_processes;
 pub mod ports;
 mod provision;
 mod restore;
 mod secret_file;
 mod server_tls;
 mod socket_dir;
-mod stray_restores;
 mod superuser;
 mod warm_pool;
 

@@ -20,6 +20,7 @@ use toygres_orchestrations::names;
 use toygres_orchestrations::types::{BackupInput, BackupScheduleInput, ScheduleSettings};
 use toygres_platform::Platform;
 
+use crate::backup_closing;
 use crate::ensure_running::{Ensured, WhenCompleted, ensure_running};
 
 /// Backups put back under an orchestration or closed; returns how many.
@@ -69,37 +70,9 @@ async fn resume_backup(
             backup.orchestration_id
         ),
     };
-    close(cms, platform, backup, &error).await
+    Ok(backup_closing::close(cms, platform, backup, &error).await?.is_some())
 }
 
-/// Records what the ended backup left: the set taken for it, or the failure. Not while a
-/// pgBackRest of its stanza still runs (`false`: the next pass looks again).
-async fn close(
-    cms: &PgPool,
-    platform: &dyn Platform,
-    backup: &BackupRecord,
-    error: &str,
-) -> anyhow::Result<bool> {
-    if platform.backup_in_progress(&backup.stanza)? {
-        return Ok(false);
-    }
-    let request = backup.id.to_string();
-    let sets = match platform.backup_support() {
-        Ok(()) => platform.backups(&backup.stanza).await?,
-        Err(_) => Vec::new(),
-    };
-    if let Some(set) = sets
-        .iter()
-        .find(|set| set.request.as_deref() == Some(&request))
-    {
-        backups::complete(cms, backup.id, set).await?;
-        tracing::warn!(backup = %backup.id, instance = %backup.instance_name, orchestration_id = %backup.orchestration_id, label = %set.label, "recorded the set pgBackRest finished for a backup whose orchestration ended");
-        return Ok(true);
-    }
-    backups::fail(cms, backup.id, error).await?;
-    tracing::warn!(backup = %backup.id, instance = %backup.instance_name, orchestration_id = %backup.orchestration_id, %error, "closed a backup left running");
-    Ok(true)
-}
 
 async fn start_backup(client: &Client, backup: &BackupRecord) -> anyhow::Result<()> {
     let input = BackupInput {

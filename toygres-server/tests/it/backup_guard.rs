@@ -1,10 +1,18 @@
 //! A stop or restart never takes an instance away from a running backup: the check that no
 //! backup runs happens under the record's lock, which a backup's reservation takes too.
 //! Here a backup is reserved while the stop waits for that lock: the stop must see it.
+//! And a cancelled backup is recorded only once its pgBackRest is gone.
 
 use std::time::Duration;
 
-use toygres_domain::api::InstanceView;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use toygres_cms::backups;
+use toygres_domain::api::{BackupAccepted, InstanceView};
+use toygres_domain::{BackupState, InstanceName};
+use toygres_orchestrations::names::instance_ids;
+use toygres_test_support::eventually::eventually_every;
+use toygres_test_support::processes::command_lines;
 use toygres_test_support::server::{ServerOptions, TestServer};
 use toygres_test_support::{TestDatabase, eventually};
 use uuid::Uuid;
@@ -75,4 +83,81 @@ async fn a_backup_reserved_while_a_stop_waits_for_the_record_refuses_the_stop() 
         .await
         .unwrap();
     server.cli_ok(&["delete", "guarded", "--wait"]).await;
+}
+
+/// The pgBackRest `backup` processes of `stanza`.
+fn backing_up(stanza: &str) -> Vec<i32> {
+    let stanza_arg = format!("--stanza={stanza}");
+    command_lines()
+        .into_iter()
+        .filter(|(_, args)| {
+            args.first().is_some_and(|a| a.ends_with("pgbackrest"))
+                && args.contains(&stanza_arg)
+                && args.last().is_some_and(|a| a == "backup")
+        })
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// An operator's cancel of a backup in the middle of pgBackRest's work (held still here):
+/// the backup is recorded only once that pgBackRest is gone, never while it could still
+/// write a set, and then the instance can be backed up again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_backup_is_recorded_only_once_its_pgbackrest_is_gone() {
+    let server = TestServer::start(ServerOptions {
+        health_check_interval_secs: 3600,
+        ..ServerOptions::embedded()
+    })
+    .await;
+    server.cli_ok(&["create", "halted", "--wait"]).await;
+    let view: InstanceView =
+        serde_json::from_str(&server.cli_ok(&["get", "halted", "-o", "json"]).await).unwrap();
+    let stanza = instance_ids::stanza(&InstanceName::parse("halted").unwrap(), view.id);
+    let accepted: BackupAccepted = serde_json::from_str(
+        &server
+            .cli_ok(&["-o", "json", "backup", "create", "halted"])
+            .await,
+    )
+    .unwrap();
+    let pgbackrest = eventually_every(
+        "pgBackRest backing up",
+        Duration::from_secs(60),
+        Duration::from_millis(5),
+        || async {
+            let pids = backing_up(&stanza);
+            (!pids.is_empty()).then_some(pids)
+        },
+    )
+    .await;
+    for pid in &pgbackrest {
+        kill(Pid::from_raw(*pid), Signal::SIGSTOP).unwrap();
+    }
+    server
+        .cli_ok(&["operations", "cancel", &accepted.orchestration_id])
+        .await;
+
+    let db = TestDatabase::connect(&server.database_url().await).await;
+    let (state, alive) = eventually_every(
+        "the backup recorded",
+        Duration::from_secs(120),
+        Duration::from_millis(5),
+        || async {
+            let backup = backups::get(&db.pool, accepted.backup.id)
+                .await
+                .unwrap()
+                .unwrap();
+            let alive = backing_up(&stanza);
+            (backup.state != BackupState::Running).then_some((backup.state, alive))
+        },
+    )
+    .await;
+    assert_eq!(state, BackupState::Failed);
+    assert!(
+        alive.is_empty(),
+        "recorded while pgBackRest {alive:?} still ran"
+    );
+    server
+        .cli_ok(&["backup", "create", "halted", "--wait"])
+        .await;
+    server.cli_ok(&["delete", "halted", "--wait"]).await;
 }
