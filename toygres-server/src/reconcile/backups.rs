@@ -70,9 +70,10 @@ async fn resume_backup(
             backup.orchestration_id
         ),
     };
-    Ok(backup_closing::close(cms, platform, backup, &error).await?.is_some())
+    Ok(backup_closing::close(cms, platform, backup, &error)
+        .await?
+        .is_some())
 }
-
 
 async fn start_backup(client: &Client, backup: &BackupRecord) -> anyhow::Result<()> {
     let input = BackupInput {
