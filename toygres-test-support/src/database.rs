@@ -124,6 +124,26 @@ impl TestDatabase {
     }
 }
 
+/// Waits until a session of this database waits for a lock (a transition queued behind a
+/// row lock a test holds, say).
+pub async fn someone_waits_for_a_lock(pool: &sqlx::PgPool) {
+    crate::eventually(
+        "a session to wait for a lock",
+        std::time::Duration::from_secs(20),
+        || async {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            (waiting > 0).then_some(())
+        },
+    )
+    .await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::replace_database;

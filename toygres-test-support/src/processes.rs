@@ -36,8 +36,32 @@ pub fn working_in(program: &str, dir: &Path) -> Vec<i32> {
         .collect()
 }
 
+/// The pgBackRest `backup` processes (not its `stanza-create`) of `stanza`.
+pub fn pgbackrest_backing_up(stanza: &str) -> Vec<i32> {
+    let stanza_arg = format!("--stanza={stanza}");
+    pgbackrest_where(|args| {
+        args.contains(&stanza_arg) && args.last().is_some_and(|a| a == "backup")
+    })
+}
+
+/// The pgBackRest processes working in `dir` (their `--pg1-path` inside it).
+pub fn pgbackrest_in(dir: &Path) -> Vec<i32> {
+    let inside = format!("--pg1-path={}", dir.display());
+    pgbackrest_where(|args| args.iter().any(|arg| arg.starts_with(&inside)))
+}
+
+fn pgbackrest_where(matches: impl Fn(&[String]) -> bool) -> Vec<i32> {
+    command_lines()
+        .into_iter()
+        .filter(|(_, args)| {
+            args.first().is_some_and(|a| a.ends_with("pgbackrest")) && matches(args)
+        })
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
 /// Every process's pid and arguments (none for a zombie).
-pub fn command_lines() -> Vec<(i32, Vec<String>)> {
+fn command_lines() -> Vec<(i32, Vec<String>)> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };

@@ -466,20 +466,6 @@ async fn a_delete_during_a_restore_wins_and_leaves_nothing() {
     cp.shutdown().await;
 }
 
-/// The pids of the pgBackRest `backup` command (not its stanza-create) of `stanza`.
-fn backing_up(stanza: &str) -> Vec<i32> {
-    let stanza_arg = format!("--stanza={stanza}");
-    processes::command_lines()
-        .into_iter()
-        .filter(|(_, args)| {
-            args.first().is_some_and(|a| a.ends_with("pgbackrest"))
-                && args.contains(&stanza_arg)
-                && args.last().is_some_and(|a| a == "backup")
-        })
-        .map(|(pid, _)| pid)
-        .collect()
-}
-
 /// A control-database outage shorter than the budget costs a running backup nothing: the
 /// reads of the record's state that fail meanwhile are tolerated, and the backup's first
 /// attempt finishes (it used to be dropped at the first failed read, pgBackRest killed).
@@ -495,7 +481,7 @@ async fn a_short_outage_of_the_record_costs_a_running_backup_nothing() {
         Duration::from_secs(60),
         Duration::from_millis(5),
         || async {
-            let pids = backing_up(&stanza);
+            let pids = processes::pgbackrest_backing_up(&stanza);
             (!pids.is_empty()).then_some(pids)
         },
     )

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use toygres_cms::{self as cms, InstanceState};
+use toygres_test_support::TestDatabase;
 use toygres_test_support::control_plane::spec;
-use toygres_test_support::{TestDatabase, eventually};
+use toygres_test_support::database::someone_waits_for_a_lock;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transition_that_waited_for_the_lock_is_dated_when_it_happened() {
@@ -33,21 +34,7 @@ async fn a_transition_that_waited_for_the_lock_is_dated_when_it_happened() {
             .await
             .unwrap()
     });
-    eventually(
-        "the transition to wait for the lock",
-        Duration::from_secs(10),
-        || async {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_stat_activity
-             WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            )
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-            (waiting > 0).then_some(())
-        },
-    )
-    .await;
+    someone_waits_for_a_lock(&db.pool).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let released: DateTime<Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
         .fetch_one(&mut *holder)

@@ -11,10 +11,11 @@ use toygres_cms::backups;
 use toygres_domain::api::{BackupAccepted, InstanceView};
 use toygres_domain::{BackupState, InstanceName};
 use toygres_orchestrations::names::instance_ids;
+use toygres_test_support::TestDatabase;
+use toygres_test_support::database::someone_waits_for_a_lock;
 use toygres_test_support::eventually::eventually_every;
-use toygres_test_support::processes::command_lines;
+use toygres_test_support::processes::pgbackrest_backing_up;
 use toygres_test_support::server::{ServerOptions, TestServer};
-use toygres_test_support::{TestDatabase, eventually};
 use uuid::Uuid;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,21 +38,7 @@ async fn a_backup_reserved_while_a_stop_waits_for_the_record_refuses_the_stop() 
         .unwrap();
     let backup_id = Uuid::new_v4();
     let reserve_while_the_stop_waits = async {
-        eventually(
-            "the stop to wait for the record",
-            Duration::from_secs(20),
-            || async {
-                let waiting: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM pg_stat_activity
-                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                )
-                .fetch_one(&db.pool)
-                .await
-                .unwrap();
-                (waiting > 0).then_some(())
-            },
-        )
-        .await;
+        someone_waits_for_a_lock(&db.pool).await;
         sqlx::query(
             "INSERT INTO toygres_cms.backups
                  (id, instance_id, instance_name, stanza, state, scheduled, orchestration_id)
@@ -85,20 +72,6 @@ async fn a_backup_reserved_while_a_stop_waits_for_the_record_refuses_the_stop() 
     server.cli_ok(&["delete", "guarded", "--wait"]).await;
 }
 
-/// The pgBackRest `backup` processes of `stanza`.
-fn backing_up(stanza: &str) -> Vec<i32> {
-    let stanza_arg = format!("--stanza={stanza}");
-    command_lines()
-        .into_iter()
-        .filter(|(_, args)| {
-            args.first().is_some_and(|a| a.ends_with("pgbackrest"))
-                && args.contains(&stanza_arg)
-                && args.last().is_some_and(|a| a == "backup")
-        })
-        .map(|(pid, _)| pid)
-        .collect()
-}
-
 /// An operator's cancel of a backup in the middle of pgBackRest's work (held still here):
 /// the backup is recorded only once that pgBackRest is gone, never while it could still
 /// write a set, and then the instance can be backed up again.
@@ -124,7 +97,7 @@ async fn a_cancelled_backup_is_recorded_only_once_its_pgbackrest_is_gone() {
         Duration::from_secs(60),
         Duration::from_millis(5),
         || async {
-            let pids = backing_up(&stanza);
+            let pids = pgbackrest_backing_up(&stanza);
             (!pids.is_empty()).then_some(pids)
         },
     )
@@ -146,7 +119,7 @@ async fn a_cancelled_backup_is_recorded_only_once_its_pgbackrest_is_gone() {
                 .await
                 .unwrap()
                 .unwrap();
-            let alive = backing_up(&stanza);
+            let alive = pgbackrest_backing_up(&stanza);
             (backup.state != BackupState::Running).then_some((backup.state, alive))
         },
     )

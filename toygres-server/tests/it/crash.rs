@@ -8,7 +8,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use toygres_test_support::eventually;
 use toygres_test_support::eventually::eventually_every;
-use toygres_test_support::processes::{command_lines, postmasters_for};
+use toygres_test_support::processes::{pgbackrest_in, postmasters_for};
 use toygres_test_support::server::{ServerOptions, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,19 +40,6 @@ async fn a_server_killed_during_a_create_finishes_it_after_restart() {
         "{list}"
     );
     server.cli_ok(&["delete", "phoenix", "--wait"]).await;
-}
-
-/// The pgBackRest processes working in `dir` (`--pg1-path` inside it).
-fn pgbackrest_in(dir: &std::path::Path) -> Vec<i32> {
-    let inside = format!("--pg1-path={}", dir.display());
-    command_lines()
-        .into_iter()
-        .filter(|(_, args)| {
-            args.first().is_some_and(|a| a.ends_with("pgbackrest"))
-                && args.iter().any(|arg| arg.starts_with(&inside))
-        })
-        .map(|(pid, _)| pid)
-        .collect()
 }
 
 /// `kill -9` of the server while a restore copies orphans its pgBackRest (held still here,
