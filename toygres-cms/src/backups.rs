@@ -170,6 +170,43 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<BackupRecord>, CmsErr
         .await?)
 }
 
+/// Every backup of `stanza`, whatever its state.
+pub async fn of_stanza(pool: &PgPool, stanza: &str) -> Result<Vec<BackupRecord>, CmsError> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE b.stanza = $1"))
+        .bind(stanza)
+        .fetch_all(pool)
+        .await?)
+}
+
+/// The stanzas any backup was ever reserved in.
+pub async fn stanzas(pool: &PgPool) -> Result<Vec<String>, CmsError> {
+    Ok(
+        sqlx::query_scalar("SELECT DISTINCT stanza FROM toygres_cms.backups ORDER BY stanza")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// Records `set` for a backup judged failed whose pgBackRest finished it after all (a
+/// no-op unless it is `failed`).
+pub async fn recover(pool: &PgPool, id: Uuid, set: &BackupSet) -> Result<bool, CmsError> {
+    let recorded = sqlx::query(
+        "UPDATE toygres_cms.backups SET state = 'completed', error = NULL, label = $2,
+             size_bytes = $3, repository_bytes = $4, started_at = to_timestamp($5),
+             finished_at = to_timestamp($6)
+         WHERE id = $1 AND state = 'failed'",
+    )
+    .bind(id)
+    .bind(&set.label)
+    .bind(set.size_bytes as i64)
+    .bind(set.repository_bytes as i64)
+    .bind(set.started_at as f64)
+    .bind(set.finished_at as f64)
+    .execute(pool)
+    .await?;
+    Ok(recorded.rows_affected() == 1)
+}
+
 /// Newest first; of instances named `name` only, when given.
 pub async fn list(pool: &PgPool, name: Option<&str>) -> Result<Vec<BackupRecord>, CmsError> {
     Ok(sqlx::query_as(&format!(

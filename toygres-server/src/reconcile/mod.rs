@@ -13,6 +13,8 @@
 //!   orchestration never started (or failed for good): start it again under the id the
 //!   record names.
 //! - Backups and backup schedules left without their orchestration: see `backups`.
+//! - Sets in the backup repositories that no record accounts for: see `sets` (when the
+//!   reconciler starts, then hourly).
 //! - The system orchestrations (history pruner, warm pool): see `system_orchestrations`.
 //!
 //! Servers sharing a database run this under one advisory lock, so two do not both replace
@@ -21,6 +23,7 @@
 //! start, a record is briefly without its orchestration by design.
 
 mod backups;
+mod sets;
 
 use std::sync::Arc;
 
@@ -311,14 +314,23 @@ async fn resume_operation(
     Ok(true)
 }
 
+/// How often the sets in the backup repositories are compared with the records.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Reconciles every `interval` until the task is aborted; failures are logged and retried
-/// at the next tick.
+/// at the next tick. Sweeps the backup sets first, then every [`SWEEP_EVERY`].
 pub async fn every(interval: std::time::Duration, cms: PgPool, client: Client, settings: Settings) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await;
+    sweep_sets(&cms, settings.platform.as_ref()).await;
+    let mut swept_at = tokio::time::Instant::now();
     loop {
         ticks.tick().await;
+        if swept_at.elapsed() >= SWEEP_EVERY {
+            sweep_sets(&cms, settings.platform.as_ref()).await;
+            swept_at = tokio::time::Instant::now();
+        }
         match run(&cms, &client, &settings).await {
             Ok(done) if done != Reconciled::default() => {
                 tracing::warn!(?done, "reconciliation recovered records");
@@ -326,5 +338,15 @@ pub async fn every(interval: std::time::Duration, cms: PgPool, client: Client, s
             Ok(_) => {}
             Err(error) => tracing::error!("reconciliation failed: {error:#}"),
         }
+    }
+}
+
+async fn sweep_sets(cms: &PgPool, platform: &dyn Platform) {
+    match sets::sweep(cms, platform).await {
+        Ok(swept) if swept != sets::Swept::default() => {
+            tracing::warn!(?swept, "backup sets reconciled with their records");
+        }
+        Ok(_) => {}
+        Err(error) => tracing::error!("comparing backup sets with their records: {error:#}"),
     }
 }

@@ -300,17 +300,16 @@ async fn a_set_pgbackrest_finished_for_an_ended_backup_is_recorded_and_deletable
         .await
         .unwrap();
 
+    // The line is logged just after the row changes: wait for both.
     let recorded = eventually("the set recorded", Duration::from_secs(30), || async {
         let backup = backups::get(&db.pool, taken.id).await.unwrap().unwrap();
-        (backup.state == BackupState::Completed).then_some(backup)
+        let logged = server
+            .log()
+            .contains("recorded the set pgBackRest finished");
+        (backup.state == BackupState::Completed && logged).then_some(backup)
     })
     .await;
     assert_eq!(recorded.label, taken.label);
-    assert!(
-        server
-            .log()
-            .contains("recorded the set pgBackRest finished")
-    );
 
     server
         .cli_ok(&["backup", "delete", &taken.id.to_string(), "--wait"])
@@ -318,4 +317,76 @@ async fn a_set_pgbackrest_finished_for_an_ended_backup_is_recorded_and_deletable
     let deleted = backups::get(&db.pool, taken.id).await.unwrap().unwrap();
     assert_eq!(deleted.state, BackupState::Deleted);
     server.cli_ok(&["delete", "late-cancel", "--wait"]).await;
+}
+
+/// Sets in a repository that the records do not account for: one pgBackRest finished for a
+/// backup judged failed is recorded; one whose record is gone is removed. The reconciler
+/// compares them when it starts (here: after a restart).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sets_the_records_do_not_account_for_are_recorded_or_removed() {
+    let mut server = TestServer::start(ServerOptions {
+        health_check_interval_secs: 3600,
+        ..ServerOptions::embedded()
+    })
+    .await;
+    server.cli_ok(&["create", "swept", "--wait"]).await;
+    let mut taken = vec![];
+    for _ in 0..2 {
+        let backup: BackupView = serde_json::from_str(
+            &server
+                .cli_ok(&["-o", "json", "backup", "create", "swept", "--wait"])
+                .await,
+        )
+        .unwrap();
+        taken.push(backup);
+    }
+    let (judged_failed, unrecorded) = (&taken[0], &taken[1]);
+    let db = TestDatabase::connect(&server.database_url().await).await;
+    sqlx::query(
+        "UPDATE toygres_cms.backups SET state = 'failed', label = NULL, error = 'judged failed'
+         WHERE id = $1",
+    )
+    .bind(judged_failed.id)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM toygres_cms.backups WHERE id = $1")
+        .bind(unrecorded.id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let stanza = backups::get(&db.pool, judged_failed.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .stanza;
+    let set_dir = |label: &str| {
+        server
+            .options
+            .data_dir
+            .join("instances/.backups/stanzas")
+            .join(&stanza)
+            .join("repo/backup")
+            .join(&stanza)
+            .join(label)
+    };
+    let unrecorded_set = set_dir(unrecorded.label.as_deref().unwrap());
+    assert!(unrecorded_set.exists(), "{}", unrecorded_set.display());
+
+    server.terminate().await;
+    server.restart().await;
+    eventually("the sets reconciled", Duration::from_secs(60), || async {
+        let record = backups::get(&db.pool, judged_failed.id)
+            .await
+            .unwrap()
+            .unwrap();
+        (record.state == BackupState::Completed && !unrecorded_set.exists()).then_some(())
+    })
+    .await;
+    let record = backups::get(&db.pool, judged_failed.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.label, judged_failed.label);
+    server.cli_ok(&["delete", "swept", "--wait"]).await;
 }
