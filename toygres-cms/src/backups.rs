@@ -102,10 +102,21 @@ pub async fn reserve(
 
 /// Records a taken backup (a no-op once recorded); whether this call recorded it.
 pub async fn complete(pool: &PgPool, id: Uuid, set: &BackupSet) -> Result<bool, CmsError> {
+    record_set(pool, id, set, BackupState::Running).await
+}
+
+/// Records `set` for backup `id`, `completed`, if it is in state `from`.
+async fn record_set(
+    pool: &PgPool,
+    id: Uuid,
+    set: &BackupSet,
+    from: BackupState,
+) -> Result<bool, CmsError> {
     let recorded = sqlx::query(
-        "UPDATE toygres_cms.backups SET state = 'completed', label = $2, size_bytes = $3,
-             repository_bytes = $4, started_at = to_timestamp($5), finished_at = to_timestamp($6)
-         WHERE id = $1 AND state = 'running'",
+        "UPDATE toygres_cms.backups SET state = 'completed', error = NULL, label = $2,
+             size_bytes = $3, repository_bytes = $4, started_at = to_timestamp($5),
+             finished_at = to_timestamp($6)
+         WHERE id = $1 AND state = $7",
     )
     .bind(id)
     .bind(&set.label)
@@ -113,6 +124,7 @@ pub async fn complete(pool: &PgPool, id: Uuid, set: &BackupSet) -> Result<bool, 
     .bind(set.repository_bytes as i64)
     .bind(set.started_at as f64)
     .bind(set.finished_at as f64)
+    .bind(from.as_str())
     .execute(pool)
     .await?;
     Ok(recorded.rows_affected() == 1)
@@ -190,21 +202,7 @@ pub async fn stanzas(pool: &PgPool) -> Result<Vec<String>, CmsError> {
 /// Records `set` for a backup judged failed whose pgBackRest finished it after all (a
 /// no-op unless it is `failed`).
 pub async fn recover(pool: &PgPool, id: Uuid, set: &BackupSet) -> Result<bool, CmsError> {
-    let recorded = sqlx::query(
-        "UPDATE toygres_cms.backups SET state = 'completed', error = NULL, label = $2,
-             size_bytes = $3, repository_bytes = $4, started_at = to_timestamp($5),
-             finished_at = to_timestamp($6)
-         WHERE id = $1 AND state = 'failed'",
-    )
-    .bind(id)
-    .bind(&set.label)
-    .bind(set.size_bytes as i64)
-    .bind(set.repository_bytes as i64)
-    .bind(set.started_at as f64)
-    .bind(set.finished_at as f64)
-    .execute(pool)
-    .await?;
-    Ok(recorded.rows_affected() == 1)
+    record_set(pool, id, set, BackupState::Failed).await
 }
 
 /// Newest first; of instances named `name` only, when given.
