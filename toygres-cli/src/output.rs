@@ -57,7 +57,7 @@ pub fn instance_details(i: &InstanceView) {
     let mut fields = vec![
         ("name", i.name.clone()),
         ("state", i.state.to_string()),
-        ("health", i.health.status.to_string()),
+        ("health", health(i)),
         ("endpoint", endpoint(i)),
         ("owner", login(i)),
         ("superuser", superuser_access(i.superuser_access)),
@@ -82,6 +82,14 @@ pub fn instance_details(i: &InstanceView) {
     }
     for (label, value) in fields {
         say!("{:<11} {value}", format!("{label}:"));
+    }
+}
+
+/// `degraded: the disk is 93% full (…)`.
+fn health(i: &InstanceView) -> String {
+    match &i.health.reason {
+        Some(reason) => format!("{}: {reason}", i.health.status),
+        None => i.health.status.to_string(),
     }
 }
 

@@ -32,6 +32,8 @@ pub struct BackupRecord {
     pub error: Option<String>,
     /// When the instance was deleted: WAL was archived until then.
     pub instance_deleted_at: Option<DateTime<Utc>>,
+    /// While the instance's WAL archiving is stuck: how far its archived WAL reaches.
+    pub instance_wal_archived_until: Option<DateTime<Utc>>,
 }
 
 /// Why a backup could not be reserved.
@@ -45,7 +47,8 @@ pub enum Refusal {
 
 const SELECT: &str = "SELECT b.id, b.instance_id, b.instance_name, b.stanza, b.state,
         b.scheduled, b.orchestration_id, b.label, b.size_bytes, b.repository_bytes,
-        b.started_at, b.finished_at, b.error, i.deleted_at AS instance_deleted_at
+        b.started_at, b.finished_at, b.error, i.deleted_at AS instance_deleted_at,
+        i.wal_archived_until AS instance_wal_archived_until
      FROM toygres_cms.backups b JOIN toygres_cms.instances i ON i.id = b.instance_id";
 
 /// Reserves backup `id` of instance `instance_id`, or returns the row `orchestration_id`

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::InstanceState;
 use super::instances::{CmsError, lock_state, parse_state};
+use super::{HealthStatus, InstanceState};
 
 /// One probe result.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -59,18 +59,43 @@ pub async fn history(pool: &PgPool, id: Uuid, limit: i64) -> Result<Vec<HealthCh
     .await?)
 }
 
-/// What one probe of create/delete/actor 1.1.0 found; the database stamps the time.
+/// What one probe of the instance actor 1.1.0 found; the database stamps the time.
 #[derive(Debug, Clone)]
 pub struct Probe {
     pub ok: bool,
     pub latency_ms: Option<i32>,
+    /// Why the probe failed, or why a reachable instance is degraded.
     pub message: Option<String>,
+    /// Reachable but heading for trouble (WAL archiving stuck, disk nearly full): why.
+    pub degraded: Option<String>,
+    /// While WAL archiving is stuck: how far the archived WAL reaches.
+    pub wal_archived_until: Option<DateTime<Utc>>,
+}
+
+impl Probe {
+    /// The health this probe says the instance has.
+    pub fn status(&self) -> HealthStatus {
+        match (self.ok, &self.degraded) {
+            (false, _) => HealthStatus::Unhealthy,
+            (true, Some(_)) => HealthStatus::Degraded,
+            (true, None) => HealthStatus::Healthy,
+        }
+    }
+}
+
+/// What recording a probe found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub state: InstanceState,
+    /// The instance's health changed with this probe: from what to what.
+    pub change: Option<(HealthStatus, HealthStatus)>,
 }
 
 /// Records `probe` under `probe_key` (the actor's incarnation and check number) and returns
 /// the instance's state. A second call with the same key stores nothing, and nothing is
 /// stored unless the instance is `running` (a probe of a server being stopped, restarted
-/// or deleted says nothing about its health).
+/// or deleted says nothing about its health). A change of health between healthy,
+/// unhealthy and degraded (not the first check's, from unknown) is kept as a health event.
 ///
 /// One statement, so one round trip: it runs for every instance every few seconds.
 pub async fn record_probe(
@@ -78,10 +103,12 @@ pub async fn record_probe(
     id: Uuid,
     probe_key: &str,
     probe: &Probe,
-) -> Result<InstanceState, CmsError> {
-    let state: Option<String> = sqlx::query_scalar(
+) -> Result<Recorded, CmsError> {
+    let status = probe.status();
+    let reason = probe.degraded.as_ref().or(probe.message.as_ref());
+    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
         "WITH record AS (
-             SELECT id, state FROM toygres_cms.instances WHERE id = $1 FOR UPDATE
+             SELECT id, state, health_status FROM toygres_cms.instances WHERE id = $1 FOR UPDATE
          ), inserted AS (
              INSERT INTO toygres_cms.health_checks
                  (instance_id, checked_at, ok, latency_ms, message, probe_key)
@@ -90,24 +117,61 @@ pub async fn record_probe(
              RETURNING checked_at
          ), summarised AS (
              UPDATE toygres_cms.instances i
-             SET health_status = CASE WHEN $2 THEN 'healthy' ELSE 'unhealthy' END,
+             SET health_status = $6, health_reason = $7, wal_archived_until = $8,
                  last_health_check_at = inserted.checked_at
              FROM inserted
              WHERE i.id = $1 AND i.state = 'running'
                AND (i.last_health_check_at IS NULL
                     OR i.last_health_check_at <= inserted.checked_at)
-             RETURNING 1
+             RETURNING i.health_status
+         ), changed AS (
+             INSERT INTO toygres_cms.health_events (instance_id, from_status, to_status, reason)
+             SELECT record.id, record.health_status, summarised.health_status, $7
+             FROM record, summarised
+             WHERE record.health_status NOT IN ('unknown', summarised.health_status)
+             RETURNING from_status
          )
-         SELECT state FROM record",
+         SELECT record.state, (SELECT from_status FROM changed) FROM record",
     )
     .bind(id)
     .bind(probe.ok)
     .bind(probe.latency_ms)
     .bind(&probe.message)
     .bind(probe_key)
+    .bind(status.as_str())
+    .bind(reason)
+    .bind(probe.wal_archived_until)
     .fetch_optional(pool)
     .await?;
-    parse_state(id, state)
+    let (state, changed_from) = row.unzip();
+    let state = parse_state(id, state.flatten())?;
+    let change = changed_from
+        .flatten()
+        .and_then(|from| from.parse::<HealthStatus>().ok())
+        .map(|from| (from, status));
+    Ok(Recorded { state, change })
+}
+
+/// One change of an instance's health.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HealthEvent {
+    #[sqlx(try_from = "String")]
+    pub from_status: HealthStatus,
+    #[sqlx(try_from = "String")]
+    pub to_status: HealthStatus,
+    pub reason: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// The instance's changes of health, oldest first.
+pub async fn events(pool: &PgPool, id: Uuid) -> Result<Vec<HealthEvent>, CmsError> {
+    Ok(sqlx::query_as(
+        "SELECT from_status, to_status, reason, occurred_at
+         FROM toygres_cms.health_events WHERE instance_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Moves the instance's summary forward to a newer check (never backwards).

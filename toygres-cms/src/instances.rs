@@ -51,6 +51,10 @@ pub struct InstanceRecord {
     #[sqlx(try_from = "String")]
     pub health_status: HealthStatus,
     pub last_health_check_at: Option<DateTime<Utc>>,
+    /// Why the instance is degraded or unhealthy.
+    pub health_reason: Option<String>,
+    /// While its WAL archiving is stuck: how far its archived WAL reaches.
+    pub wal_archived_until: Option<DateTime<Utc>>,
     pub create_orchestration_id: String,
     pub delete_orchestration_id: Option<String>,
     pub actor_orchestration_id: Option<String>,
@@ -374,7 +378,7 @@ const SELECT_RECORD: &str = "SELECT id, name, state, platform, postgres_version,
         last_health_check_at, create_orchestration_id, delete_orchestration_id,
         actor_orchestration_id, created_at, updated_at, deleted_at, last_error,
         operation_orchestration_id, restore_source, owner_role, database_name, superuser_access,
-        superuser_access_wanted
+        superuser_access_wanted, health_reason, wal_archived_until
      FROM toygres_cms.instances";
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<InstanceRecord>, CmsError> {

@@ -102,6 +102,9 @@ pub struct EndpointView {
 pub struct HealthView {
     pub status: HealthStatus,
     pub last_checked_at: Option<DateTime<Utc>>,
+    /// Why a running instance is `degraded` or `unhealthy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -354,6 +357,19 @@ pub struct OperationAction {
 pub struct InstanceEvents {
     pub instance: String,
     pub events: Vec<InstanceEventView>,
+    /// Its changes of health (between `healthy`, `unhealthy` and `degraded`), oldest
+    /// first.
+    #[serde(default)]
+    pub health: Vec<HealthEventView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthEventView {
+    pub at: DateTime<Utc>,
+    pub from: HealthStatus,
+    pub to: HealthStatus,
+    /// Why, for a change to `degraded` or `unhealthy`.
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -380,6 +396,6 @@ pub struct HealthCheckView {
     pub at: DateTime<Utc>,
     pub ok: bool,
     pub latency_ms: Option<u32>,
-    /// Why it failed.
+    /// Why it failed, or why the instance it reached is degraded.
     pub error: Option<String>,
 }

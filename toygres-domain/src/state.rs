@@ -150,6 +150,9 @@ text_enum! {
         Unknown = "unknown",
         Healthy = "healthy",
         Unhealthy = "unhealthy",
+        /// Reachable, but heading for trouble: its WAL archiving fails or falls behind, or
+        /// its disk is nearly full (the reason says which).
+        Degraded = "degraded",
         /// The last check of a running instance is older than three intervals: nobody is
         /// watching it just now (its watch is being replaced, or falls behind). Shown, never
         /// stored.

@@ -32,6 +32,24 @@ use uuid::Uuid;
 pub use access::{Access, Login};
 pub use credentials::Credentials;
 
+/// The size of a file system and what is left of it, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskUsage {
+    pub total_bytes: u64,
+    /// What an unprivileged writer (the instance's server) may still use.
+    pub available_bytes: u64,
+}
+
+impl DiskUsage {
+    /// The share in use, 0–100 (an empty file system counts as full).
+    pub fn used_percent(&self) -> f64 {
+        match self.total_bytes {
+            0 => 100.0,
+            total => 100.0 - self.available_bytes.min(total) as f64 * 100.0 / total as f64,
+        }
+    }
+}
+
 /// What a user asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceSpec {
@@ -196,6 +214,12 @@ pub trait Platform: Send + Sync {
     async fn deploy(&self, spec: &InstanceSpec, record: Uuid) -> Result<Deployed, PlatformError>;
 
     async fn status(&self, name: &InstanceName) -> Result<InstanceStatus, PlatformError>;
+
+    /// How full the file system that holds the instance's data is, where the platform
+    /// can tell (`None` where it cannot).
+    async fn disk_usage(&self, _name: &InstanceName) -> Result<Option<DiskUsage>, PlatformError> {
+        Ok(None)
+    }
 
     async fn endpoint(&self, name: &InstanceName) -> Result<Endpoint, PlatformError>;
 

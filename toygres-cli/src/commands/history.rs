@@ -1,4 +1,5 @@
-//! `events NAME` (state transitions) and `health NAME` (latest checks with latency).
+//! `events NAME` (state transitions and changes of health) and `health NAME` (latest
+//! checks with latency).
 
 use toygres_domain::InstanceName;
 
@@ -16,19 +17,37 @@ pub async fn events(
     match format {
         Format::Json => output::json(&events),
         Format::Table => {
-            let rows: Vec<[String; 4]> = events
-                .events
-                .iter()
-                .map(|e| {
+            let transitions = events.events.iter().map(|e| {
+                let from = e.from.map_or_else(|| "-".to_string(), |s| s.to_string());
+                (
+                    e.at,
                     [
-                        e.at.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
-                        format!(
-                            "{} -> {}",
-                            e.from.map_or_else(|| "-".to_string(), |s| s.to_string()),
-                            e.to
-                        ),
+                        format!("{from} -> {}", e.to),
                         e.operation.clone().unwrap_or_else(|| "-".into()),
                         e.message.clone().unwrap_or_default(),
+                    ],
+                )
+            });
+            let health = events.health.iter().map(|e| {
+                (
+                    e.at,
+                    [
+                        format!("health {} -> {}", e.from, e.to),
+                        "-".into(),
+                        e.reason.clone().unwrap_or_default(),
+                    ],
+                )
+            });
+            let mut merged: Vec<_> = transitions.chain(health).collect();
+            merged.sort_by_key(|(at, _)| *at);
+            let rows: Vec<[String; 4]> = merged
+                .into_iter()
+                .map(|(at, [transition, operation, message])| {
+                    [
+                        at.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+                        transition,
+                        operation,
+                        message,
                     ]
                 })
                 .collect();
@@ -55,7 +74,12 @@ pub async fn health(
                 .map(|c| {
                     [
                         c.at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                        if c.ok { "ok" } else { "failed" }.to_string(),
+                        match (c.ok, &c.error) {
+                            (false, _) => "failed",
+                            (true, Some(_)) => "degraded",
+                            (true, None) => "ok",
+                        }
+                        .to_string(),
                         c.latency_ms
                             .map_or_else(|| "-".to_string(), |ms| format!("{ms} ms")),
                         c.error.clone().unwrap_or_default(),

@@ -1,18 +1,20 @@
-//! One health check of the instance actor 1.1.0: a real login and `SELECT 1`, stored in
-//! the same step, returning the record's state so the actor knows whether to go on.
+//! One health check of the instance actor 1.1.0: a real login that reads how WAL archiving
+//! goes, the disk's fill, judged by the guardrails, stored in the same step; it returns the
+//! record's state so the actor knows whether to go on.
 //!
 //! An unreachable instance is a result (`ok: false`), not an activity failure. The row is
 //! keyed by the actor's incarnation and the check's number, so a re-run stores nothing
-//! twice, and the database stamps the time (no orchestration clock round trip).
+//! twice, and the database stamps the time (no orchestration clock round trip). A change
+//! of health is logged once, when it is recorded.
 
 use std::sync::Arc;
 
 use duroxide::ActivityContext;
 
-use super::readiness;
+use super::guardrails;
 use crate::Dependencies;
 use crate::activity_types::{CheckHealthInput, RecordHealthOutput};
-use crate::platform::Login;
+use crate::platform::{Login, probe};
 use toygres_cms::health::{self, Probe};
 
 pub const NAME: &str = crate::names::activities::CHECK_HEALTH;
@@ -23,18 +25,22 @@ pub async fn run(
     input: CheckHealthInput,
 ) -> Result<RecordHealthOutput, String> {
     let name = &input.name;
-    let result = readiness::log_in(&deps, name, Login::Monitor)
-        .await
-        .map(|(_, latency)| latency);
-    let probe = match result {
-        Ok(latency) => {
+    let probe = match vitals(&deps, &input).await {
+        Ok(vitals) => {
             deps.measures
                 .health_check_latency
-                .record(latency.as_secs_f64());
+                .record(vitals.latency.as_secs_f64());
+            let disk = deps.platform.disk_usage(name).await.unwrap_or_else(|e| {
+                ctx.trace_warn(format!("instance={name}: measuring its disk: {e}"));
+                None
+            });
+            let verdict = guardrails::judge(&vitals.archiving, disk);
             Probe {
                 ok: true,
-                latency_ms: Some(latency.as_millis().min(i32::MAX as u128) as i32),
-                message: None,
+                latency_ms: Some(vitals.latency.as_millis().min(i32::MAX as u128) as i32),
+                message: verdict.degraded.clone(),
+                degraded: verdict.degraded,
+                wal_archived_until: verdict.wal_archived_until,
             }
         }
         Err(message) => {
@@ -43,12 +49,38 @@ pub async fn run(
                 ok: false,
                 latency_ms: None,
                 message: Some(message),
+                degraded: None,
+                wal_archived_until: None,
             }
         }
     };
     let key = format!("{}/{}", input.incarnation, input.cycle);
-    let state = health::record_probe(&deps.cms, input.record_id, &key, &probe)
+    let recorded = health::record_probe(&deps.cms, input.record_id, &key, &probe)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(RecordHealthOutput { state })
+    if let Some((from, to)) = recorded.change {
+        let reason = probe.degraded.as_deref().or(probe.message.as_deref());
+        ctx.trace_info(format!(
+            "instance={name}: health {from} -> {to}{}",
+            reason.map(|r| format!(": {r}")).unwrap_or_default()
+        ));
+    }
+    Ok(RecordHealthOutput {
+        state: recorded.state,
+    })
+}
+
+/// Logs in as the monitor and reads the archiver.
+async fn vitals(deps: &Dependencies, input: &CheckHealthInput) -> Result<probe::Vitals, String> {
+    let endpoint = deps
+        .platform
+        .endpoint(&input.name)
+        .await
+        .map_err(|e| e.to_string())?;
+    let credentials = deps
+        .platform
+        .credentials(&input.name, Login::Monitor)
+        .await
+        .map_err(|e| e.to_string())?;
+    probe::vitals(&endpoint, &credentials, deps.probe_timeout).await
 }

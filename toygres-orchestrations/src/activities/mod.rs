@@ -15,6 +15,7 @@ pub mod expire_backups;
 pub mod fill_warm_pool;
 pub mod get_instance_endpoint;
 pub mod get_instance_status;
+mod guardrails;
 pub mod instance_names;
 pub mod measures;
 pub mod operate_instance;

@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use toygres_cms::{self as cms, backups};
-use toygres_domain::{BackupState, InstanceState};
+use toygres_domain::{BackupState, HealthStatus, InstanceState};
 use toygres_orchestrations::names::{self, activities, instance_ids, orchestrations};
 use toygres_orchestrations::types::v1_2::Restore;
 use toygres_orchestrations::types::{
@@ -26,12 +26,23 @@ use toygres_test_support::eventually::eventually_every;
 use toygres_test_support::processes::{self, postmasters_for};
 use uuid::Uuid;
 
-/// A running instance `name` with table `items` holding `rows` rows; its record id.
+/// A running instance `name` with table `items` holding `rows` rows, hardly watched; its
+/// record id.
 async fn instance_with_rows(cp: &TestControlPlane, name: &str, rows: i32) -> Uuid {
+    watched_instance_with_rows(cp, name, rows, 3600).await
+}
+
+/// As [`instance_with_rows`], its health checked every `interval_secs`.
+async fn watched_instance_with_rows(
+    cp: &TestControlPlane,
+    name: &str,
+    rows: i32,
+    interval_secs: u64,
+) -> Uuid {
     let spec = spec(name);
     let id = format!("create-{name}");
     let mut input = cp.reserve(&id, &spec).await;
-    input.health_check_interval_secs = 3600;
+    input.health_check_interval_secs = interval_secs;
     cp.start_create(&id, input.clone()).await;
     cp.wait(&id, Duration::from_secs(60)).await;
     execute(
@@ -516,5 +527,161 @@ async fn a_short_outage_of_the_record_costs_a_running_backup_nothing() {
         .count();
     assert_eq!(attempts, 1, "the backup's first attempt finished it");
     cp.platform.delete(&spec_name("steady")).await.unwrap();
+    cp.shutdown().await;
+}
+
+/// Sets the permission bits of `dir` and every directory under it: `mode` when given, else
+/// what `modes` remembered; returns what they were.
+fn set_dir_modes(
+    dir: &std::path::Path,
+    mode: Option<u32>,
+    modes: &std::collections::HashMap<std::path::PathBuf, u32>,
+) -> std::collections::HashMap<std::path::PathBuf, u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut found = std::collections::HashMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            }
+        }
+        let was = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777;
+        let now = mode.unwrap_or_else(|| modes[&dir]);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(now)).unwrap();
+        found.insert(dir, was);
+    }
+    found
+}
+
+/// Enough WAL to fill a segment (so the server asks to archive it).
+const A_SEGMENT_OF_WAL: &str =
+    "INSERT INTO filler SELECT repeat('x', 1000) FROM generate_series(1, 20000)";
+
+async fn archiver_failures(cp: &TestControlPlane, spec: &InstanceSpec) -> i64 {
+    query_strings(cp, spec, "SELECT failed_count::text FROM pg_stat_archiver").await[0]
+        .parse()
+        .unwrap()
+}
+
+async fn health_of(cp: &TestControlPlane, record: Uuid) -> cms::instances::InstanceRecord {
+    cms::instances::get(&cp.db.pool, record)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The guardrail for WAL archiving: a repository the instance cannot write to makes it
+/// `degraded` (with the reason, a health event, and what can be restored frozen at the last
+/// archived WAL) within two health intervals of the first failed attempt; once it is
+/// writable again the instance is healthy again, and a point-in-time restore to a moment
+/// after that has the rows written then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_wal_archiving_degrades_the_instance_until_it_recovers() {
+    const INTERVAL: Duration = Duration::from_secs(2);
+    let cp = TestControlPlane::start().await;
+    let record = watched_instance_with_rows(&cp, "archiver", 1, INTERVAL.as_secs()).await;
+    let source = spec("archiver");
+    let (backup_id, orchestration) = start_backup(&cp, record, "archiver").await;
+    cp.wait(&orchestration, Duration::from_secs(120)).await;
+    let backup = completed_backup(&cp, backup_id).await;
+    eventually(
+        "the first healthy check",
+        Duration::from_secs(30),
+        || async {
+            (health_of(&cp, record).await.health_status == HealthStatus::Healthy).then_some(())
+        },
+    )
+    .await;
+
+    let archive = cp
+        .platform
+        .root()
+        .join(".backups/stanzas")
+        .join(&backup.stanza)
+        .join("repo/archive")
+        .join(&backup.stanza);
+    let modes = set_dir_modes(&archive, Some(0o500), &Default::default());
+    execute(&cp, &source, "CREATE TABLE filler (pad text)").await;
+    execute(&cp, &source, A_SEGMENT_OF_WAL).await;
+    eventually_every(
+        "a failed archiving attempt",
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async { (archiver_failures(&cp, &source).await > 0).then_some(()) },
+    )
+    .await;
+    let failed_at = tokio::time::Instant::now();
+    let degraded = eventually_every(
+        "the instance to be degraded",
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async {
+            let record = health_of(&cp, record).await;
+            (record.health_status == HealthStatus::Degraded).then_some(record)
+        },
+    )
+    .await;
+    let took = failed_at.elapsed();
+    assert!(
+        took <= INTERVAL * 2 + Duration::from_secs(1),
+        "degraded {took:?} after the first failure, health checked every {INTERVAL:?}"
+    );
+    let reason = degraded.health_reason.unwrap();
+    assert!(reason.contains("WAL archiving is failing"), "{reason}");
+    let frozen = degraded
+        .wal_archived_until
+        .expect("restorable-until frozen");
+    assert!(frozen <= chrono::Utc::now(), "{frozen}");
+    let backup = backups::get(&cp.db.pool, backup_id).await.unwrap().unwrap();
+    assert_eq!(backup.instance_wal_archived_until, Some(frozen));
+    let changes = cms::health::events(&cp.db.pool, record).await.unwrap();
+    let last = changes.last().expect("a health event");
+    assert_eq!(
+        (last.from_status, last.to_status),
+        (HealthStatus::Healthy, HealthStatus::Degraded)
+    );
+
+    set_dir_modes(&archive, None, &modes);
+    execute(&cp, &source, A_SEGMENT_OF_WAL).await;
+    let recovered = eventually_every(
+        "the instance to be healthy again",
+        Duration::from_secs(90),
+        Duration::from_millis(200),
+        || async {
+            let record = health_of(&cp, record).await;
+            (record.health_status == HealthStatus::Healthy).then_some(record)
+        },
+    )
+    .await;
+    assert_eq!(recovered.health_reason, None);
+    assert_eq!(recovered.wal_archived_until, None);
+
+    execute(
+        &cp,
+        &source,
+        "CREATE TABLE marks (what text); INSERT INTO marks VALUES ('recovered')",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let moment = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    execute(&cp, &source, "INSERT INTO marks VALUES ('later')").await;
+    let from = RestoreFrom {
+        stanza: backup.stanza.clone(),
+        label: backup.label.clone().unwrap(),
+        target: RestoreTarget::Time { at: moment },
+    };
+    let (create, _) = start_restore(&cp, "archived", from, Some("archiver")).await;
+    cp.wait(&create, Duration::from_secs(120)).await;
+    assert_eq!(
+        query_strings(&cp, &spec("archived"), "SELECT what FROM marks").await,
+        ["recovered"],
+        "written after archiving recovered, before the moment"
+    );
+    for name in ["archiver", "archived"] {
+        cp.platform.delete(&spec_name(name)).await.unwrap();
+    }
     cp.shutdown().await;
 }

@@ -17,6 +17,7 @@ mod archive;
 mod backups;
 pub mod binaries;
 pub mod cluster;
+mod disk;
 mod instance_file;
 mod layout;
 mod logins;
@@ -49,8 +50,8 @@ use self::os_user::{Identity, OsUsers, RunAs};
 use self::ports::PortRange;
 use self::warm_pool::WarmPool;
 use super::{
-    BackupSet, Credentials, Deployed, Endpoint, InstanceSpec, InstanceStatus, Login, Platform,
-    PlatformError, RestoreFrom, Tls, WarmPoolFill,
+    BackupSet, Credentials, Deployed, DiskUsage, Endpoint, InstanceSpec, InstanceStatus, Login,
+    Platform, PlatformError, RestoreFrom, Tls, WarmPoolFill,
 };
 use crate::access;
 use crate::certificates::CertificateAuthority;
@@ -314,6 +315,10 @@ impl Platform for LocalPlatform {
             ),
         };
         Ok(InstanceStatus::NotReady { reason })
+    }
+
+    async fn disk_usage(&self, name: &InstanceName) -> Result<Option<DiskUsage>, PlatformError> {
+        disk::usage(&self.layout(name).data()).await
     }
 
     async fn endpoint(&self, name: &InstanceName) -> Result<Endpoint, PlatformError> {

@@ -1,27 +1,73 @@
-//! A real connection to an instance: log in with its credentials and run `SELECT 1`.
+//! A real connection to an instance: log in with its credentials and run one query.
 //!
 //! Used both by create-instance's connection test (with the owner's login, what a user
-//! gets) and by the instance actor's health probe (with the monitor's), so "healthy" means
-//! what a user's first query needs: a TLS connection to the server the CA vouches for, a
-//! password login, a query. A server that names its host in its certificate is probed by
-//! `wire` (cheap TLS); any other (one started before instances had certificates, or one
-//! behind a load balancer) through sqlx.
+//! gets: [`select_one`]) and by the instance actor's health probe (with the monitor's:
+//! [`vitals`], which also reads how WAL archiving goes), so "healthy" means what a user's
+//! first query needs: a TLS connection to the server the CA vouches for, a password login,
+//! a query. A server that names its host in its certificate is probed by `wire` (cheap
+//! TLS); any other (one started before instances had certificates, or one behind a load
+//! balancer) through sqlx.
 
+mod archiving;
 mod wire;
 
 use std::time::{Duration, Instant};
 
-use sqlx::Connection;
 use sqlx::postgres::PgConnection;
+use sqlx::{Connection, Row};
+
+pub use archiving::Archiving;
 
 use crate::{Credentials, Endpoint, Tls};
 
-/// Returns how long the login and query took.
+/// What one health probe found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vitals {
+    /// How long the login and the query took.
+    pub latency: Duration,
+    pub archiving: Archiving,
+}
+
+/// Logs in and runs `SELECT 1`; how long that took.
 pub async fn select_one(
     endpoint: &Endpoint,
     credentials: &Credentials,
     timeout: Duration,
 ) -> Result<Duration, String> {
+    let (row, latency) = query_row(endpoint, credentials, "SELECT 1::text", timeout).await?;
+    match row.as_slice() {
+        [Some(one)] if one == "1" => Ok(latency),
+        other => Err(format!("SELECT 1 returned {other:?}")),
+    }
+}
+
+/// Logs in as a login with `pg_monitor` and reads the WAL archiver's state.
+pub async fn vitals(
+    endpoint: &Endpoint,
+    credentials: &Credentials,
+    timeout: Duration,
+) -> Result<Vitals, String> {
+    let (row, latency) = query_row(endpoint, credentials, archiving::QUERY, timeout).await?;
+    Ok(Vitals {
+        latency,
+        archiving: Archiving::from_row(&row)?,
+    })
+}
+
+/// Runs `sql` (text columns only) and returns its row and how long the login and query
+/// took.
+async fn query_row(
+    endpoint: &Endpoint,
+    credentials: &Credentials,
+    sql: &str,
+    timeout: Duration,
+) -> Result<(Vec<Option<String>>, Duration), String> {
+    let failed = |e: String| {
+        format!(
+            "connecting to {}:{} as {}: {e}",
+            endpoint.host, endpoint.port, credentials.user
+        )
+    };
     if let (Tls::VerifyFull, Some(ca)) = (endpoint.tls, &credentials.root_certificate) {
         let login = wire::Login {
             host: &endpoint.host,
@@ -31,15 +77,10 @@ pub async fn select_one(
             database: &credentials.database,
         };
         let started = Instant::now();
-        return wire::select_one(&login, ca, timeout)
+        return wire::query_row(&login, ca, sql, timeout)
             .await
-            .map(|()| started.elapsed())
-            .map_err(|e| {
-                format!(
-                    "connecting to {}:{} as {}: {e}",
-                    endpoint.host, endpoint.port, credentials.user
-                )
-            });
+            .map(|row| (row, started.elapsed()))
+            .map_err(failed);
     }
     let options = credentials
         .connect_options(endpoint)
@@ -47,19 +88,16 @@ pub async fn select_one(
     let started = Instant::now();
     let attempt = async {
         let mut connection = PgConnection::connect_with(&options).await?;
-        let one: i32 = sqlx::query_scalar("SELECT 1")
-            .fetch_one(&mut connection)
-            .await?;
+        let row = sqlx::query(sql).fetch_one(&mut connection).await?;
+        let values = (0..row.len())
+            .map(|i| row.try_get::<Option<String>, _>(i))
+            .collect::<Result<Vec<_>, _>>()?;
         connection.close().await?;
-        Ok::<i32, sqlx::Error>(one)
+        Ok::<_, sqlx::Error>(values)
     };
     match tokio::time::timeout(timeout, attempt).await {
-        Ok(Ok(1)) => Ok(started.elapsed()),
-        Ok(Ok(other)) => Err(format!("SELECT 1 returned {other}")),
-        Ok(Err(e)) => Err(format!(
-            "connecting to {}:{} as {}: {e}",
-            endpoint.host, endpoint.port, credentials.user
-        )),
+        Ok(Ok(row)) => Ok((row, started.elapsed())),
+        Ok(Err(e)) => Err(failed(e.to_string())),
         Err(_) => Err(format!(
             "connecting to {}:{} timed out after {}s",
             endpoint.host,

@@ -1,4 +1,4 @@
-//! A login over verified TLS and `SELECT 1`, spoken directly: PostgreSQL's
+//! A login over verified TLS and one query of one row, spoken directly: PostgreSQL's
 //! frontend/backend protocol 3.0 (`SSLRequest`, startup, SCRAM-SHA-256, a simple query),
 //! just what a probe needs.
 //!
@@ -38,19 +38,25 @@ pub struct Login<'a> {
 }
 
 /// Logs in over TLS verified against `ca` (the certificate must name `host`) and runs
-/// `SELECT 1`; bounded by `timeout`.
-pub async fn select_one(
+/// `sql`, whose columns must be text; its last row (`None` for a `NULL`), bounded by
+/// `timeout`.
+pub async fn query_row(
     login: &Login<'_>,
     ca: &TrustedCa,
+    sql: &str,
     timeout: Duration,
-) -> Result<(), String> {
-    match tokio::time::timeout(timeout, exchange(login, ca)).await {
+) -> Result<Vec<Option<String>>, String> {
+    match tokio::time::timeout(timeout, exchange(login, ca, sql)).await {
         Ok(result) => result,
         Err(_) => Err(format!("timed out after {}s", timeout.as_secs())),
     }
 }
 
-async fn exchange(login: &Login<'_>, ca: &TrustedCa) -> Result<(), String> {
+async fn exchange(
+    login: &Login<'_>,
+    ca: &TrustedCa,
+    sql: &str,
+) -> Result<Vec<Option<String>>, String> {
     let mut tcp = TcpStream::connect((login.host, login.port))
         .await
         .map_err(|e| e.to_string())?;
@@ -69,12 +75,9 @@ async fn exchange(login: &Login<'_>, ca: &TrustedCa) -> Result<(), String> {
         .map_err(|e| format!("TLS: {e}"))?;
     let mut connection = Connection { stream: tls };
     connection.start(login).await?;
-    let answer = connection.query_one("SELECT 1").await?;
+    let row = connection.query_row(sql).await?;
     connection.send(Some(b'X'), &[]).await.ok();
-    match answer.as_deref() {
-        Some("1") => Ok(()),
-        other => Err(format!("SELECT 1 returned {other:?}")),
-    }
+    row.ok_or_else(|| format!("{sql:?} returned no row"))
 }
 
 struct Connection<S> {
@@ -180,17 +183,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
-    /// Runs `sql` (one row, one column expected) and returns the value.
-    async fn query_one(&mut self, sql: &str) -> Result<Option<String>, String> {
+    /// Runs `sql` and returns its last row.
+    async fn query_row(&mut self, sql: &str) -> Result<Option<Vec<Option<String>>>, String> {
         let mut body = sql.as_bytes().to_vec();
         body.push(0);
         self.send(Some(b'Q'), &body).await?;
-        let mut value = None;
+        let mut row = None;
         loop {
             let (tag, body) = self.receive().await?;
             match tag {
-                b'D' => value = first_column(&body),
-                b'Z' => return Ok(value),
+                b'D' => row = Some(columns(&body).ok_or("a malformed data row")?),
+                b'Z' => return Ok(row),
                 _ => {}
             }
         }
@@ -202,11 +205,25 @@ fn code(body: &[u8]) -> Option<i32> {
     Some(i32::from_be_bytes(body.get(..4)?.try_into().ok()?))
 }
 
-/// The first column of a `DataRow`.
-fn first_column(body: &[u8]) -> Option<String> {
-    let length = i32::from_be_bytes(body.get(2..6)?.try_into().ok()?);
-    let length = usize::try_from(length).ok()?;
-    Some(String::from_utf8_lossy(body.get(6..6 + length)?).to_string())
+/// The columns of a `DataRow` (a count, then each value's length, `-1` for `NULL`, and
+/// its bytes); `None` when the message is cut short.
+fn columns(body: &[u8]) -> Option<Vec<Option<String>>> {
+    let count = i16::from_be_bytes(body.get(..2)?.try_into().ok()?);
+    let mut at = 2;
+    let mut values = Vec::with_capacity(usize::try_from(count).ok()?);
+    for _ in 0..count {
+        let length = i32::from_be_bytes(body.get(at..at + 4)?.try_into().ok()?);
+        at += 4;
+        match usize::try_from(length) {
+            Ok(length) => {
+                let value = body.get(at..at + length)?;
+                values.push(Some(String::from_utf8_lossy(value).to_string()));
+                at += length;
+            }
+            Err(_) => values.push(None),
+        }
+    }
+    Some(values)
 }
 
 /// The `M` (message) field of an `ErrorResponse`, with its severity.
@@ -235,9 +252,10 @@ mod tests {
 
     #[test]
     fn reads_what_the_server_sends() {
-        let row = [0, 1, 0, 0, 0, 1, b'1'];
-        assert_eq!(first_column(&row).as_deref(), Some("1"));
-        assert_eq!(first_column(&[0, 1, 0, 0, 0, 9, b'1']), None, "cut short");
+        let row = [0, 2, 0, 0, 0, 1, b'1', 255, 255, 255, 255];
+        assert_eq!(columns(&row), Some(vec![Some("1".into()), None]));
+        assert_eq!(columns(&[0, 1, 0, 0, 0, 9, b'1']), None, "cut short");
+        assert_eq!(columns(&[0, 2, 0, 0, 0, 1, b'1']), None, "a column missing");
         let error = b"SFATAL\0C28P01\0Mpassword authentication failed for user \"app\"\0\0";
         assert_eq!(
             error_message(error),

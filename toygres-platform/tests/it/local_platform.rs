@@ -160,7 +160,8 @@ async fn a_stale_pid_file_naming_a_stranger_neither_skips_a_start_nor_gets_it_ki
 
 /// The probe's own login (TLS with the platform's CA, SCRAM) logs in where it should and
 /// nowhere else: a wrong password, a CA that did not sign the server's certificate, or a
-/// host the certificate does not name are each refused.
+/// host the certificate does not name are each refused. As the monitor it also reads the
+/// WAL archiver, and the platform measures the disk under the instance.
 #[tokio::test]
 async fn the_probe_logs_in_over_verified_tls_only() {
     use std::time::Duration;
@@ -180,6 +181,20 @@ async fn the_probe_logs_in_over_verified_tls_only() {
             .await
             .unwrap_or_else(|e| panic!("{login:?}: {e}"));
     }
+    let monitor = platform
+        .credentials(&spec.name, Login::Monitor)
+        .await
+        .unwrap();
+    let vitals = toygres_platform::probe::vitals(&endpoint, &monitor, timeout)
+        .await
+        .unwrap();
+    assert!(!vitals.archiving.failing, "{vitals:?}");
+    assert_eq!(vitals.archiving.failed_count, 0, "{vitals:?}");
+    let disk = platform.disk_usage(&spec.name).await.unwrap().unwrap();
+    assert!(
+        disk.total_bytes > 0 && disk.available_bytes <= disk.total_bytes,
+        "{disk:?}"
+    );
     let owner = platform
         .credentials(&spec.name, Login::Owner)
         .await
@@ -205,6 +220,7 @@ async fn the_probe_logs_in_over_verified_tls_only() {
         "a name the certificate lacks: {refused}"
     );
     platform.delete(&spec.name).await.unwrap();
+    assert_eq!(platform.disk_usage(&spec.name).await.unwrap(), None);
 }
 
 /// A retried backup meets the pgBackRest of the attempt before it, killed but still

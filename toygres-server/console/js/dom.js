@@ -29,7 +29,7 @@ export function replace(element, ...children) {
 const TONES = {
   ok: ["running", "healthy", "completed"],
   busy: ["creating", "starting", "stopping", "restarting", "deleting"],
-  warn: ["stale", "continued_as_new"],
+  warn: ["stale", "degraded", "continued_as_new"],
   bad: ["failed", "unhealthy", "not_found"],
 };
 

@@ -63,7 +63,7 @@ export function instancePage(main, name) {
       api.health(name, HEALTH_POINTS), api.events(name), api.operations({ instance: name, limit: 15 }),
     ]);
     replace(chart, health.status === "fulfilled" ? healthChart(health.value.checks) : failed(health));
-    replace(events, history.status === "fulfilled" ? eventList(history.value.events) : failed(history));
+    replace(events, history.status === "fulfilled" ? eventList(history.value) : failed(history));
     replace(operations, ops.status === "fulfilled" ? operationTable(ops.value.operations) : failed(ops));
   });
 }
@@ -147,7 +147,8 @@ function details(instance) {
     card("Instance", h("div", { class: "card-body" }, h("dl", { class: "facts" },
       h("dt", {}, "State"), h("dd", { "data-test": "state" }, pill(instance.state)),
       h("dt", {}, "Health"), h("dd", {}, pill(instance.health.status), " ",
-        h("span", { class: "muted-text small" }, `checked ${ago(instance.health.last_checked_at)}`)),
+        h("span", { class: "muted-text small" }, `checked ${ago(instance.health.last_checked_at)}`),
+        instance.health.reason ? h("div", { class: "message", "data-test": "health-reason" }, instance.health.reason) : null),
       h("dt", {}, "PostgreSQL"), h("dd", {}, instance.postgres_version),
       h("dt", {}, "Storage"), h("dd", {}, `${instance.storage_gb} GB on ${instance.platform}`),
       h("dt", {}, "Created"), h("dd", {}, timestamp(instance.created_at)),
@@ -168,13 +169,19 @@ function superuserAccess(instance) {
       "The owner cannot read the server's files or run programs.")];
 }
 
-function eventList(events) {
-  if (events.length === 0) return h("div", { class: "empty" }, "No state changes yet.");
-  return h("ol", { class: "events", "data-test": "events" }, events.slice().reverse().map((event) =>
+/** State transitions and changes of health, newest first. */
+function eventList({ events, health = [] }) {
+  const entries = [
+    ...events.map((event) => ({ at: event.at, from: event.from, to: event.to, operation: event.operation, message: event.message })),
+    ...health.map((change) => ({ at: change.at, label: "health", from: change.from, to: change.to, message: change.reason })),
+  ].sort((a, b) => a.at.localeCompare(b.at));
+  if (entries.length === 0) return h("div", { class: "empty" }, "No state changes yet.");
+  return h("ol", { class: "events", "data-test": "events" }, entries.reverse().map((entry) =>
     h("li", {},
-      h("span", { class: "when", title: event.at }, timestamp(event.at)),
+      h("span", { class: "when", title: entry.at }, timestamp(entry.at)),
       h("div", { class: "what" },
-        event.from ? [pill(event.from), "→"] : null, pill(event.to),
-        event.operation ? link(operationHref(event.operation), "operation") : null,
-        event.message ? h("div", { class: "message" }, event.message) : null))));
+        entry.label ? h("span", { class: "muted-text small" }, entry.label) : null,
+        entry.from ? [pill(entry.from), "→"] : null, pill(entry.to),
+        entry.operation ? link(operationHref(entry.operation), "operation") : null,
+        entry.message ? h("div", { class: "message" }, entry.message) : null))));
 }

@@ -43,7 +43,7 @@ function summary(instances) {
     stat("Instances", instances.length, "count-all"),
     stat("Running", count((i) => i.state === "running"), "count-running"),
     stat("Healthy", count((i) => i.health.status === "healthy"), "count-healthy"),
-    stat("Need a look", count((i) => i.state === "failed" || ["unhealthy", "stale"].includes(i.health.status)), "count-attention"),
+    stat("Need a look", count((i) => i.state === "failed" || ["unhealthy", "degraded", "stale"].includes(i.health.status)), "count-attention"),
   ];
 }
 
@@ -61,7 +61,7 @@ function row(instance) {
   return h("tr", { "data-instance": instance.name },
     h("td", {}, link(instanceHref(instance.name), h("strong", {}, instance.name))),
     h("td", {}, pill(instance.state), step ? h("span", { class: "step" }, step) : null),
-    h("td", {}, pill(instance.health.status)),
+    h("td", { title: instance.health.reason ?? "" }, pill(instance.health.status)),
     h("td", { class: "mono" }, instance.endpoint ? `${instance.endpoint.host}:${instance.endpoint.port}` : "—"),
     h("td", {}, `PostgreSQL ${instance.postgres_version}`),
     h("td", { class: "muted-text", title: instance.created_at }, ago(instance.created_at)),

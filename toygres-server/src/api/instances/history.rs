@@ -1,4 +1,4 @@
-//! `GET /api/v1/instances/{name}/events` (its state transitions) and
+//! `GET /api/v1/instances/{name}/events` (its state transitions and changes of health) and
 //! `GET /api/v1/instances/{name}/health[?limit=N]` (its latest health checks): the record
 //! of the live instance of that name, else of the last deleted one.
 
@@ -9,7 +9,9 @@ use serde::Deserialize;
 use toygres_cms::health;
 use toygres_cms::instances::{self, InstanceRecord};
 use toygres_domain::ErrorCode;
-use toygres_domain::api::{HealthCheckView, HealthHistory, InstanceEventView, InstanceEvents};
+use toygres_domain::api::{
+    HealthCheckView, HealthEventView, HealthHistory, InstanceEventView, InstanceEvents,
+};
 
 use super::{NamePath, view};
 use crate::api::{ApiError, AppState};
@@ -33,9 +35,20 @@ pub async fn events(
             operation: event.orchestration_id,
         })
         .collect();
+    let health = health::events(&app.cms, record.id)
+        .await?
+        .into_iter()
+        .map(|event| HealthEventView {
+            at: event.occurred_at,
+            from: event.from_status,
+            to: event.to_status,
+            reason: event.reason,
+        })
+        .collect();
     Ok(Json(InstanceEvents {
         instance: record.name,
         events,
+        health,
     }))
 }
 

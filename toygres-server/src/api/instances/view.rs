@@ -38,10 +38,7 @@ pub fn instance(record: &InstanceRecord, health_interval: std::time::Duration) -
             .or_else(|| record.endpoint_database.clone()),
         superuser_access: record.superuser_access,
         endpoint,
-        health: HealthView {
-            status: health(record, health_interval, chrono::Utc::now()),
-            last_checked_at: record.last_health_check_at,
-        },
+        health: health_view(record, health_interval),
         last_error: record.last_error.clone(),
         create_orchestration: OrchestrationView {
             id: record.create_orchestration_id.clone(),
@@ -68,6 +65,19 @@ pub fn instance(record: &InstanceRecord, health_interval: std::time::Duration) -
         created_at: record.created_at,
         updated_at: record.updated_at,
         deleted_at: record.deleted_at,
+    }
+}
+
+fn health_view(record: &InstanceRecord, interval: std::time::Duration) -> HealthView {
+    let status = health(record, interval, chrono::Utc::now());
+    let reason = match status {
+        HealthStatus::Degraded | HealthStatus::Unhealthy => record.health_reason.clone(),
+        HealthStatus::Unknown | HealthStatus::Healthy | HealthStatus::Stale => None,
+    };
+    HealthView {
+        status,
+        last_checked_at: record.last_health_check_at,
+        reason,
     }
 }
 
