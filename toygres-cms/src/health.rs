@@ -96,6 +96,8 @@ pub struct Recorded {
 /// stored unless the instance is `running` (a probe of a server being stopped, restarted
 /// or deleted says nothing about its health). A change of health between healthy,
 /// unhealthy and degraded (not the first check's, from unknown) is kept as a health event.
+/// A probe that did not reach the server says nothing of its archiving: how far its
+/// archived WAL reaches stays as the last probe that did found it.
 ///
 /// One statement, so one round trip: it runs for every instance every few seconds.
 pub async fn record_probe(
@@ -117,7 +119,8 @@ pub async fn record_probe(
              RETURNING checked_at
          ), summarised AS (
              UPDATE toygres_cms.instances i
-             SET health_status = $6, health_reason = $7, wal_archived_until = $8,
+             SET health_status = $6, health_reason = $7,
+                 wal_archived_until = CASE WHEN $2 THEN $8 ELSE i.wal_archived_until END,
                  last_health_check_at = inserted.checked_at
              FROM inserted
              WHERE i.id = $1 AND i.state = 'running'
