@@ -130,64 +130,371 @@ pub mod versions {
 }
 
 /// Instance ids of the orchestrations Toygres starts, in one place so that the API,
-/// reconciliation and tests all agree on them.
+/// reconciliation and tests all agree on them. Each is an [`OperationId`]: made from typed
+/// parts and read back into them (`Display`/`FromStr`), so what an id says it acts on is
+/// never guessed from a prefix.
 pub mod instance_ids {
+    use std::fmt;
+    use std::str::FromStr;
+
     use uuid::Uuid;
 
     use crate::domain::InstanceName;
 
-    /// A create: unique per request (`attempt` is a fresh random value), so two creates
-    /// of a name never share an orchestration.
-    pub fn create_instance(name: &InstanceName, attempt: Uuid) -> String {
-        format!("create-{name}-{}", attempt.simple())
-    }
-
-    /// The delete of one CMS record; derived from it, so repeating a DELETE finds the
-    /// delete already under way.
-    pub fn delete_instance(record_id: Uuid) -> String {
-        format!("delete-{record_id}")
-    }
-
     const INSTANCE_ACTOR_PREFIX: &str = "toygres-instance-actor-";
+    const RETRY_PREFIX: &str = "retry-";
+    /// How duroxide names a sub-orchestration: `{parent}::sub::{n}`.
+    const SUB_SEPARATOR: &str = "::";
+    /// What a retry's id writes for [`SUB_SEPARATOR`], not allowed in a root id.
+    const SUB_SEPARATOR_IN_RETRY: &str = "..";
 
-    /// The health-watching actor of one instance (one per CMS row, never reused).
-    pub fn instance_actor(record_id: Uuid) -> String {
-        format!("{INSTANCE_ACTOR_PREFIX}{record_id}")
+    /// The one history pruner of a store.
+    pub const HISTORY_PRUNER: &str = "toygres-system-history-pruner";
+    /// The one warm pool of a store (local platform).
+    pub const WARM_POOL: &str = "toygres-system-warm-pool";
+
+    /// An operation on one record that a user asks for, unique per request.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum RecordOperation {
+        Stop,
+        Start,
+        Restart,
+        SuperuserAccess,
     }
 
-    /// A stop, start or restart of one record (`kind` is `stop`, `start` or `restart`):
-    /// unique per request.
-    pub fn operation(kind: &str, record_id: Uuid, attempt: Uuid) -> String {
-        format!("{kind}-{record_id}-{}", attempt.simple())
+    impl RecordOperation {
+        pub const ALL: [Self; 4] = [
+            Self::Stop,
+            Self::Start,
+            Self::Restart,
+            Self::SuperuserAccess,
+        ];
+
+        /// Its word in ids and logs.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Stop => "stop",
+                Self::Start => "start",
+                Self::Restart => "restart",
+                Self::SuperuserAccess => "superuser-access",
+            }
+        }
     }
 
-    /// A backup of one record asked for by a user: unique per request.
-    pub fn backup(record_id: Uuid, attempt: Uuid) -> String {
-        format!("backup-{record_id}-{}", attempt.simple())
+    impl fmt::Display for RecordOperation {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.as_str())
+        }
     }
 
-    /// The backup a schedule takes at tick `cycle` of its run `generation`: also the key
-    /// of its reservation, so a retried tick finds the same backup.
-    pub fn scheduled_backup(record_id: Uuid, generation: Uuid, cycle: u64) -> String {
-        format!(
-            "scheduled-backup-{record_id}-{}-{cycle}",
-            generation.simple()
-        )
+    /// The id of an orchestration Toygres starts.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum OperationId {
+        /// A create: unique per request (`attempt` is a fresh random value), so two
+        /// creates of a name never share an orchestration.
+        Create {
+            name: InstanceName,
+            attempt: Uuid,
+        },
+        /// The delete of one CMS record; derived from it, so repeating a DELETE finds the
+        /// delete already under way.
+        Delete {
+            record: Uuid,
+        },
+        /// The health-watching actor of one instance (one per CMS row, never reused).
+        InstanceActor {
+            record: Uuid,
+        },
+        /// A stop, start, restart or superuser-access change of one record.
+        OnRecord {
+            operation: RecordOperation,
+            record: Uuid,
+            attempt: Uuid,
+        },
+        /// A backup of one record asked for by a user: unique per request.
+        Backup {
+            record: Uuid,
+            attempt: Uuid,
+        },
+        /// The backup a schedule takes at tick `cycle` of its run `generation`: also the
+        /// key of its reservation, so a retried tick finds the same backup.
+        ScheduledBackup {
+            record: Uuid,
+            generation: Uuid,
+            cycle: u64,
+        },
+        /// The backup schedule of one record (at most one).
+        BackupSchedule {
+            record: Uuid,
+        },
+        /// The removal of one backup.
+        DeleteBackup {
+            backup: Uuid,
+        },
+        HistoryPruner,
+        WarmPool,
+        /// A sub-orchestration of `parent` (`{parent}::{path}`, as duroxide names it).
+        Sub {
+            parent: Box<OperationId>,
+            path: String,
+        },
+        /// An operator's retry of failed operation `of`: one per failed operation, so
+        /// asking twice finds the first (a retry that fails is retried as
+        /// `retry-retry-...`). Its id writes `of`'s `::` as `..`, so a retry of a retry's
+        /// sub-orchestration and a retry of a retry of a sub-orchestration read back the
+        /// same (the format is durable); both act on the same subject.
+        Retry(Box<OperationId>),
     }
 
-    /// The backup schedule of one record (at most one).
-    pub fn backup_schedule(record_id: Uuid) -> String {
-        format!("backup-schedule-{record_id}")
+    /// What an operation acts on.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Subject {
+        /// An instance, by its CMS record.
+        Record(Uuid),
+        /// An instance, by name (a create's id names it before any record is read).
+        Name(InstanceName),
+        /// A backup, by its id.
+        Backup(Uuid),
+        /// Nothing in particular (system operations, ids made elsewhere).
+        None,
     }
 
-    /// The removal of one backup.
-    pub fn delete_backup(backup_id: Uuid) -> String {
-        format!("delete-backup-{backup_id}")
+    impl OperationId {
+        /// What it acts on; a sub-orchestration and a retry act on what their operation
+        /// does.
+        pub fn subject(&self) -> Subject {
+            match self {
+                Self::Create { name, .. } => Subject::Name(name.clone()),
+                Self::Delete { record }
+                | Self::InstanceActor { record }
+                | Self::OnRecord { record, .. }
+                | Self::Backup { record, .. }
+                | Self::ScheduledBackup { record, .. }
+                | Self::BackupSchedule { record } => Subject::Record(*record),
+                Self::DeleteBackup { backup } => Subject::Backup(*backup),
+                Self::HistoryPruner | Self::WarmPool => Subject::None,
+                Self::Sub { parent, .. } => parent.subject(),
+                Self::Retry(of) => of.subject(),
+            }
+        }
+    }
+
+    impl fmt::Display for OperationId {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                Self::Create { name, attempt } => write!(f, "create-{name}-{}", attempt.simple()),
+                Self::Delete { record } => write!(f, "delete-{record}"),
+                Self::InstanceActor { record } => write!(f, "{INSTANCE_ACTOR_PREFIX}{record}"),
+                Self::OnRecord {
+                    operation,
+                    record,
+                    attempt,
+                } => write!(f, "{operation}-{record}-{}", attempt.simple()),
+                Self::Backup { record, attempt } => {
+                    write!(f, "backup-{record}-{}", attempt.simple())
+                }
+                Self::ScheduledBackup {
+                    record,
+                    generation,
+                    cycle,
+                } => write!(
+                    f,
+                    "scheduled-backup-{record}-{}-{cycle}",
+                    generation.simple()
+                ),
+                Self::BackupSchedule { record } => write!(f, "backup-schedule-{record}"),
+                Self::DeleteBackup { backup } => write!(f, "delete-backup-{backup}"),
+                Self::HistoryPruner => f.write_str(HISTORY_PRUNER),
+                Self::WarmPool => f.write_str(WARM_POOL),
+                Self::Sub { parent, path } => write!(f, "{parent}{SUB_SEPARATOR}{path}"),
+                Self::Retry(of) => write!(
+                    f,
+                    "{RETRY_PREFIX}{}",
+                    of.to_string()
+                        .replace(SUB_SEPARATOR, SUB_SEPARATOR_IN_RETRY)
+                ),
+            }
+        }
+    }
+
+    /// An id Toygres did not make (or made by an earlier version in another shape).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct UnknownId(pub String);
+
+    impl fmt::Display for UnknownId {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{:?} is not an operation id Toygres makes", self.0)
+        }
+    }
+
+    impl std::error::Error for UnknownId {}
+
+    impl FromStr for OperationId {
+        type Err = UnknownId;
+
+        fn from_str(id: &str) -> Result<Self, UnknownId> {
+            parse(id).ok_or_else(|| UnknownId(id.to_string()))
+        }
+    }
+
+    fn parse(id: &str) -> Option<OperationId> {
+        if let Some((parent, path)) = id.split_once(SUB_SEPARATOR) {
+            return Some(OperationId::Sub {
+                parent: Box::new(parse(parent)?),
+                path: path.to_string(),
+            });
+        }
+        if let Some(retried) = id.strip_prefix(RETRY_PREFIX) {
+            let of = retried.replace(SUB_SEPARATOR_IN_RETRY, SUB_SEPARATOR);
+            return Some(OperationId::Retry(Box::new(parse(&of)?)));
+        }
+        parse_root(id)
+    }
+
+    fn parse_root(id: &str) -> Option<OperationId> {
+        use OperationId::*;
+        match id {
+            HISTORY_PRUNER => return Some(HistoryPruner),
+            WARM_POOL => return Some(WarmPool),
+            _ => {}
+        }
+        if let Some(rest) = id.strip_prefix(INSTANCE_ACTOR_PREFIX) {
+            return Some(InstanceActor {
+                record: record(rest)?,
+            });
+        }
+        if let Some(rest) = id.strip_prefix("scheduled-backup-") {
+            let (record, rest) = record_then(rest)?;
+            let (generation, cycle) = rest.split_once('-')?;
+            return Some(ScheduledBackup {
+                record,
+                generation: attempt(generation)?,
+                cycle: cycle.parse().ok()?,
+            });
+        }
+        if let Some(rest) = id.strip_prefix("backup-schedule-") {
+            return Some(BackupSchedule {
+                record: record(rest)?,
+            });
+        }
+        if let Some(rest) = id.strip_prefix("delete-backup-") {
+            return Some(DeleteBackup {
+                backup: record(rest)?,
+            });
+        }
+        if let Some(rest) = id.strip_prefix("delete-") {
+            return Some(Delete {
+                record: record(rest)?,
+            });
+        }
+        if let Some(rest) = id.strip_prefix("backup-") {
+            let (record, rest) = record_then(rest)?;
+            return Some(Backup {
+                record,
+                attempt: attempt(rest)?,
+            });
+        }
+        if let Some(rest) = id.strip_prefix("create-") {
+            let (name, rest) = rest.rsplit_once('-')?;
+            return Some(Create {
+                name: InstanceName::parse(name).ok()?,
+                attempt: attempt(rest)?,
+            });
+        }
+        RecordOperation::ALL.into_iter().find_map(|operation| {
+            let rest = id.strip_prefix(operation.as_str())?.strip_prefix('-')?;
+            let (record, rest) = record_then(rest)?;
+            Some(OnRecord {
+                operation,
+                record,
+                attempt: attempt(rest)?,
+            })
+        })
+    }
+
+    /// A record's or backup's id, written hyphenated.
+    fn record(text: &str) -> Option<Uuid> {
+        (text.len() == 36).then(|| Uuid::try_parse(text).ok())?
+    }
+
+    /// A hyphenated id, a `-`, and the rest.
+    fn record_then(text: &str) -> Option<(Uuid, &str)> {
+        let (id, rest) = text.split_at_checked(36)?;
+        Some((record(id)?, rest.strip_prefix('-')?))
+    }
+
+    /// A request's random value, written without hyphens.
+    fn attempt(text: &str) -> Option<Uuid> {
+        (text.len() == 32).then(|| Uuid::try_parse(text).ok())?
+    }
+
+    /// The subject of operation `id`: nothing for an id Toygres did not make.
+    pub fn subject_of(id: &str) -> Subject {
+        id.parse::<OperationId>()
+            .map_or(Subject::None, |id| id.subject())
     }
 
     /// Whether `id` is the id of an instance actor.
     pub fn is_instance_actor(id: &str) -> bool {
-        id.starts_with(INSTANCE_ACTOR_PREFIX)
+        matches!(id.parse(), Ok(OperationId::InstanceActor { .. }))
+    }
+
+    pub fn create_instance(name: &InstanceName, attempt: Uuid) -> String {
+        OperationId::Create {
+            name: name.clone(),
+            attempt,
+        }
+        .to_string()
+    }
+
+    pub fn delete_instance(record: Uuid) -> String {
+        OperationId::Delete { record }.to_string()
+    }
+
+    pub fn instance_actor(record: Uuid) -> String {
+        OperationId::InstanceActor { record }.to_string()
+    }
+
+    pub fn operation(operation: RecordOperation, record: Uuid, attempt: Uuid) -> String {
+        OperationId::OnRecord {
+            operation,
+            record,
+            attempt,
+        }
+        .to_string()
+    }
+
+    pub fn backup(record: Uuid, attempt: Uuid) -> String {
+        OperationId::Backup { record, attempt }.to_string()
+    }
+
+    pub fn scheduled_backup(record: Uuid, generation: Uuid, cycle: u64) -> String {
+        OperationId::ScheduledBackup {
+            record,
+            generation,
+            cycle,
+        }
+        .to_string()
+    }
+
+    pub fn backup_schedule(record: Uuid) -> String {
+        OperationId::BackupSchedule { record }.to_string()
+    }
+
+    pub fn delete_backup(backup: Uuid) -> String {
+        OperationId::DeleteBackup { backup }.to_string()
+    }
+
+    /// The retry of failed operation `of` (see [`OperationId::Retry`]). An id Toygres did
+    /// not make is retried under `retry-` and the id, as ever.
+    pub fn retry(of: &str) -> String {
+        match of.parse::<OperationId>() {
+            Ok(of) => OperationId::Retry(Box::new(of)).to_string(),
+            Err(_) => format!(
+                "{RETRY_PREFIX}{}",
+                of.replace(SUB_SEPARATOR, SUB_SEPARATOR_IN_RETRY)
+            ),
+        }
     }
 
     /// The pgBackRest stanza (the backup series) of one record: per record, not per name,
@@ -201,70 +508,6 @@ pub mod instance_ids {
         let (name, record) = stanza.rsplit_once('-')?;
         Uuid::try_parse(record).ok()?;
         InstanceName::parse(name).ok()
-    }
-
-    /// The one history pruner of a store.
-    pub const HISTORY_PRUNER: &str = "toygres-system-history-pruner";
-    /// The one warm pool of a store (local platform).
-    pub const WARM_POOL: &str = "toygres-system-warm-pool";
-
-    const RETRY_PREFIX: &str = "retry-";
-
-    /// An operator's retry of failed operation `of`: one per failed operation, so asking
-    /// twice finds the first (a retry that fails is retried as `retry-retry-...`). The
-    /// `::` of a sub-orchestration's id, not allowed in a root id, becomes `..`.
-    pub fn retry(of: &str) -> String {
-        format!("{RETRY_PREFIX}{}", of.replace("::", ".."))
-    }
-
-    /// What an operation's id says it acts on (read back from the ids made above).
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum Subject {
-        /// An instance, by its CMS record.
-        Record(Uuid),
-        /// An instance, by name (a create's id names it before any record is read).
-        Name(InstanceName),
-        /// A backup, by its id.
-        Backup(Uuid),
-        /// Nothing in particular (system operations, ids made elsewhere).
-        None,
-    }
-
-    /// The subject of operation `id`; a sub-orchestration (`parent::sub::n`) acts on what
-    /// its parent does.
-    pub fn subject_of(id: &str) -> Subject {
-        if let Some(retried) = id.strip_prefix(RETRY_PREFIX) {
-            return subject_of(&retried.replace("..", "::"));
-        }
-        let root = id.split("::").next().unwrap_or(id);
-        let leading_uuid = |rest: &str| rest.get(..36).and_then(|text| Uuid::parse_str(text).ok());
-        let by_record = |rest: &str| leading_uuid(rest).map_or(Subject::None, Subject::Record);
-        let record_prefixes = [
-            INSTANCE_ACTOR_PREFIX,
-            "backup-schedule-",
-            "scheduled-backup-",
-            "stop-",
-            "start-",
-            "restart-",
-            "superuser-access-",
-        ];
-        if let Some(rest) = root.strip_prefix("delete-backup-") {
-            return leading_uuid(rest).map_or(Subject::None, Subject::Backup);
-        }
-        if let Some(rest) = record_prefixes.iter().find_map(|p| root.strip_prefix(p)) {
-            return by_record(rest);
-        }
-        if let Some(rest) = root
-            .strip_prefix("backup-")
-            .or(root.strip_prefix("delete-"))
-        {
-            return by_record(rest);
-        }
-        root.strip_prefix("create-")
-            .and_then(|rest| rest.rsplit_once('-'))
-            .filter(|(_, attempt)| attempt.len() == 32)
-            .and_then(|(name, _)| InstanceName::parse(name).ok())
-            .map_or(Subject::None, Subject::Name)
     }
 }
 
@@ -305,51 +548,91 @@ mod tests {
     }
 
     #[test]
-    fn every_operation_id_names_its_subject() {
-        use instance_ids::{Subject, subject_of};
+    fn every_operation_id_reads_back_as_made_and_names_its_subject() {
+        use instance_ids::{OperationId, RecordOperation, Subject, subject_of};
         let record = uuid::Uuid::new_v4();
         let other = uuid::Uuid::new_v4();
         let name = crate::domain::InstanceName::parse("shop-2").unwrap();
-        let create = instance_ids::create_instance(&name, other);
-        for id in [
-            instance_ids::delete_instance(record),
-            instance_ids::instance_actor(record),
-            instance_ids::operation("restart", record, other),
-            instance_ids::operation("superuser-access", record, other),
-            instance_ids::backup(record, other),
-            instance_ids::scheduled_backup(record, other, 7),
-            instance_ids::backup_schedule(record),
-        ] {
-            assert_eq!(subject_of(&id), Subject::Record(record), "{id}");
+        let create = OperationId::Create {
+            name: name.clone(),
+            attempt: other,
+        };
+        let mut on_record = vec![
+            OperationId::Delete { record },
+            OperationId::InstanceActor { record },
+            OperationId::Backup {
+                record,
+                attempt: other,
+            },
+            OperationId::ScheduledBackup {
+                record,
+                generation: other,
+                cycle: 7,
+            },
+            OperationId::BackupSchedule { record },
+        ];
+        on_record.extend(
+            RecordOperation::ALL
+                .into_iter()
+                .map(|operation| OperationId::OnRecord {
+                    operation,
+                    record,
+                    attempt: other,
+                }),
+        );
+        let cleanup = OperationId::Sub {
+            parent: Box::new(create.clone()),
+            path: "sub::3".into(),
+        };
+        let retried_twice =
+            OperationId::Retry(Box::new(OperationId::Retry(Box::new(cleanup.clone()))));
+        let sub_of_a_retry = OperationId::Sub {
+            parent: Box::new(OperationId::Retry(Box::new(create.clone()))),
+            path: "sub::1".into(),
+        };
+        let by_name = [create, cleanup, retried_twice.clone(), sub_of_a_retry];
+        let backup = OperationId::DeleteBackup { backup: record };
+        let system = [OperationId::HistoryPruner, OperationId::WarmPool];
+        let all = on_record
+            .iter()
+            .chain(&by_name)
+            .chain([&backup])
+            .chain(&system);
+        for id in all {
+            let text = id.to_string();
+            let read = text.parse::<OperationId>().unwrap();
+            assert_eq!(read.to_string(), text);
+            assert_eq!(read.subject(), id.subject(), "{text}");
+            if !matches!(id, OperationId::Retry(_)) {
+                assert_eq!(&read, id, "{text}");
+            }
         }
-        assert_eq!(subject_of(&create), Subject::Name(name.clone()));
+        for id in &on_record {
+            assert_eq!(id.subject(), Subject::Record(record), "{id}");
+        }
+        for id in &by_name {
+            assert_eq!(id.subject(), Subject::Name(name.clone()), "{id}");
+        }
+        assert_eq!(backup.subject(), Subject::Backup(record));
+        assert!(!retried_twice.to_string().contains("::"), "{retried_twice}");
         assert_eq!(
-            subject_of(&format!("{create}::sub::3")),
-            Subject::Name(name)
-        );
-        assert_eq!(
-            subject_of(&instance_ids::delete_backup(record)),
-            Subject::Backup(record)
-        );
-        let cleanup = format!("{create}::sub::3");
-        let retried = instance_ids::retry(&instance_ids::retry(&cleanup));
-        assert!(!retried.contains("::"), "{retried}");
-        assert_eq!(
-            subject_of(&retried),
-            Subject::Name(crate::domain::InstanceName::parse("shop-2").unwrap())
-        );
-        assert_eq!(
-            subject_of(&instance_ids::retry(&instance_ids::delete_instance(record))),
-            Subject::Record(record)
+            instance_ids::retry(&instance_ids::delete_instance(record)),
+            format!("retry-delete-{record}")
         );
         for id in [
             instance_ids::HISTORY_PRUNER,
             instance_ids::WARM_POOL,
             "create-x",
+            "stop-not-a-record",
+            "restart-{record}",
             "",
         ] {
             assert_eq!(subject_of(id), Subject::None, "{id}");
         }
+        assert_eq!(
+            instance_ids::retry("made-elsewhere::sub::1"),
+            "retry-made-elsewhere..sub..1"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use duroxide::Client;
 use toygres_cms::instances::InstanceRecord;
 use toygres_domain::{InstanceName, InstanceState};
 use toygres_orchestrations::names;
+use toygres_orchestrations::names::instance_ids::RecordOperation;
 use toygres_orchestrations::types::{
     DEFAULT_READINESS_TIMEOUT_SECS, OperationInput, SuperuserAccessInput,
 };
@@ -22,14 +23,19 @@ pub enum InstanceOperation {
 }
 
 impl InstanceOperation {
+    /// What it is called in its orchestration's id.
+    pub fn record_operation(self) -> RecordOperation {
+        match self {
+            Self::Stop => RecordOperation::Stop,
+            Self::Start => RecordOperation::Start,
+            Self::Restart => RecordOperation::Restart,
+            Self::SuperuserAccess => RecordOperation::SuperuserAccess,
+        }
+    }
+
     /// What the operation is called (in its orchestration's id, in logs).
     pub fn kind(self) -> &'static str {
-        match self {
-            Self::Stop => "stop",
-            Self::Start => "start",
-            Self::Restart => "restart",
-            Self::SuperuserAccess => "superuser-access",
-        }
+        self.record_operation().as_str()
     }
 
     /// The state the record is in while the operation runs.

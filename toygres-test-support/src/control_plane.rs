@@ -14,6 +14,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use toygres_cms as cms;
 use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
+use toygres_orchestrations::names::instance_ids::RecordOperation;
 use toygres_orchestrations::types::v1_2::CreateInstanceInput;
 use toygres_orchestrations::types::{
     DEFAULT_HEALTH_CHECK_INTERVAL_SECS, DEFAULT_READINESS_TIMEOUT_SECS, DeleteInstanceInput,
@@ -184,7 +185,7 @@ impl<P: Platform + 'static> TestControlPlane<P> {
     /// `orchestration`. Returns the operation's id.
     pub async fn start_operation(
         &self,
-        kind: &str,
+        kind: RecordOperation,
         orchestration: &str,
         to: cms::InstanceState,
         record_id: Uuid,

@@ -10,6 +10,7 @@ use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use toygres_cms as cms;
 use toygres_domain::InstanceState;
+use toygres_orchestrations::names::instance_ids::RecordOperation;
 use toygres_orchestrations::names::{activities, instance_ids, orchestrations};
 use toygres_orchestrations::types::OperationOutput;
 use toygres_platform::{Login, Platform};
@@ -74,7 +75,7 @@ async fn stop_start_and_restart_keep_the_data_and_the_watch_follows() {
     // Stop: no process, no port, no probes; the data stays.
     let stop = cp
         .start_operation(
-            "stop",
+            RecordOperation::Stop,
             orchestrations::STOP_INSTANCE,
             InstanceState::Stopping,
             record,
@@ -118,7 +119,7 @@ async fn stop_start_and_restart_keep_the_data_and_the_watch_follows() {
     // Start: the same data, port and password; probes resume.
     let start = cp
         .start_operation(
-            "start",
+            RecordOperation::Start,
             orchestrations::START_INSTANCE,
             InstanceState::Starting,
             record,
@@ -143,7 +144,7 @@ async fn stop_start_and_restart_keep_the_data_and_the_watch_follows() {
     assert_eq!(before.len(), 1);
     let restart = cp
         .start_operation(
-            "restart",
+            RecordOperation::Restart,
             orchestrations::RESTART_INSTANCE,
             InstanceState::Restarting,
             record,
@@ -197,13 +198,13 @@ async fn a_node_killed_during_a_stop_and_a_start_finishes_both() {
 
     for (kind, orchestration, state, ends) in [
         (
-            "stop",
+            RecordOperation::Stop,
             orchestrations::STOP_INSTANCE,
             InstanceState::Stopping,
             InstanceState::Stopped,
         ),
         (
-            "start",
+            RecordOperation::Start,
             orchestrations::START_INSTANCE,
             InstanceState::Starting,
             InstanceState::Running,

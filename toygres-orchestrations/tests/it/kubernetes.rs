@@ -13,6 +13,7 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret, Service};
 use kube::api::{Api, ListParams};
 use toygres_cms::{self as cms, InstanceState};
 use toygres_domain::InstanceName;
+use toygres_orchestrations::names::instance_ids::RecordOperation;
 use toygres_orchestrations::names::orchestrations;
 use toygres_orchestrations::types::v1_1::CreateInstanceOutput;
 use toygres_orchestrations::types::{DeleteInstanceOutput, OperationOutput};
@@ -435,7 +436,7 @@ async fn stop_start_and_restart_on_kubernetes() {
 
     let stop = cp
         .start_operation(
-            "stop",
+            RecordOperation::Stop,
             orchestrations::STOP_INSTANCE,
             InstanceState::Stopping,
             record,
@@ -471,7 +472,7 @@ async fn stop_start_and_restart_on_kubernetes() {
 
     let start = cp
         .start_operation(
-            "start",
+            RecordOperation::Start,
             orchestrations::START_INSTANCE,
             InstanceState::Starting,
             record,
@@ -488,7 +489,7 @@ async fn stop_start_and_restart_on_kubernetes() {
 
     let restart = cp
         .start_operation(
-            "restart",
+            RecordOperation::Restart,
             orchestrations::RESTART_INSTANCE,
             InstanceState::Restarting,
             record,

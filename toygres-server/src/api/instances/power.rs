@@ -64,7 +64,8 @@ pub(super) async fn operate(
     superuser_access: Option<bool>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let name = &record.name;
-    let id = names::instance_ids::operation(operation.kind(), record.id, Uuid::new_v4());
+    let id =
+        names::instance_ids::operation(operation.record_operation(), record.id, Uuid::new_v4());
     let change = Change {
         operation_orchestration_id: Some(&id),
         superuser_access_wanted: superuser_access,
