@@ -31,6 +31,7 @@ pub mod prometheus;
 pub mod recorded;
 pub mod scratch;
 pub mod server;
+pub mod small_disk;
 
 pub use control_plane::TestControlPlane;
 pub use database::TestDatabase;

@@ -9,6 +9,7 @@ mod crash;
 mod create_branches;
 mod day2;
 mod determinism;
+mod disk_guardrail;
 mod failure;
 mod fleet;
 mod idempotency;

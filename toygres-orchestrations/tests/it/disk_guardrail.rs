@@ -1,0 +1,94 @@
+//! The guardrail for disk, on a file system of its own: an instance whose disk is nearly
+//! full is `degraded`, with the reason and a health event, and healthy again once space is
+//! freed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use toygres_cms as cms;
+use toygres_domain::HealthStatus;
+use toygres_orchestrations::Dependencies;
+use toygres_platform::Platform;
+use toygres_platform::local::LocalPlatform;
+use toygres_platform::local::binaries::PgBinaries;
+use toygres_test_support::TestControlPlane;
+use toygres_test_support::control_plane::spec;
+use toygres_test_support::eventually;
+use toygres_test_support::skip_or_fail_in_ci;
+use toygres_test_support::small_disk::SmallDisk;
+use uuid::Uuid;
+
+async fn health_of(cp: &TestControlPlane, record: Uuid) -> cms::instances::InstanceRecord {
+    cms::instances::get(&cp.db.pool, record)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nearly_full_disk_degrades_the_instance_until_space_is_freed() {
+    let Some(disk) = SmallDisk::mount(256) else {
+        return skip_or_fail_in_ci("mounting a small file system needs root");
+    };
+    let binaries = PgBinaries::discover(None).expect("PostgreSQL binaries");
+    let platform = LocalPlatform::new(disk.path().join("instances"), binaries).unwrap();
+    let cp =
+        TestControlPlane::start_on(Arc::new(platform), Dependencies::DEFAULT_PROBE_TIMEOUT).await;
+    let spec = spec("crowded");
+    let mut input = cp.reserve("create-crowded", &spec).await;
+    input.health_check_interval_secs = 1;
+    let record = input.record_id;
+    cp.start_create("create-crowded", input).await;
+    cp.wait("create-crowded", Duration::from_secs(120)).await;
+    eventually(
+        "the first healthy check",
+        Duration::from_secs(30),
+        || async {
+            (health_of(&cp, record).await.health_status == HealthStatus::Healthy).then_some(())
+        },
+    )
+    .await;
+
+    let (total, _) = disk.usage();
+    let filler = disk.path().join("filler");
+    disk.fill(&filler, total / 20);
+    let degraded = eventually(
+        "the instance to be degraded",
+        Duration::from_secs(30),
+        || async {
+            let found = health_of(&cp, record).await;
+            (found.health_status == HealthStatus::Degraded).then_some(found)
+        },
+    )
+    .await;
+    let reason = degraded.health_reason.unwrap();
+    assert!(reason.starts_with("the disk is 9"), "{reason}");
+    assert_eq!(degraded.wal_archived_until, None, "archiving is fine");
+
+    std::fs::remove_file(&filler).unwrap();
+    let healthy = eventually(
+        "the instance to be healthy again",
+        Duration::from_secs(30),
+        || async {
+            let found = health_of(&cp, record).await;
+            (found.health_status == HealthStatus::Healthy).then_some(found)
+        },
+    )
+    .await;
+    assert_eq!(healthy.health_reason, None);
+    let changes: Vec<_> = cms::health::events(&cp.db.pool, record)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| (event.from_status, event.to_status))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (HealthStatus::Healthy, HealthStatus::Degraded),
+            (HealthStatus::Degraded, HealthStatus::Healthy)
+        ]
+    );
+    cp.platform.delete(&spec.name).await.unwrap();
+    cp.shutdown().await;
+}
