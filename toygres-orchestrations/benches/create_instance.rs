@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use toygres_orchestrations::types::v1_1::CreateInstanceOutput;
 use toygres_platform::Platform;
+use toygres_platform::Whose;
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::bench::{initdb_and_start, report, report_ratio};
 use toygres_test_support::control_plane::{completed_output, spec};
@@ -50,6 +51,6 @@ async fn create_instance(cp: &TestControlPlane, run: usize) -> Duration {
     cp.start_create(&id, input).await;
     let _: CreateInstanceOutput = completed_output(&cp.wait(&id, Duration::from_secs(120)).await);
     let elapsed = started.elapsed();
-    cp.platform.delete(&spec.name).await.unwrap();
+    cp.platform.delete(&spec.name, Whose::Any).await.unwrap();
     elapsed
 }

@@ -32,6 +32,35 @@ use uuid::Uuid;
 pub use access::{Access, Login};
 pub use credentials::Credentials;
 
+/// Whose instance of a name a call that changes it is for. Names are reused once an
+/// instance is deleted, and a platform call can come late (a retried step of an operation
+/// that ended); with `Record`, an instance that another record holds is never touched
+/// (the platform remembers the record each instance was made for). `Any` is for what is
+/// no record's (the embedded control database) and tests' clean-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whose {
+    Record(Uuid),
+    Any,
+}
+
+impl Whose {
+    /// Whether a call for `self` may act on an instance made for `made_for` (`None`: an
+    /// instance from before the platform remembered it, anyone's).
+    pub fn may_act_on(self, made_for: Option<Uuid>) -> bool {
+        match (self, made_for) {
+            (Self::Record(asked), Some(made_for)) => asked == made_for,
+            _ => true,
+        }
+    }
+
+    /// The error a call gets for an instance of the name another record holds.
+    pub fn refused(name: &InstanceName) -> PlatformError {
+        PlatformError::NotFound(format!(
+            "{name} (the instance of that name belongs to another record)"
+        ))
+    }
+}
+
 /// The size of a file system and what is left of it, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DiskUsage {
@@ -257,6 +286,7 @@ pub trait Platform: Send + Sync {
     async fn set_superuser_access(
         &self,
         _name: &InstanceName,
+        _whose: Whose,
         _enabled: bool,
     ) -> Result<(), PlatformError> {
         Err(PlatformError::Unsupported(
@@ -266,21 +296,27 @@ pub trait Platform: Send + Sync {
         ))
     }
 
-    /// Stops the server and removes everything; an absent instance is success.
-    async fn delete(&self, name: &InstanceName) -> Result<(), PlatformError>;
+    /// Stops the server and removes everything; an absent instance is success, and so is
+    /// an instance of the name that another record holds (left alone).
+    async fn delete(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError>;
 
     /// Stops the server and keeps everything (data, port, password); a stopped instance
     /// is success.
-    async fn stop(&self, name: &InstanceName) -> Result<(), PlatformError>;
+    async fn stop(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError>;
 
     /// Starts a stopped instance's server again with its data, port and password; a
     /// running one is success. Returns once it accepts connections where the platform can
     /// tell (else `status` says).
-    async fn start(&self, name: &InstanceName) -> Result<(), PlatformError>;
+    async fn start(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError>;
 
     /// Replaces the server process, keeping everything else. `token` names the request: a
     /// repeat with the same token restarts nothing.
-    async fn restart(&self, name: &InstanceName, token: &str) -> Result<(), PlatformError>;
+    async fn restart(
+        &self,
+        name: &InstanceName,
+        whose: Whose,
+        token: &str,
+    ) -> Result<(), PlatformError>;
 
     /// Whether this platform can back instances up and restore them here: `Err` says why
     /// not, for the user.

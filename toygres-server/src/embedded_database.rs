@@ -18,7 +18,9 @@ use toygres_domain::{DatabaseName, InstanceName, PostgresVersion, RoleName, Stor
 use toygres_platform::certificates::CertificateAuthority;
 use toygres_platform::local::binaries::PgBinaries;
 use toygres_platform::local::{Accounts, LocalConfig, LocalPlatform};
-use toygres_platform::{Access, InstanceSpec, InstanceStatus, Login, Platform, PlatformError};
+use toygres_platform::{
+    Access, InstanceSpec, InstanceStatus, Login, Platform, PlatformError, Whose,
+};
 use uuid::Uuid;
 
 const NAME: &str = "cms";
@@ -80,7 +82,7 @@ impl EmbeddedDatabase {
 
     /// Shuts the database down cleanly; its data stays for the next start.
     pub async fn stop(&self) -> anyhow::Result<()> {
-        match self.platform.stop(&self.name).await {
+        match self.platform.stop(&self.name, Whose::Any).await {
             Ok(()) | Err(PlatformError::NotFound(_)) => Ok(()),
             Err(other) => Err(other.into()),
         }

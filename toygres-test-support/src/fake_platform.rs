@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use toygres_domain::{InstanceName, PostgresVersion};
 use toygres_platform::{
     Credentials, Deployed, Endpoint, InstanceSpec, InstanceStatus, Login, Platform, PlatformError,
-    Tls,
+    Tls, Whose,
 };
 use uuid::Uuid;
 
@@ -165,20 +165,25 @@ impl Platform for FakePlatform {
         None
     }
 
-    async fn delete(&self, _name: &InstanceName) -> Result<(), PlatformError> {
+    async fn delete(&self, _name: &InstanceName, _whose: Whose) -> Result<(), PlatformError> {
         self.answer("delete");
         Ok(())
     }
 
-    async fn stop(&self, name: &InstanceName) -> Result<(), PlatformError> {
+    async fn stop(&self, name: &InstanceName, _whose: Whose) -> Result<(), PlatformError> {
         self.answer("stop").deploy.into_result(name, ())
     }
 
-    async fn start(&self, name: &InstanceName) -> Result<(), PlatformError> {
+    async fn start(&self, name: &InstanceName, _whose: Whose) -> Result<(), PlatformError> {
         self.answer("start").deploy.into_result(name, ())
     }
 
-    async fn restart(&self, name: &InstanceName, _token: &str) -> Result<(), PlatformError> {
+    async fn restart(
+        &self,
+        name: &InstanceName,
+        _whose: Whose,
+        _token: &str,
+    ) -> Result<(), PlatformError> {
         self.answer("restart").deploy.into_result(name, ())
     }
 }

@@ -8,6 +8,7 @@ use duroxide::ActivityContext;
 
 use crate::Dependencies;
 use crate::activity_types::{FencedOutcome, InstanceRef};
+use crate::platform::Whose;
 use toygres_cms::InstanceState;
 use toygres_cms::fence::{self, Fenced};
 
@@ -24,7 +25,7 @@ pub async fn run(
 ) -> Result<FencedOutcome, String> {
     let name = &input.name;
     let outcome = fence::while_in_state(&deps.fences, input.instance_id, DELETABLE, || {
-        deps.platform.delete(name)
+        deps.platform.delete(name, Whose::Record(input.instance_id))
     })
     .await
     .map_err(|e| e.to_string())?;

@@ -13,6 +13,7 @@ use duroxide::ActivityContext;
 use crate::Dependencies;
 use crate::activities::measures::seconds_since;
 use crate::activity_types::{DestroyInstanceInput, FencedOutcome};
+use crate::platform::Whose;
 use toygres_cms::InstanceState;
 use toygres_cms::fence::{self, Fenced};
 use toygres_cms::instances::{self, Change};
@@ -30,7 +31,7 @@ pub async fn run(
 ) -> Result<FencedOutcome, String> {
     let name = &input.name;
     let outcome = fence::while_in_state(&deps.fences, input.record_id, DELETABLE, || {
-        deps.platform.delete(name)
+        deps.platform.delete(name, Whose::Record(input.record_id))
     })
     .await
     .map_err(|e| e.to_string())?;

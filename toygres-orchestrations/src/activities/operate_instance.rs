@@ -13,7 +13,7 @@ use duroxide::ActivityContext;
 use super::readiness;
 use crate::Dependencies;
 use crate::activity_types::{OperateInput, OperateOutcome, PlatformOperation};
-use crate::platform::{Login, PlatformError};
+use crate::platform::{Login, PlatformError, Whose};
 use toygres_cms::fence::{self, Fenced};
 use toygres_cms::instances;
 
@@ -25,6 +25,7 @@ pub async fn run(
     input: OperateInput,
 ) -> Result<OperateOutcome, String> {
     let name = &input.name;
+    let whose = Whose::Record(input.record_id);
     let started = Instant::now();
     let fenced = fence::while_in_state(
         &deps.fences,
@@ -32,11 +33,15 @@ pub async fn run(
         &[input.operation.state()],
         || async {
             match &input.operation {
-                PlatformOperation::Stop => deps.platform.stop(name).await,
-                PlatformOperation::Start => deps.platform.start(name).await,
-                PlatformOperation::Restart { token } => deps.platform.restart(name, token).await,
+                PlatformOperation::Stop => deps.platform.stop(name, whose).await,
+                PlatformOperation::Start => deps.platform.start(name, whose).await,
+                PlatformOperation::Restart { token } => {
+                    deps.platform.restart(name, whose, token).await
+                }
                 PlatformOperation::SetSuperuserAccess { enabled } => {
-                    deps.platform.set_superuser_access(name, *enabled).await
+                    deps.platform
+                        .set_superuser_access(name, whose, *enabled)
+                        .await
                 }
             }
         },

@@ -16,6 +16,7 @@ use toygres_orchestrations::names::{self, activities, events, orchestrations};
 use toygres_orchestrations::types::InstanceActorOutput;
 use toygres_orchestrations::types::v1_1::{CreateInstanceOutput, InstanceActorInput};
 use toygres_platform::Platform;
+use toygres_platform::Whose;
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{completed_output, in_flight, kill_orchestration, spec};
 use toygres_test_support::processes::postmasters_for;
@@ -117,7 +118,7 @@ async fn instance_deleted_ends_the_actor_at_every_point_of_its_cycle() {
         }
     );
 
-    cp.platform.delete(&spec.name).await.unwrap();
+    cp.platform.delete(&spec.name, Whose::Any).await.unwrap();
     cp.shutdown().await;
 }
 
@@ -205,6 +206,6 @@ async fn a_late_watch_replaces_the_actor_reconciliation_started_at_once() {
         started_with.map(|input| input.incarnation).as_deref(),
         Some("the-restart")
     );
-    cp.platform.delete(&spec.name).await.unwrap();
+    cp.platform.delete(&spec.name, Whose::Any).await.unwrap();
     cp.shutdown().await;
 }

@@ -18,6 +18,7 @@ use toygres_orchestrations::types::v1_2::Restore;
 use toygres_orchestrations::types::{
     BackupInput, BackupOutput, BackupScheduleInput, ScheduleSettings,
 };
+use toygres_platform::Whose;
 use toygres_platform::{InstanceSpec, Login, Platform, RestoreFrom, RestoreTarget};
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{completed_output, failure_message, in_flight, spec};
@@ -227,7 +228,10 @@ async fn a_backup_restores_into_a_new_instance_with_all_its_rows() {
             .port
     );
     for name in ["origin", "copy", "newest"] {
-        cp.platform.delete(&spec_name(name)).await.unwrap();
+        cp.platform
+            .delete(&spec_name(name), Whose::Any)
+            .await
+            .unwrap();
     }
     cp.shutdown().await;
 }
@@ -270,7 +274,10 @@ async fn a_point_in_time_restore_stops_exactly_where_asked() {
         "A was written before the moment, B after"
     );
     for name in ["timeline", "rewound"] {
-        cp.platform.delete(&spec_name(name)).await.unwrap();
+        cp.platform
+            .delete(&spec_name(name), Whose::Any)
+            .await
+            .unwrap();
     }
     cp.shutdown().await;
 }
@@ -366,7 +373,7 @@ async fn a_schedule_backs_up_on_time_and_keeps_the_newest() {
     )
     .await;
     turn_off().await;
-    cp.platform.delete(&name).await.unwrap();
+    cp.platform.delete(&name, Whose::Any).await.unwrap();
     cp.shutdown().await;
 }
 
@@ -440,7 +447,10 @@ async fn a_node_killed_during_a_backup_and_a_restore_finishes_both_once() {
     );
     assert_eq!(postmasters_for(&dir.join("data")).len(), 1, "one server");
     for name in ["sturdy", "phoenix"] {
-        cp.platform.delete(&spec_name(name)).await.unwrap();
+        cp.platform
+            .delete(&spec_name(name), Whose::Any)
+            .await
+            .unwrap();
     }
     cp.shutdown().await;
 }
@@ -473,7 +483,10 @@ async fn a_delete_during_a_restore_wins_and_leaves_nothing() {
         .unwrap()
         .unwrap();
     assert_eq!(record.state, InstanceState::Deleted);
-    cp.platform.delete(&spec_name("mother")).await.unwrap();
+    cp.platform
+        .delete(&spec_name("mother"), Whose::Any)
+        .await
+        .unwrap();
     cp.shutdown().await;
 }
 
@@ -526,7 +539,10 @@ async fn a_short_outage_of_the_record_costs_a_running_backup_nothing() {
         })
         .count();
     assert_eq!(attempts, 1, "the backup's first attempt finished it");
-    cp.platform.delete(&spec_name("steady")).await.unwrap();
+    cp.platform
+        .delete(&spec_name("steady"), Whose::Any)
+        .await
+        .unwrap();
     cp.shutdown().await;
 }
 
@@ -681,7 +697,10 @@ async fn failing_wal_archiving_degrades_the_instance_until_it_recovers() {
         "written after archiving recovered, before the moment"
     );
     for name in ["archiver", "archived"] {
-        cp.platform.delete(&spec_name(name)).await.unwrap();
+        cp.platform
+            .delete(&spec_name(name), Whose::Any)
+            .await
+            .unwrap();
     }
     cp.shutdown().await;
 }

@@ -8,6 +8,7 @@ use toygres_cms::{self as cms, InstanceState};
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::v1_1::CreateInstanceOutput;
 use toygres_platform::Platform;
+use toygres_platform::Whose;
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{completed_output, scheduled, spec, transitions};
 use toygres_test_support::processes::postmasters_for;
@@ -82,6 +83,6 @@ async fn crash_and_recover(name: &str, point: CrashPoint) {
         "no transition was repeated"
     );
 
-    cp.platform.delete(&spec.name).await.unwrap();
+    cp.platform.delete(&spec.name, Whose::Any).await.unwrap();
     cp.shutdown().await;
 }

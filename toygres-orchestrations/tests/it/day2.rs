@@ -13,6 +13,7 @@ use toygres_domain::InstanceState;
 use toygres_orchestrations::names::instance_ids::RecordOperation;
 use toygres_orchestrations::names::{activities, instance_ids, orchestrations};
 use toygres_orchestrations::types::OperationOutput;
+use toygres_platform::Whose;
 use toygres_platform::{Login, Platform};
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{
@@ -179,7 +180,7 @@ async fn stop_start_and_restart_keep_the_data_and_the_watch_follows() {
             InstanceState::Running,
         ]
     );
-    cp.platform.delete(&spec.name).await.unwrap();
+    cp.platform.delete(&spec.name, Whose::Any).await.unwrap();
     cp.shutdown().await;
 }
 
@@ -229,6 +230,6 @@ async fn a_node_killed_during_a_stop_and_a_start_finishes_both() {
         transitions(&cp.db.pool, record).await,
         [Creating, Running, Stopping, Stopped, Starting, Running]
     );
-    cp.platform.delete(&spec.name).await.unwrap();
+    cp.platform.delete(&spec.name, Whose::Any).await.unwrap();
     cp.shutdown().await;
 }

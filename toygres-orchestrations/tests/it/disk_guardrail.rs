@@ -9,6 +9,7 @@ use toygres_cms as cms;
 use toygres_domain::HealthStatus;
 use toygres_orchestrations::Dependencies;
 use toygres_platform::Platform;
+use toygres_platform::Whose;
 use toygres_platform::local::LocalPlatform;
 use toygres_platform::local::binaries::PgBinaries;
 use toygres_test_support::TestControlPlane;
@@ -89,6 +90,6 @@ async fn a_nearly_full_disk_degrades_the_instance_until_space_is_freed() {
             (HealthStatus::Degraded, HealthStatus::Healthy)
         ]
     );
-    cp.platform.delete(&spec.name).await.unwrap();
+    cp.platform.delete(&spec.name, Whose::Any).await.unwrap();
     cp.shutdown().await;
 }

@@ -11,6 +11,7 @@ use toygres_orchestrations::Dependencies;
 use toygres_orchestrations::names::{instance_ids, orchestrations};
 use toygres_orchestrations::types::HistoryPrunerInput;
 use toygres_platform::Platform;
+use toygres_platform::Whose;
 use toygres_platform::local::LocalPlatform;
 use toygres_platform::local::binaries::PgBinaries;
 use toygres_test_support::TestControlPlane;
@@ -154,7 +155,7 @@ async fn history_and_health_rows_stop_growing_once_pruned() {
         samples.iter().all(|(_, health)| *health <= 6),
         "health rows beyond the retention: {samples:?}"
     );
-    cp.platform.delete(&spec.name).await.unwrap();
+    cp.platform.delete(&spec.name, Whose::Any).await.unwrap();
     cp.shutdown().await;
 }
 
@@ -212,6 +213,6 @@ async fn the_warm_pool_orchestration_refills_after_a_create_takes_one() {
         (generations >= 2 && cp.platform.warm_pool_ready() == 1).then_some(())
     })
     .await;
-    cp.platform.delete(&spec.name).await.unwrap();
+    cp.platform.delete(&spec.name, Whose::Any).await.unwrap();
     cp.shutdown().await;
 }

@@ -13,6 +13,7 @@ use toygres_orchestrations::activity_types::{
 };
 use toygres_orchestrations::names::{activities, instance_ids};
 use toygres_orchestrations::types::v1_2::Restore;
+use toygres_platform::Whose;
 use toygres_platform::{Platform, RestoreFrom, RestoreTarget};
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::{spec, transitions};
@@ -191,7 +192,10 @@ async fn every_stop_start_and_restart_step_run_twice_has_one_effect() {
         ],
         "one event per transition"
     );
-    cp.platform.delete(&spec(name).name).await.unwrap();
+    cp.platform
+        .delete(&spec(name).name, Whose::Any)
+        .await
+        .unwrap();
     cp.shutdown().await;
 }
 
@@ -363,7 +367,10 @@ async fn every_backup_and_restore_step_run_twice_has_one_effect() {
         "backups never move the instance"
     );
     for instance in [name, "twin-copy"] {
-        cp.platform.delete(&spec(instance).name).await.unwrap();
+        cp.platform
+            .delete(&spec(instance).name, Whose::Any)
+            .await
+            .unwrap();
     }
     cp.shutdown().await;
 }

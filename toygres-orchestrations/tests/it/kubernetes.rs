@@ -17,6 +17,7 @@ use toygres_orchestrations::names::instance_ids::RecordOperation;
 use toygres_orchestrations::names::orchestrations;
 use toygres_orchestrations::types::v1_1::CreateInstanceOutput;
 use toygres_orchestrations::types::{DeleteInstanceOutput, OperationOutput};
+use toygres_platform::Whose;
 use toygres_platform::kubernetes::config::{EndpointMode, KubernetesConfig, ServiceType};
 use toygres_platform::kubernetes::objects;
 use toygres_platform::kubernetes::{KubernetesPlatform, NamespacedObject};
@@ -197,17 +198,15 @@ async fn an_instance_lives_and_dies_on_kubernetes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deploy_after_a_crash_converges_and_keeps_the_password() {
+async fn deploy_after_a_crash_converges_keeps_the_password_and_is_the_records_alone() {
     let Some(cluster) = TestCluster::connect().await else {
         return;
     };
     let namespace = cluster.new_namespace().await;
     let platform = platform(&cluster, &namespace, free_port()).await;
     let spec = spec("again");
-    platform
-        .deploy(&spec, uuid::Uuid::new_v4())
-        .await
-        .expect("first deploy");
+    let record = uuid::Uuid::new_v4();
+    platform.deploy(&spec, record).await.expect("first deploy");
     let password = platform
         .credentials(&spec.name, Login::Owner)
         .await
@@ -217,13 +216,10 @@ async fn deploy_after_a_crash_converges_and_keeps_the_password() {
     let services: Api<Service> = Api::namespaced(cluster.client.clone(), &namespace);
     services.delete("again", &Default::default()).await.unwrap();
     platform
-        .deploy(&spec, uuid::Uuid::new_v4())
+        .deploy(&spec, record)
         .await
         .expect("a re-run converges without 409");
-    platform
-        .deploy(&spec, uuid::Uuid::new_v4())
-        .await
-        .expect("and again");
+    platform.deploy(&spec, record).await.expect("and again");
     assert_eq!(
         platform
             .credentials(&spec.name, Login::Owner)
@@ -238,9 +234,27 @@ async fn deploy_after_a_crash_converges_and_keeps_the_password() {
         ["again"]
     );
 
-    platform.delete(&spec.name).await.unwrap();
+    // A late call for a record that had the name before touches nothing of this one.
+    let older = Whose::Record(uuid::Uuid::new_v4());
+    platform.delete(&spec.name, older).await.unwrap();
+    let refused = platform.stop(&spec.name, older).await.unwrap_err();
+    assert!(refused.to_string().contains("another record"), "{refused}");
+    let taken = platform
+        .deploy(&spec, uuid::Uuid::new_v4())
+        .await
+        .unwrap_err();
+    assert!(taken.to_string().contains("another record"), "{taken}");
+    assert_eq!(
+        labelled::<StatefulSet>(&cluster, &namespace, &spec.name).await,
+        ["again"]
+    );
+
     platform
-        .delete(&spec.name)
+        .delete(&spec.name, Whose::Record(record))
+        .await
+        .unwrap();
+    platform
+        .delete(&spec.name, Whose::Record(record))
         .await
         .expect("deleting twice is fine");
     assert_eq!(
@@ -396,7 +410,7 @@ async fn behind_a_load_balancer_an_instance_is_ready_once_it_has_an_address() {
     );
     let service = services.get("balanced").await.unwrap();
     assert_eq!(service.spec.unwrap().type_.as_deref(), Some("LoadBalancer"));
-    platform.delete(&spec.name).await.unwrap();
+    platform.delete(&spec.name, Whose::Any).await.unwrap();
     assert_eq!(
         everything_labelled(&cluster, &namespace, &spec.name).await,
         Vec::<String>::new()
@@ -464,10 +478,7 @@ async fn stop_start_and_restart_on_kubernetes() {
         "{owners:?}"
     );
     // A redeploy of the main objects leaves the replicas to their own manager.
-    cp.platform
-        .deploy(&spec, uuid::Uuid::new_v4())
-        .await
-        .unwrap();
+    cp.platform.deploy(&spec, record).await.unwrap();
     kubelet.wait_for_replicas(&spec.name, 0).await;
 
     let start = cp

@@ -27,6 +27,7 @@ use toygres_orchestrations::types::v1_2::CreateInstanceInput as CreateInstanceIn
 use toygres_orchestrations::types::{
     CreateInstanceInput, CreateInstanceOutput, InstanceActorInput, InstanceActorOutput, v1_1,
 };
+use toygres_platform::Whose;
 use toygres_platform::local::LocalPlatform;
 use toygres_platform::local::binaries::PgBinaries;
 use toygres_platform::{Login, Platform, Tls};
@@ -128,7 +129,10 @@ async fn a_create_left_in_flight_by_1_0_0_finishes_on_1_0_0() {
     wait_for_executions(&cp, &actor, 1).await;
     assert_eq!(version_of(&cp, &actor).await, versions::V1_1_0);
 
-    cp.platform.delete(&spec(NAME).name).await.unwrap();
+    cp.platform
+        .delete(&spec(NAME).name, Whose::Any)
+        .await
+        .unwrap();
     cp.shutdown().await;
 }
 
@@ -156,7 +160,10 @@ async fn a_create_left_in_flight_by_1_1_0_finishes_on_1_1_0() {
     let data_dir = cp.platform.instance_dir(&spec(NAME).name).join("data");
     assert_eq!(postmasters_for(&data_dir).len(), 1);
 
-    cp.platform.delete(&spec(NAME).name).await.unwrap();
+    cp.platform
+        .delete(&spec(NAME).name, Whose::Any)
+        .await
+        .unwrap();
     cp.shutdown().await;
 }
 
@@ -207,7 +214,7 @@ async fn a_create_left_in_flight_by_the_release_before_owner_roles_finishes_with
     assert_eq!(record.state, InstanceState::Running);
     assert!(!record.superuser_access);
 
-    cp.platform.delete(&name).await.unwrap();
+    cp.platform.delete(&name, Whose::Any).await.unwrap();
     cp.shutdown().await;
 }
 
@@ -258,7 +265,10 @@ async fn a_1_0_0_actor_moves_to_1_1_0_at_its_next_continue_as_new() {
     let ended: InstanceActorOutput =
         completed_output(&cp.wait(&recorded.instance, Duration::from_secs(30)).await);
     assert!(matches!(ended, InstanceActorOutput::DeletedSignal { cycle } if cycle >= 1));
-    cp.platform.delete(&spec(NAME).name).await.unwrap();
+    cp.platform
+        .delete(&spec(NAME).name, Whose::Any)
+        .await
+        .unwrap();
     cp.shutdown().await;
 }
 
@@ -333,7 +343,10 @@ async fn record_the_1_0_0_fixtures() {
         ACTOR_FIXTURE,
     )
     .await;
-    cp.platform.delete(&spec(NAME).name).await.unwrap();
+    cp.platform
+        .delete(&spec(NAME).name, Whose::Any)
+        .await
+        .unwrap();
 }
 
 /// Records the 1.1.0 fixture above from the 1.1.0 code, which stays registered. Run by
@@ -403,7 +416,10 @@ async fn record_a_create_in_provision<Input: serde::Serialize>(
     .await;
     cp.restart().await;
     cp.wait(create_id, Duration::from_secs(120)).await;
-    cp.platform.delete(&spec(NAME).name).await.unwrap();
+    cp.platform
+        .delete(&spec(NAME).name, Whose::Any)
+        .await
+        .unwrap();
     cp.shutdown().await;
 }
 

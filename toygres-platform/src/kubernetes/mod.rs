@@ -30,7 +30,7 @@ use self::config::{EndpointMode, KubernetesConfig};
 use self::errors::{classify, is_conflict, is_not_found};
 use super::{
     Credentials, Deployed, Endpoint, InstanceSpec, InstanceStatus, Login, Platform, PlatformError,
-    Tls, password,
+    Tls, Whose, password,
 };
 use crate::access::{self, Verifiers};
 use crate::certificates::CertificateAuthority;
@@ -296,16 +296,18 @@ impl KubernetesPlatform {
     async fn apply_part(
         &self,
         name: &InstanceName,
+        whose: Whose,
         manager: &str,
         part: serde_json::Value,
     ) -> Result<(), PlatformError> {
         let stateful_sets = self.api::<StatefulSet>();
-        let existing = stateful_sets
-            .get_opt(name.as_str())
-            .await
-            .map_err(|e| classify(e, "reading the StatefulSet"))?;
-        if existing.is_none() {
-            return Err(PlatformError::NotFound(name.to_string()));
+        let existing = self.stateful_set(name).await?;
+        match existing {
+            None => return Err(PlatformError::NotFound(name.to_string())),
+            Some(existing) if !whose.may_act_on(objects::record_of(&existing)) => {
+                return Err(Whose::refused(name));
+            }
+            Some(_) => {}
         }
         stateful_sets
             .patch(
@@ -316,6 +318,16 @@ impl KubernetesPlatform {
             .await
             .map(|_| ())
             .map_err(|e| classify(e, &format!("updating StatefulSet {name}")))
+    }
+
+    async fn stateful_set(
+        &self,
+        name: &InstanceName,
+    ) -> Result<Option<StatefulSet>, PlatformError> {
+        self.api::<StatefulSet>()
+            .get_opt(name.as_str())
+            .await
+            .map_err(|e| classify(e, "reading the StatefulSet"))
     }
 
     async fn delete_named<K: NamespacedObject>(&self, name: &str) -> Result<(), PlatformError> {
@@ -396,10 +408,18 @@ impl Platform for KubernetesPlatform {
         PostgresVersion::default()
     }
 
-    async fn deploy(&self, spec: &InstanceSpec, _record: Uuid) -> Result<Deployed, PlatformError> {
+    async fn deploy(&self, spec: &InstanceSpec, record: Uuid) -> Result<Deployed, PlatformError> {
         self.check_namespace().await?;
+        if let Some(existing) = self.stateful_set(&spec.name).await?
+            && !Whose::Record(record).may_act_on(objects::record_of(&existing))
+        {
+            return Err(PlatformError::Failed(format!(
+                "StatefulSet {} belongs to another record; it is not taken over",
+                spec.name
+            )));
+        }
         self.ensure_secrets(spec).await?;
-        self.apply(&objects::stateful_set(&self.config, spec))
+        self.apply(&objects::stateful_set(&self.config, spec, record))
             .await?;
         self.apply(&objects::service(&self.config, &spec.name))
             .await?;
@@ -408,25 +428,31 @@ impl Platform for KubernetesPlatform {
 
     /// Scales the StatefulSet to 0 and waits until its pod is gone (so "stopped" means no
     /// server runs): the volume and the password stay.
-    async fn stop(&self, name: &InstanceName) -> Result<(), PlatformError> {
-        self.apply_part(name, REPLICAS_MANAGER, objects::replicas(name, 0))
+    async fn stop(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError> {
+        self.apply_part(name, whose, REPLICAS_MANAGER, objects::replicas(name, 0))
             .await?;
         self.wait_for_pod(name, "removed", |pod| pod.is_none())
             .await
     }
 
     /// Scales the StatefulSet back to 1 on the same volume.
-    async fn start(&self, name: &InstanceName) -> Result<(), PlatformError> {
-        self.apply_part(name, REPLICAS_MANAGER, objects::replicas(name, 1))
+    async fn start(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError> {
+        self.apply_part(name, whose, REPLICAS_MANAGER, objects::replicas(name, 1))
             .await
     }
 
     /// Sets the restart annotation to `token` (the same token twice changes nothing), then
     /// waits until the StatefulSet controller has replaced the pod with one that carries
     /// it, so that "ready" afterwards means the new server.
-    async fn restart(&self, name: &InstanceName, token: &str) -> Result<(), PlatformError> {
+    async fn restart(
+        &self,
+        name: &InstanceName,
+        whose: Whose,
+        token: &str,
+    ) -> Result<(), PlatformError> {
         self.apply_part(
             name,
+            whose,
             RESTART_MANAGER,
             objects::restart_annotation(name, token),
         )
@@ -544,7 +570,13 @@ impl Platform for KubernetesPlatform {
         )
     }
 
-    async fn delete(&self, name: &InstanceName) -> Result<(), PlatformError> {
+    async fn delete(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError> {
+        if let Some(existing) = self.stateful_set(name).await?
+            && !whose.may_act_on(objects::record_of(&existing))
+        {
+            tracing::info!(instance = %name, "not deleted: another record holds the name");
+            return Ok(());
+        }
         self.delete_named::<Service>(name.as_str()).await?;
         self.delete_named::<StatefulSet>(name.as_str()).await?;
         self.delete_labelled::<Pod>(name).await?;

@@ -24,6 +24,7 @@ use crate::InstanceSpec;
 use crate::access::{self, Access};
 use crate::certificates::ServerCertificate;
 use toygres_domain::InstanceName;
+use uuid::Uuid;
 
 /// The `postgres` user of the official images (Debian-based).
 const POSTGRES_UID: i64 = 999;
@@ -229,10 +230,25 @@ pub fn restart_annotation(name: &InstanceName, token: &str) -> serde_json::Value
 /// Changed by every restart, to the restart's token.
 pub const RESTART_ANNOTATION: &str = "toygres.io/restart";
 
-pub fn stateful_set(config: &KubernetesConfig, spec: &InstanceSpec) -> StatefulSet {
+/// The CMS record an instance's StatefulSet was made for (so a late call for an older
+/// record of a reused name touches nothing).
+pub const RECORD_ANNOTATION: &str = "toygres.io/record";
+
+/// The record `stateful_set` was made for, where it says.
+pub fn record_of(stateful_set: &StatefulSet) -> Option<Uuid> {
+    let annotations = stateful_set.metadata.annotations.as_ref()?;
+    Uuid::try_parse(annotations.get(RECORD_ANNOTATION)?).ok()
+}
+
+pub fn stateful_set(config: &KubernetesConfig, spec: &InstanceSpec, record: Uuid) -> StatefulSet {
     let name = &spec.name;
+    let mut metadata = metadata(config, name.to_string(), name);
+    metadata.annotations = Some(BTreeMap::from([(
+        RECORD_ANNOTATION.to_string(),
+        record.to_string(),
+    )]));
     StatefulSet {
-        metadata: metadata(config, name.to_string(), name),
+        metadata,
         spec: Some(StatefulSetSpec {
             // Not set here: scaling (stop/start) owns it, with a field manager of its own,
             // so a redeploy never undoes a stop. Unset, it starts at 1.

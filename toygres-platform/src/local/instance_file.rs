@@ -7,6 +7,7 @@
 //! [`InstanceFile::logins`] and [`InstanceFile::account`]).
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::cluster::{io_error, write_file};
 use super::layout::Layout;
@@ -16,6 +17,10 @@ use crate::access::{self, Access};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceFile {
+    /// The CMS record it was made for; absent for one made before the platform
+    /// remembered it (any record's call may act on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Uuid>,
     pub port: u16,
     pub postgres_major: u32,
     /// Its owner, database and superuser access; absent for an instance made before
@@ -114,7 +119,9 @@ mod tests {
             }
         );
         assert!(!old.tls);
+        assert_eq!(old.record, None, "anyone's");
         let new = InstanceFile {
+            record: Some(Uuid::new_v4()),
             access: Some(Access::default()),
             os_user: Some("toygres-0123456789ab".into()),
             tls: true,

@@ -51,7 +51,7 @@ use self::ports::PortRange;
 use self::warm_pool::WarmPool;
 use super::{
     BackupSet, Credentials, Deployed, DiskUsage, Endpoint, InstanceSpec, InstanceStatus, Login,
-    Platform, PlatformError, RestoreFrom, Tls, WarmPoolFill,
+    Platform, PlatformError, RestoreFrom, Tls, WarmPoolFill, Whose,
 };
 use crate::access;
 use crate::certificates::CertificateAuthority;
@@ -211,6 +211,19 @@ impl LocalPlatform {
 
     async fn read_file(&self, name: &InstanceName) -> Result<InstanceFile, PlatformError> {
         InstanceFile::read(&self.layout(name), name.as_str()).await
+    }
+
+    /// `instance.json` of `name`, if the instance is `whose` (else `NotFound`).
+    async fn read_file_of(
+        &self,
+        name: &InstanceName,
+        whose: Whose,
+    ) -> Result<InstanceFile, PlatformError> {
+        let file = self.read_file(name).await?;
+        match whose.may_act_on(file.record) {
+            true => Ok(file),
+            false => Err(Whose::refused(name)),
+        }
     }
 
     /// What pgBackRest (and the platform's own connection) needs to reach an instance:
@@ -388,17 +401,25 @@ impl Platform for LocalPlatform {
     async fn set_superuser_access(
         &self,
         name: &InstanceName,
+        whose: Whose,
         enabled: bool,
     ) -> Result<(), PlatformError> {
+        self.read_file_of(name, whose).await?;
         self.change_superuser_access(name, enabled).await
     }
 
-    async fn delete(&self, name: &InstanceName) -> Result<(), PlatformError> {
+    async fn delete(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError> {
         let layout = self.layout(name);
         if !layout.dir.exists() {
             return Ok(());
         }
         let file = self.read_file(name).await.ok();
+        if let Some(held) = file.as_ref().and_then(|f| f.record)
+            && !whose.may_act_on(Some(held))
+        {
+            tracing::info!(instance = %name, record = %held, "not deleted: another record holds the name");
+            return Ok(());
+        }
         if layout.archive_to().exists() {
             self.archive_last_wal(name).await;
         }
@@ -422,9 +443,9 @@ impl Platform for LocalPlatform {
         }
     }
 
-    async fn stop(&self, name: &InstanceName) -> Result<(), PlatformError> {
+    async fn stop(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError> {
         let layout = self.layout(name);
-        let file = match self.read_file(name).await {
+        let file = match self.read_file_of(name, whose).await {
             Ok(file) => file,
             // Nothing deployed: nothing runs.
             Err(PlatformError::NotFound(_)) => return Ok(()),
@@ -433,9 +454,9 @@ impl Platform for LocalPlatform {
         self.cluster(&layout, &file)?.stop(StopMode::Fast).await
     }
 
-    async fn start(&self, name: &InstanceName) -> Result<(), PlatformError> {
+    async fn start(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError> {
         let layout = self.layout(name);
-        let file = self.read_file(name).await?;
+        let file = self.read_file_of(name, whose).await?;
         let cluster = self.cluster(&layout, &file)?;
         if !cluster.is_initialised() {
             return Err(PlatformError::Unsupported(format!(
@@ -452,13 +473,18 @@ impl Platform for LocalPlatform {
         self.record_tls(&layout, file).await.map(|_| ())
     }
 
-    async fn restart(&self, name: &InstanceName, token: &str) -> Result<(), PlatformError> {
+    async fn restart(
+        &self,
+        name: &InstanceName,
+        whose: Whose,
+        token: &str,
+    ) -> Result<(), PlatformError> {
         let layout = self.layout(name);
         let done = layout.restarted_by();
         if tokio::fs::read_to_string(&done).await.ok().as_deref() == Some(token) {
             return Ok(());
         }
-        let file = self.read_file(name).await?;
+        let file = self.read_file_of(name, whose).await?;
         let cluster = self.cluster(&layout, &file)?;
         // The new server reads the settings of this version of Toygres.
         let file = self.configure(&cluster, &layout, file).await?;

@@ -17,7 +17,7 @@ use super::logins::{self, Start};
 use super::os_user::{Identity, RunAs};
 use super::{HOST, LocalPlatform, log_tail, passwords, server_tls, socket_dir, warm_pool};
 use crate::access::{self, Access};
-use crate::{Deployed, InstanceSpec, Platform, PlatformError, WarmPoolFill};
+use crate::{Deployed, InstanceSpec, Platform, PlatformError, WarmPoolFill, Whose};
 
 /// The authentication rules Toygres writes (`hba_file`), in place of initdb's.
 const HBA_FILE: &str = "toygres_hba.conf";
@@ -78,6 +78,12 @@ impl LocalPlatform {
         let wanted = spec.postgres_version.major();
         let _allocating = self.port_allocation.lock().await;
         match InstanceFile::read(layout, spec.name.as_str()).await {
+            Ok(existing) if !Whose::Record(record).may_act_on(existing.record) => {
+                Err(PlatformError::Failed(format!(
+                    "{} holds an instance of another record; it is not taken over",
+                    layout.dir.display()
+                )))
+            }
             Ok(existing) if existing.postgres_major == wanted => Ok(existing),
             Ok(existing) => Err(PlatformError::Unsupported(format!(
                 "instance {} already exists with PostgreSQL {}, not {wanted}",
@@ -89,6 +95,7 @@ impl LocalPlatform {
                     super::os_user::Identity::Inherited => None,
                 };
                 let file = InstanceFile {
+                    record: Some(record),
                     port: self.free_port()?,
                     postgres_major: wanted,
                     access: Some(spec.access.clone()),

@@ -115,7 +115,7 @@ fn every_object_the_platform_builds_is_valid() {
             files.push(write_json(
                 &dir,
                 &format!("{stem}-statefulset.json"),
-                &objects::stateful_set(config, &spec),
+                &objects::stateful_set(config, &spec, uuid::Uuid::new_v4()),
             ));
             files.push(write_json(
                 &dir,
@@ -159,8 +159,12 @@ fn the_validator_rejects_what_strict_mode_should() {
         storage: StorageSize::default(),
         access: Access::default(),
     };
-    let mut object =
-        serde_json::to_value(objects::stateful_set(&KubernetesConfig::default(), &spec)).unwrap();
+    let mut object = serde_json::to_value(objects::stateful_set(
+        &KubernetesConfig::default(),
+        &spec,
+        uuid::Uuid::new_v4(),
+    ))
+    .unwrap();
     object["spec"]["replica"] = serde_json::json!(1);
     let (ok, output) = validate(&[write_json(&dir, "bad.json", &object)]);
     assert!(!ok, "an unknown field passed strict validation: {output}");

@@ -3,6 +3,7 @@
 use std::os::unix::fs::MetadataExt;
 
 use toygres_domain::InstanceName;
+use toygres_platform::Whose;
 use toygres_platform::local::LocalPlatform;
 use toygres_platform::local::binaries::PgBinaries;
 use toygres_platform::{InstanceStatus, Login, Platform, PlatformError};
@@ -49,11 +50,11 @@ async fn an_unknown_instance_is_missing_and_deleting_it_succeeds() {
         Err(PlatformError::NotFound(_))
     ));
     platform
-        .delete(&name)
+        .delete(&name, Whose::Any)
         .await
         .expect("deleting nothing succeeds");
     platform
-        .stop(&name)
+        .stop(&name, Whose::Any)
         .await
         .expect("stopping nothing succeeds");
 }
@@ -69,7 +70,7 @@ async fn an_instance_started_before_backups_is_backed_up_after_one_restart() {
     platform.deploy(&spec, uuid::Uuid::new_v4()).await.unwrap();
     let account = platform.os_account(&name).await.unwrap();
     let port = platform.endpoint(&name).await.unwrap().port;
-    platform.stop(&name).await.unwrap();
+    platform.stop(&name, Whose::Any).await.unwrap();
     let data = platform.instance_dir(&name).join("data");
     std::fs::write(
         data.join("toygres.conf"),
@@ -108,11 +109,14 @@ async fn an_instance_started_before_backups_is_backed_up_after_one_restart() {
         }
         other => panic!("{other:?}"),
     }
-    platform.restart(&name, "upgrade").await.unwrap();
+    platform
+        .restart(&name, Whose::Any, "upgrade")
+        .await
+        .unwrap();
     let set = platform.backup(&name, &stanza, "first").await.unwrap();
     assert_eq!(set.request.as_deref(), Some("first"));
     platform.remove_backup(&stanza, &set.label).await.unwrap();
-    platform.delete(&name).await.unwrap();
+    platform.delete(&name, Whose::Any).await.unwrap();
 }
 
 fn whoami() -> String {
@@ -130,7 +134,7 @@ async fn a_stale_pid_file_naming_a_stranger_neither_skips_a_start_nor_gets_it_ki
     let spec = toygres_test_support::control_plane::spec("stale");
     let name = spec.name.clone();
     platform.deploy(&spec, uuid::Uuid::new_v4()).await.unwrap();
-    platform.stop(&name).await.unwrap();
+    platform.stop(&name, Whose::Any).await.unwrap();
     let mut stranger = std::process::Command::new("sleep")
         .arg("600")
         .spawn()
@@ -143,13 +147,13 @@ async fn a_stale_pid_file_naming_a_stranger_neither_skips_a_start_nor_gets_it_ki
     )
     .unwrap();
 
-    platform.start(&name).await.unwrap();
+    platform.start(&name, Whose::Any).await.unwrap();
     assert_eq!(
         platform.status(&name).await.unwrap(),
         InstanceStatus::Ready,
         "the start started the server"
     );
-    platform.delete(&name).await.unwrap();
+    platform.delete(&name, Whose::Any).await.unwrap();
     assert!(
         stranger.try_wait().unwrap().is_none(),
         "the stranger was never signalled"
@@ -219,7 +223,7 @@ async fn the_probe_logs_in_over_verified_tls_only() {
         refused.contains("TLS"),
         "a name the certificate lacks: {refused}"
     );
-    platform.delete(&spec.name).await.unwrap();
+    platform.delete(&spec.name, Whose::Any).await.unwrap();
     assert_eq!(platform.disk_usage(&spec.name).await.unwrap(), None);
 }
 
@@ -263,5 +267,51 @@ async fn a_backup_waits_for_an_earlier_pgbackrest_to_let_go_of_the_stanzas_lock(
     for set in [first, second] {
         platform.remove_backup(&stanza, &set.label).await.unwrap();
     }
-    platform.delete(&name).await.unwrap();
+    platform.delete(&name, Whose::Any).await.unwrap();
+}
+
+/// Names are reused once an instance is deleted: a late call for the record that had the
+/// name before (a retried step of an operation that ended) leaves the newer record's
+/// instance alone (a delete or a stop finds nothing of its record, the others are
+/// refused), and a deploy never takes over another record's instance.
+#[tokio::test]
+async fn a_late_call_for_an_older_record_leaves_a_newer_instance_alone() {
+    let platform = platform();
+    let spec = toygres_test_support::control_plane::spec("reused");
+    let name = spec.name.clone();
+    let (older, newer) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    platform.deploy(&spec, older).await.unwrap();
+    platform.delete(&name, Whose::Record(older)).await.unwrap();
+    platform.deploy(&spec, newer).await.unwrap();
+    let port = platform.endpoint(&name).await.unwrap().port;
+
+    platform.delete(&name, Whose::Record(older)).await.unwrap();
+    platform.stop(&name, Whose::Record(older)).await.unwrap();
+    for refused in [
+        platform.start(&name, Whose::Record(older)).await,
+        platform.restart(&name, Whose::Record(older), "late").await,
+        platform
+            .set_superuser_access(&name, Whose::Record(older), true)
+            .await,
+    ] {
+        assert!(
+            matches!(&refused, Err(PlatformError::NotFound(message)) if message.contains("another record")),
+            "{refused:?}"
+        );
+    }
+    let taken = platform.deploy(&spec, older).await.unwrap_err();
+    assert!(taken.to_string().contains("another record"), "{taken}");
+    assert_eq!(
+        platform.status(&name).await.unwrap(),
+        InstanceStatus::Ready,
+        "the newer instance still runs"
+    );
+    assert_eq!(platform.endpoint(&name).await.unwrap().port, port);
+
+    platform.stop(&name, Whose::Record(newer)).await.unwrap();
+    platform.delete(&name, Whose::Record(newer)).await.unwrap();
+    assert_eq!(
+        platform.status(&name).await.unwrap(),
+        InstanceStatus::Missing
+    );
 }

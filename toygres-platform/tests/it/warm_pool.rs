@@ -6,6 +6,7 @@
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use toygres_domain::{DatabaseName, RoleName};
+use toygres_platform::Whose;
 use toygres_platform::local::LocalPlatform;
 use toygres_platform::local::binaries::PgBinaries;
 use toygres_platform::{Access, Endpoint, Login, Platform};
@@ -65,7 +66,8 @@ async fn a_deploy_takes_a_warm_directory_with_the_instances_own_logins() {
     assert_eq!((filled.ready, filled.made), (2, 2));
 
     let spec = spec("warmed");
-    let deployed = platform.deploy(&spec, Uuid::new_v4()).await.unwrap();
+    let record = Uuid::new_v4();
+    let deployed = platform.deploy(&spec, record).await.unwrap();
     assert!(deployed.from_warm_pool);
     assert_eq!(platform.warm_pool_ready(), 1);
     for login in [Login::Owner, Login::Monitor] {
@@ -78,11 +80,11 @@ async fn a_deploy_takes_a_warm_directory_with_the_instances_own_logins() {
     assert!(!platform.instance_dir(&spec.name).join("claimed").exists());
 
     // A second deploy of the same instance is a no-op; the pool refills to its size.
-    let again = platform.deploy(&spec, Uuid::new_v4()).await.unwrap();
+    let again = platform.deploy(&spec, record).await.unwrap();
     assert!(!again.from_warm_pool);
     let refilled = platform.fill_warm_pool(2).await.unwrap();
     assert_eq!((refilled.ready, refilled.made), (2, 1));
-    platform.delete(&spec.name).await.unwrap();
+    platform.delete(&spec.name, Whose::Any).await.unwrap();
 }
 
 /// A warm directory is made with the default owner and database: an instance that asked
@@ -118,7 +120,7 @@ async fn a_warm_directory_takes_the_names_the_instance_asked_for() {
     assert!(!has(&platform, &spec.name, role, "app").await);
     assert!(has(&platform, &spec.name, database, "orders").await);
     assert!(!has(&platform, &spec.name, database, "app").await);
-    platform.delete(&spec.name).await.unwrap();
+    platform.delete(&spec.name, Whose::Any).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,7 +135,7 @@ async fn a_half_made_directory_is_discarded_never_handed_out() {
     platform.fill_warm_pool(1).await.unwrap();
     assert!(!half_made.exists());
     assert_eq!(platform.warm_pool_ready(), 1);
-    platform.delete(&spec.name).await.unwrap();
+    platform.delete(&spec.name, Whose::Any).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,7 +158,7 @@ async fn a_deploy_interrupted_after_its_claim_finishes_the_adoption() {
     assert!(deployed.from_warm_pool);
     assert!(logs_in(&platform, &spec.name, Login::Owner).await);
     assert!(!dir.join("claimed").exists());
-    platform.delete(&spec.name).await.unwrap();
+    platform.delete(&spec.name, Whose::Any).await.unwrap();
 }
 
 /// The OS account each ready entry names (empty when the platform is not root).
@@ -218,7 +220,7 @@ async fn an_instance_keeps_its_entrys_own_account() {
     assert_eq!(std::fs::metadata(&data).unwrap().uid(), owner.as_raw());
     assert!(logs_in(&platform, &spec.name, Login::Owner).await);
 
-    platform.delete(&spec.name).await.unwrap();
+    platform.delete(&spec.name, Whose::Any).await.unwrap();
     assert!(
         !account_exists(&account),
         "the account goes with its instance"
