@@ -394,7 +394,11 @@ pub trait Platform: Send + Sync {
     /// Waits until a restored server has recovered as far as it was asked and is open for
     /// writes, then gives it the new instance's own logins (the data came with the
     /// source's roles and passwords). Repeatable.
-    async fn finish_restore(&self, _name: &InstanceName) -> Result<(), PlatformError> {
+    async fn finish_restore(
+        &self,
+        _name: &InstanceName,
+        _whose: Whose,
+    ) -> Result<(), PlatformError> {
         Err(self.backups_unsupported())
     }
 

@@ -22,7 +22,7 @@ use crate::activity_types::{ProvisionInstanceInput, ProvisionOutcome};
 use crate::domain::InstanceName;
 use crate::names;
 use crate::platform::InstanceSpec;
-use crate::platform::{Deployed, Login, PlatformError};
+use crate::platform::{Deployed, Login, PlatformError, Whose};
 use crate::types::v1_2::Restore;
 use toygres_cms::InstanceState;
 use toygres_cms::fence::{self, Fenced};
@@ -111,7 +111,10 @@ pub(super) async fn provision(
         Err(error) => return refused_or_failed(ctx, name, "deploying", error),
     }
     if input.restore.is_some()
-        && let Err(error) = deps.platform.finish_restore(name).await
+        && let Err(error) = deps
+            .platform
+            .finish_restore(name, Whose::Record(input.record_id))
+            .await
     {
         return refused_or_failed(ctx, name, "restoring", error);
     }

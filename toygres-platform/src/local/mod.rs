@@ -564,7 +564,8 @@ impl Platform for LocalPlatform {
         self.start_restored(spec).await
     }
 
-    async fn finish_restore(&self, name: &InstanceName) -> Result<(), PlatformError> {
+    async fn finish_restore(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError> {
+        self.read_file_of(name, whose).await?;
         self.finish_restored(name).await
     }
 

@@ -293,6 +293,7 @@ async fn a_late_call_for_an_older_record_leaves_a_newer_instance_alone() {
         platform
             .set_superuser_access(&name, Whose::Record(older), true)
             .await,
+        platform.finish_restore(&name, Whose::Record(older)).await,
     ] {
         assert!(
             matches!(&refused, Err(PlatformError::NotFound(message)) if message.contains("another record")),
