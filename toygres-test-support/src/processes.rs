@@ -2,16 +2,25 @@
 
 use std::path::Path;
 
-/// Pids of postmasters started with `-D <data_dir>`. A child the postmaster has just
+/// `path` with every link resolved (an instance's name links to its record's directory),
+/// or as given when it is gone.
+fn real_path(path: &Path) -> std::path::PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Pids of postmasters started with `-D <data_dir>` (the same directory, by any path). A child the postmaster has just
 /// forked carries the same command line until it renames itself, so processes whose
 /// parent is one of the candidates are not counted.
 pub fn postmasters_for(data_dir: &Path) -> Vec<i32> {
-    let wanted = data_dir.to_string_lossy().to_string();
+    let wanted = real_path(data_dir);
     let candidates: Vec<i32> = command_lines()
         .into_iter()
         .filter(|(_, args)| {
             let is_postgres = args.first().is_some_and(|a| a.ends_with("postgres"));
-            is_postgres && args.windows(2).any(|w| w[0] == "-D" && w[1] == wanted)
+            is_postgres
+                && args
+                    .windows(2)
+                    .any(|w| w[0] == "-D" && real_path(Path::new(&w[1])) == wanted)
         })
         .map(|(pid, _)| pid)
         .collect();
@@ -25,12 +34,15 @@ pub fn postmasters_for(data_dir: &Path) -> Vec<i32> {
 /// Pids of `program` processes with an argument inside `dir` (one instance's `initdb`,
 /// say). A process that has exited, even one not yet reaped, is not among them.
 pub fn working_in(program: &str, dir: &Path) -> Vec<i32> {
-    let dir = dir.to_string_lossy().to_string();
+    let (given, real) = (dir.to_path_buf(), real_path(dir));
     command_lines()
         .into_iter()
         .filter(|(_, args)| {
             args.first().is_some_and(|a| a.ends_with(program))
-                && args.iter().any(|arg| arg.starts_with(&dir))
+                && args.iter().map(Path::new).any(|arg| {
+                    arg.starts_with(&given)
+                        || (arg.is_absolute() && real_path(arg).starts_with(&real))
+                })
         })
         .map(|(pid, _)| pid)
         .collect()
@@ -46,8 +58,13 @@ pub fn pgbackrest_backing_up(stanza: &str) -> Vec<i32> {
 
 /// The pgBackRest processes working in `dir` (their `--pg1-path` inside it).
 pub fn pgbackrest_in(dir: &Path) -> Vec<i32> {
-    let inside = format!("--pg1-path={}", dir.display());
-    pgbackrest_where(|args| args.iter().any(|arg| arg.starts_with(&inside)))
+    let (given, real) = (dir.to_path_buf(), real_path(dir));
+    pgbackrest_where(|args| {
+        args.iter()
+            .filter_map(|arg| arg.strip_prefix("--pg1-path="))
+            .map(Path::new)
+            .any(|path| path.starts_with(&given) || real_path(path).starts_with(&real))
+    })
 }
 
 fn pgbackrest_where(matches: impl Fn(&[String]) -> bool) -> Vec<i32> {

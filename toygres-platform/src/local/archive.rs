@@ -12,6 +12,7 @@ use nix::unistd::{Uid, User};
 use super::LocalPlatform;
 use super::cluster;
 use super::cluster::io_error;
+use super::layout::Layout;
 use super::os_user::{Identity, RunAs};
 use crate::{BackupSet, PlatformError};
 use toygres_domain::InstanceName;
@@ -116,13 +117,13 @@ impl LocalPlatform {
     /// The directory of the instance a stanza (`<name>-<record id>`) belongs to.
     fn stanza_instance_dir(&self, stanza: &str) -> std::path::PathBuf {
         let name = stanza.rsplit_once('-').map_or(stanza, |(name, _)| name);
-        self.root.join(name)
+        Layout::of_name(&self.root, name).dir
     }
 
     /// Stops the instance in `dir` archiving WAL into `stanza` (a no-op when it archives
     /// elsewhere, to a later record's stanza of the same name, or nowhere).
     async fn stop_archiving(&self, dir: &Path, stanza: &str) -> Result<(), PlatformError> {
-        let marker = super::layout::Layout::new(dir.to_path_buf()).archive_to();
+        let marker = Layout::new(dir.to_path_buf()).archive_to();
         if tokio::fs::read_to_string(&marker).await.ok().as_deref() == Some(stanza) {
             tokio::fs::remove_file(&marker)
                 .await

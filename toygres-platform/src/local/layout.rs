@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! <root>/                         the platform's; 0711 as root (instances' accounts pass through)
-//! <root>/<name>/                  the control plane's (root 0711): nothing in it is the tenant's to change
+//! <root>/<name>                   a link to the directory of the record that holds the name
+//! <root>/.records/<record id>/    the control plane's (root 0711): nothing in it is the tenant's to change
 //!   instance.json                 port, version, logins, account, TLS (see `instance_file`)
 //!   password                      the superuser's password, 0600
 //!   owner-password, monitor-password
@@ -15,6 +16,12 @@
 //!   run/                          its private Unix socket, the instance's account's, 0700
 //! ```
 //!
+//! An instance's directory belongs to its CMS record, not its name: names are reused once an
+//! instance is deleted, and a record's directory is never another record's. The name's
+//! link is how calls that have only the name find it; a deploy makes it, a delete removes
+//! it with the directory. An instance made before records had directories of their own
+//! keeps its directory under its name (`<root>/<name>/`, the same inside).
+//!
 //! Everything the platform reads back (what port, which account, which stanza) is in files
 //! the instance's account cannot write, so a tenant with superuser access, which runs as
 //! that account, cannot steer the control plane. Instances made before this layout had
@@ -24,9 +31,14 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use uuid::Uuid;
+
 use super::cluster::io_error;
 use super::socket_dir;
 use crate::PlatformError;
+
+/// Where records' directories are, under the root (a name never starts with a dot).
+pub const RECORDS: &str = ".records";
 
 /// The paths of one instance.
 #[derive(Debug, Clone)]
@@ -37,6 +49,68 @@ pub struct Layout {
 impl Layout {
     pub fn new(dir: PathBuf) -> Self {
         Self { dir }
+    }
+
+    /// The instance named `name`: the directory of the record its name links to, or, for
+    /// an instance made before records had their own, the directory of that name.
+    pub fn of_name(root: &Path, name: &str) -> Self {
+        let named = root.join(name);
+        match linked_record(&named) {
+            Some(record) => Self::new(record_dir(root, record)),
+            None => Self::new(named),
+        }
+    }
+
+    /// Where a deploy for `record` puts instance `name`: the directory of an instance of
+    /// the name made before records had their own (left where it is), else the record's
+    /// own, which the name is made to link to (replacing a link whose directory is gone).
+    /// Another record's directory is refused.
+    pub fn place(root: &Path, name: &str, record: Uuid, mode: u32) -> Result<Self, PlatformError> {
+        let named = root.join(name);
+        match std::fs::symlink_metadata(&named) {
+            Ok(metadata) if metadata.is_dir() => return Ok(Self::new(named)),
+            Ok(_) => match linked_record(&named) {
+                Some(linked) if linked == record => return Ok(Self::new(record_dir(root, record))),
+                Some(linked) if record_dir(root, linked).exists() => {
+                    return Err(PlatformError::Failed(format!(
+                        "{} holds an instance of another record; it is not taken over",
+                        named.display()
+                    )));
+                }
+                _ => {}
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error("reading", &named, e)),
+        }
+        let records = root.join(RECORDS);
+        std::fs::create_dir_all(&records).map_err(|e| io_error("creating", &records, e))?;
+        std::fs::set_permissions(&records, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| io_error("setting permissions on", &records, e))?;
+        let layout = Self::new(record_dir(root, record));
+        layout.secure(mode)?;
+        let scratch = root.join(format!("{RECORDS}/{record}.link"));
+        let _ = std::fs::remove_file(&scratch);
+        std::os::unix::fs::symlink(Path::new(RECORDS).join(record.to_string()), &scratch)
+            .map_err(|e| io_error("linking", &scratch, e))?;
+        std::fs::rename(&scratch, &named).map_err(|e| io_error("linking", &named, e))?;
+        Ok(layout)
+    }
+
+    /// After the directory is removed: the name's link, if it leads to this directory or to
+    /// none (another record's link is left alone).
+    pub fn unlink_name(&self, root: &Path, name: &str) -> Result<(), PlatformError> {
+        let named = root.join(name);
+        let ours = match linked_record(&named) {
+            Some(record) => {
+                let dir = record_dir(root, record);
+                dir == self.dir || !dir.exists()
+            }
+            None => std::fs::symlink_metadata(&named).is_ok_and(|m| m.file_type().is_symlink()),
+        };
+        match ours {
+            true => std::fs::remove_file(&named).map_err(|e| io_error("removing", &named, e)),
+            false => Ok(()),
+        }
     }
 
     pub fn data(&self) -> PathBuf {
@@ -123,4 +197,18 @@ impl Layout {
         std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(mode))
             .map_err(|e| io_error("setting permissions on", &self.dir, e))
     }
+}
+
+fn record_dir(root: &Path, record: Uuid) -> PathBuf {
+    root.join(RECORDS).join(record.to_string())
+}
+
+/// The record a name's link leads to: only a link the platform makes (`.records/<id>`) is
+/// followed.
+fn linked_record(named: &Path) -> Option<Uuid> {
+    let target = std::fs::read_link(named).ok()?;
+    let record = target.strip_prefix(RECORDS).ok()?.to_str()?;
+    Uuid::try_parse(record)
+        .ok()
+        .filter(|id| id.to_string() == record)
 }

@@ -169,13 +169,19 @@ impl LocalPlatform {
         &self.root
     }
 
-    /// The directory that holds everything of one instance.
+    /// The directory that holds everything of the instance named `name` (its record's).
     pub fn instance_dir(&self, name: &InstanceName) -> PathBuf {
-        self.root.join(name.as_str())
+        self.layout(name).dir
     }
 
     fn layout(&self, name: &InstanceName) -> Layout {
-        Layout::new(self.instance_dir(name))
+        Layout::of_name(&self.root, name.as_str())
+    }
+
+    /// Where a deploy (or a restore) for `record` puts instance `name` (see
+    /// [`Layout::place`]).
+    fn place(&self, name: &InstanceName, record: Uuid) -> Result<Layout, PlatformError> {
+        Layout::place(&self.root, name.as_str(), record, self.shared_dir_mode())
     }
 
     /// The OS account instance `name` runs as (`None`: ours), for tests that check what
@@ -411,7 +417,7 @@ impl Platform for LocalPlatform {
     async fn delete(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError> {
         let layout = self.layout(name);
         if !layout.dir.exists() {
-            return Ok(());
+            return layout.unlink_name(&self.root, name.as_str());
         }
         let file = self.read_file(name).await.ok();
         if let Some(held) = file.as_ref().and_then(|f| f.record)
@@ -437,6 +443,7 @@ impl Platform for LocalPlatform {
         socket_dir::remove(&layout.dir, &self.socket_base).await?;
         self.backups.end_restores_into(&layout.dir).await?;
         remove_dir_if_present(&layout.dir).await?;
+        layout.unlink_name(&self.root, name.as_str())?;
         match file {
             Some(file) => self.release_account(&file.own_account(&self.users)).await,
             None => Ok(()),

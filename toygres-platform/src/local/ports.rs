@@ -101,16 +101,18 @@ fn bindable(host: &str, port: u16) -> bool {
     std::net::TcpListener::bind((host, port)).is_ok()
 }
 
-/// The ports recorded by every instance under `root` (their `instance.json`).
+/// The ports recorded by every instance under `root` (their `instance.json`), found by
+/// name and by record (an instance found twice counts twice: no harm).
 pub fn recorded_under(root: &Path) -> Vec<u16> {
     #[derive(serde::Deserialize)]
     struct Recorded {
         port: u16,
     }
-    let Ok(entries) = std::fs::read_dir(root) else {
-        return Vec::new();
-    };
-    entries
+    let records = root.join(super::layout::RECORDS);
+    [root, records.as_path()]
+        .into_iter()
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flatten()
         .filter_map(Result::ok)
         .filter_map(|entry| std::fs::read(entry.path().join("instance.json")).ok())
         .filter_map(|bytes| serde_json::from_slice::<Recorded>(&bytes).ok())

@@ -33,7 +33,7 @@ impl LocalPlatform {
         let major = spec.postgres_version.major();
         // Refuse an uninstalled version before anything touches the disk.
         self.binaries.for_major(major)?;
-        let layout = self.layout(&spec.name);
+        let layout = self.place(&spec.name, record)?;
         let file = self.ensure_instance(spec, record, &layout).await?;
         let (start, file) = self.adopt_warm_data(&layout, major, file).await?;
         let run_as = self.users.ensure(&file.account(&self.users)).await?;

@@ -37,7 +37,7 @@ impl LocalPlatform {
         from: &RestoreFrom,
     ) -> Result<(), PlatformError> {
         self.binaries.for_major(spec.postgres_version.major())?;
-        let layout = self.layout(&spec.name);
+        let layout = self.place(&spec.name, record)?;
         self.backups.ensure().await?;
         let owner = self.stanza_owner(&from.stanza)?;
         let file = self

@@ -273,7 +273,8 @@ async fn a_backup_waits_for_an_earlier_pgbackrest_to_let_go_of_the_stanzas_lock(
 /// Names are reused once an instance is deleted: a late call for the record that had the
 /// name before (a retried step of an operation that ended) leaves the newer record's
 /// instance alone (a delete or a stop finds nothing of its record, the others are
-/// refused), and a deploy never takes over another record's instance.
+/// refused), and a deploy never takes over another record's instance. Each record's
+/// instance has a directory of its own, which the name links to.
 #[tokio::test]
 async fn a_late_call_for_an_older_record_leaves_a_newer_instance_alone() {
     let platform = platform();
@@ -281,9 +282,22 @@ async fn a_late_call_for_an_older_record_leaves_a_newer_instance_alone() {
     let name = spec.name.clone();
     let (older, newer) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
     platform.deploy(&spec, older).await.unwrap();
+    let older_dir = platform.instance_dir(&name);
     platform.delete(&name, Whose::Record(older)).await.unwrap();
+    assert!(!older_dir.exists());
     platform.deploy(&spec, newer).await.unwrap();
     let port = platform.endpoint(&name).await.unwrap().port;
+    let newer_dir = platform.instance_dir(&name);
+    assert_eq!(
+        newer_dir,
+        platform.root().join(".records").join(newer.to_string()),
+        "each record has a directory of its own"
+    );
+    assert_ne!(older_dir, newer_dir);
+    assert!(
+        platform.root().join(name.as_str()).is_symlink(),
+        "the name links to it"
+    );
 
     platform.delete(&name, Whose::Record(older)).await.unwrap();
     platform.stop(&name, Whose::Record(older)).await.unwrap();
@@ -314,5 +328,10 @@ async fn a_late_call_for_an_older_record_leaves_a_newer_instance_alone() {
     assert_eq!(
         platform.status(&name).await.unwrap(),
         InstanceStatus::Missing
+    );
+    assert!(!newer_dir.exists());
+    assert!(
+        std::fs::symlink_metadata(platform.root().join(name.as_str())).is_err(),
+        "the name's link goes with the directory"
     );
 }
