@@ -130,7 +130,7 @@ pub mod versions {
 }
 
 /// Instance ids of the orchestrations Toygres starts, in one place so that the API,
-/// reconciliation and tests all agree on them. Each is an [`OperationId`]: made from typed
+/// reconciliation and tests all agree on them. Each is an `OperationId`: made from typed
 /// parts and read back into them (`Display`/`FromStr`), so what an id says it acts on is
 /// never guessed from a prefix.
 pub mod instance_ids {
