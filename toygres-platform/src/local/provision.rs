@@ -252,8 +252,8 @@ impl LocalPlatform {
     }
 
     /// What Toygres writes into an instance's configuration: its port, its private
-    /// socket, its rules, TLS, and WAL archiving to its stanza once it has one (see
-    /// `backups`).
+    /// socket, its rules, TLS, WAL archiving to its stanza once it has one (see
+    /// `backups`), and hint bits in WAL so it can be rewound.
     fn cluster_settings(&self, layout: &Layout, port: u16) -> ClusterSettings {
         let quoted = |value: String| format!("'{}'", value.replace('\'', "''"));
         let data = layout.data();
@@ -273,6 +273,9 @@ impl LocalPlatform {
                 quoted(self.backups.archive_command(&layout.dir)),
             ),
             ("archive_timeout".into(), "'60s'".into()),
+            // pg_rewind needs it (or data checksums): a primary demoted by a failover can
+            // then rejoin as a standby instead of being cloned again.
+            ("wal_log_hints".into(), "on".into()),
         ];
         extra.extend(server_tls::settings());
         ClusterSettings { port, extra }

@@ -335,3 +335,29 @@ async fn a_late_call_for_an_older_record_leaves_a_newer_instance_alone() {
         "the name's link goes with the directory"
     );
 }
+
+/// Every instance writes hint bits to its WAL (`wal_log_hints`), which pg_rewind needs to
+/// bring a former primary back as a standby after a failover instead of cloning it again.
+#[tokio::test]
+async fn every_instance_can_be_rewound() {
+    use sqlx::Connection;
+    let platform = platform();
+    let spec = toygres_test_support::control_plane::spec("rewindable");
+    platform.deploy(&spec, uuid::Uuid::new_v4()).await.unwrap();
+    let endpoint = platform.endpoint(&spec.name).await.unwrap();
+    let owner = platform
+        .credentials(&spec.name, Login::Owner)
+        .await
+        .unwrap();
+    let mut connection =
+        sqlx::postgres::PgConnection::connect_with(&owner.connect_options(&endpoint))
+            .await
+            .unwrap();
+    let hints: String = sqlx::query_scalar("SHOW wal_log_hints")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    connection.close().await.unwrap();
+    assert_eq!(hints, "on");
+    platform.delete(&spec.name, Whose::Any).await.unwrap();
+}
