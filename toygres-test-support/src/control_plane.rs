@@ -253,6 +253,34 @@ impl<P: Platform + 'static> TestControlPlane<P> {
         (decode(&first), decode(&second))
     }
 
+    /// The CMS record `id` as it is now.
+    pub async fn record(&self, id: Uuid) -> cms::instances::InstanceRecord {
+        cms::instances::get(&self.db.pool, id)
+            .await
+            .expect("read the record")
+            .expect("the record exists")
+    }
+
+    /// Waits until record `id`'s health is `status` and returns the record then; panics
+    /// after `within`.
+    pub async fn wait_for_health(
+        &self,
+        id: Uuid,
+        status: toygres_domain::HealthStatus,
+        within: Duration,
+    ) -> cms::instances::InstanceRecord {
+        eventually_every(
+            &format!("health {status}"),
+            within,
+            Duration::from_millis(100),
+            || async {
+                let record = self.record(id).await;
+                (record.health_status == status).then_some(record)
+            },
+        )
+        .await
+    }
+
     /// Waits for an orchestration to finish; panics on timeout.
     pub async fn wait(&self, instance: &str, timeout: Duration) -> OrchestrationStatus {
         self.client

@@ -581,13 +581,6 @@ async fn archiver_failures(cp: &TestControlPlane, spec: &InstanceSpec) -> i64 {
         .unwrap()
 }
 
-async fn health_of(cp: &TestControlPlane, record: Uuid) -> cms::instances::InstanceRecord {
-    cms::instances::get(&cp.db.pool, record)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 /// The guardrail for WAL archiving: a repository the instance cannot write to makes it
 /// `degraded` (with the reason, a health event, and what can be restored frozen at the last
 /// archived WAL) within two health intervals of the first failed attempt; once it is
@@ -602,14 +595,8 @@ async fn failing_wal_archiving_degrades_the_instance_until_it_recovers() {
     let (backup_id, orchestration) = start_backup(&cp, record, "archiver").await;
     cp.wait(&orchestration, Duration::from_secs(120)).await;
     let backup = completed_backup(&cp, backup_id).await;
-    eventually(
-        "the first healthy check",
-        Duration::from_secs(30),
-        || async {
-            (health_of(&cp, record).await.health_status == HealthStatus::Healthy).then_some(())
-        },
-    )
-    .await;
+    cp.wait_for_health(record, HealthStatus::Healthy, Duration::from_secs(30))
+        .await;
 
     let archive = cp
         .platform
@@ -629,16 +616,9 @@ async fn failing_wal_archiving_degrades_the_instance_until_it_recovers() {
     )
     .await;
     let failed_at = tokio::time::Instant::now();
-    let degraded = eventually_every(
-        "the instance to be degraded",
-        Duration::from_secs(30),
-        Duration::from_millis(100),
-        || async {
-            let record = health_of(&cp, record).await;
-            (record.health_status == HealthStatus::Degraded).then_some(record)
-        },
-    )
-    .await;
+    let degraded = cp
+        .wait_for_health(record, HealthStatus::Degraded, Duration::from_secs(30))
+        .await;
     let took = failed_at.elapsed();
     assert!(
         took <= INTERVAL * 2 + Duration::from_secs(1),
@@ -661,16 +641,9 @@ async fn failing_wal_archiving_degrades_the_instance_until_it_recovers() {
 
     set_dir_modes(&archive, None, &modes);
     execute(&cp, &source, A_SEGMENT_OF_WAL).await;
-    let recovered = eventually_every(
-        "the instance to be healthy again",
-        Duration::from_secs(90),
-        Duration::from_millis(200),
-        || async {
-            let record = health_of(&cp, record).await;
-            (record.health_status == HealthStatus::Healthy).then_some(record)
-        },
-    )
-    .await;
+    let recovered = cp
+        .wait_for_health(record, HealthStatus::Healthy, Duration::from_secs(90))
+        .await;
     assert_eq!(recovered.health_reason, None);
     assert_eq!(recovered.wal_archived_until, None);
 

@@ -14,17 +14,8 @@ use toygres_platform::local::LocalPlatform;
 use toygres_platform::local::binaries::PgBinaries;
 use toygres_test_support::TestControlPlane;
 use toygres_test_support::control_plane::spec;
-use toygres_test_support::eventually;
 use toygres_test_support::skip_or_fail_in_ci;
 use toygres_test_support::small_disk::SmallDisk;
-use uuid::Uuid;
-
-async fn health_of(cp: &TestControlPlane, record: Uuid) -> cms::instances::InstanceRecord {
-    cms::instances::get(&cp.db.pool, record)
-        .await
-        .unwrap()
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nearly_full_disk_degrades_the_instance_until_space_is_freed() {
@@ -41,41 +32,23 @@ async fn a_nearly_full_disk_degrades_the_instance_until_space_is_freed() {
     let record = input.record_id;
     cp.start_create("create-crowded", input).await;
     cp.wait("create-crowded", Duration::from_secs(120)).await;
-    eventually(
-        "the first healthy check",
-        Duration::from_secs(30),
-        || async {
-            (health_of(&cp, record).await.health_status == HealthStatus::Healthy).then_some(())
-        },
-    )
-    .await;
+    cp.wait_for_health(record, HealthStatus::Healthy, Duration::from_secs(30))
+        .await;
 
     let (total, _) = disk.usage();
     let filler = disk.path().join("filler");
     disk.fill(&filler, total / 20);
-    let degraded = eventually(
-        "the instance to be degraded",
-        Duration::from_secs(30),
-        || async {
-            let found = health_of(&cp, record).await;
-            (found.health_status == HealthStatus::Degraded).then_some(found)
-        },
-    )
-    .await;
+    let degraded = cp
+        .wait_for_health(record, HealthStatus::Degraded, Duration::from_secs(30))
+        .await;
     let reason = degraded.health_reason.unwrap();
     assert!(reason.starts_with("the disk is 9"), "{reason}");
     assert_eq!(degraded.wal_archived_until, None, "archiving is fine");
 
     std::fs::remove_file(&filler).unwrap();
-    let healthy = eventually(
-        "the instance to be healthy again",
-        Duration::from_secs(30),
-        || async {
-            let found = health_of(&cp, record).await;
-            (found.health_status == HealthStatus::Healthy).then_some(found)
-        },
-    )
-    .await;
+    let healthy = cp
+        .wait_for_health(record, HealthStatus::Healthy, Duration::from_secs(30))
+        .await;
     assert_eq!(healthy.health_reason, None);
     let changes: Vec<_> = cms::health::events(&cp.db.pool, record)
         .await
