@@ -64,10 +64,9 @@ pub async fn history(pool: &PgPool, id: Uuid, limit: i64) -> Result<Vec<HealthCh
 pub struct Probe {
     pub ok: bool,
     pub latency_ms: Option<i32>,
-    /// Why the probe failed, or why a reachable instance is degraded.
+    /// Why the probe failed, or, for one that reached the server, why the instance is
+    /// degraded (reachable, but heading for trouble: WAL archiving stuck, disk nearly full).
     pub message: Option<String>,
-    /// Reachable but heading for trouble (WAL archiving stuck, disk nearly full): why.
-    pub degraded: Option<String>,
     /// While WAL archiving is stuck: how far the archived WAL reaches.
     pub wal_archived_until: Option<DateTime<Utc>>,
 }
@@ -75,7 +74,7 @@ pub struct Probe {
 impl Probe {
     /// The health this probe says the instance has.
     pub fn status(&self) -> HealthStatus {
-        match (self.ok, &self.degraded) {
+        match (self.ok, &self.message) {
             (false, _) => HealthStatus::Unhealthy,
             (true, Some(_)) => HealthStatus::Degraded,
             (true, None) => HealthStatus::Healthy,
@@ -107,7 +106,6 @@ pub async fn record_probe(
     probe: &Probe,
 ) -> Result<Recorded, CmsError> {
     let status = probe.status();
-    let reason = probe.degraded.as_ref().or(probe.message.as_ref());
     let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
         "WITH record AS (
              SELECT id, state, health_status FROM toygres_cms.instances WHERE id = $1 FOR UPDATE
@@ -142,7 +140,7 @@ pub async fn record_probe(
     .bind(&probe.message)
     .bind(probe_key)
     .bind(status.as_str())
-    .bind(reason)
+    .bind(&probe.message)
     .bind(probe.wal_archived_until)
     .fetch_optional(pool)
     .await?;

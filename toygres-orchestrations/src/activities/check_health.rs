@@ -38,8 +38,7 @@ pub async fn run(
             Probe {
                 ok: true,
                 latency_ms: Some(vitals.latency.as_millis().min(i32::MAX as u128) as i32),
-                message: verdict.degraded.clone(),
-                degraded: verdict.degraded,
+                message: verdict.degraded,
                 wal_archived_until: verdict.wal_archived_until,
             }
         }
@@ -49,7 +48,6 @@ pub async fn run(
                 ok: false,
                 latency_ms: None,
                 message: Some(message),
-                degraded: None,
                 wal_archived_until: None,
             }
         }
@@ -59,10 +57,13 @@ pub async fn run(
         .await
         .map_err(|e| e.to_string())?;
     if let Some((from, to)) = recorded.change {
-        let reason = probe.degraded.as_deref().or(probe.message.as_deref());
         ctx.trace_info(format!(
             "instance={name}: health {from} -> {to}{}",
-            reason.map(|r| format!(": {r}")).unwrap_or_default()
+            probe
+                .message
+                .as_ref()
+                .map(|reason| format!(": {reason}"))
+                .unwrap_or_default()
         ));
     }
     Ok(RecordHealthOutput {

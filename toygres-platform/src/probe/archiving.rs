@@ -12,12 +12,14 @@ use chrono::{DateTime, Utc};
 /// One row of text columns: failures so far, whether the last attempt failed (a failure
 /// newer than the last success), the segment that failed, when the last segment was
 /// archived (epoch seconds) and how many segments wait.
+/// Schema-qualified, so a tenant's objects on the monitor's search path are not read.
 pub(super) const QUERY: &str = "SELECT failed_count::text,
         (last_failed_time > coalesce(last_archived_time, '-infinity'))::text,
         last_failed_wal,
         extract(epoch FROM last_archived_time)::text,
-        (SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready')::text
-    FROM pg_stat_archiver";
+        (SELECT count(*) FROM pg_catalog.pg_ls_archive_statusdir()
+         WHERE name LIKE '%.ready')::text
+    FROM pg_catalog.pg_stat_archiver";
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Archiving {
@@ -65,11 +67,20 @@ impl Archiving {
         Ok(Self {
             failing: failing.as_deref() == Some("true"),
             failed_count: number(failed, "failure count")?,
-            last_failed_wal: wal.clone(),
+            last_failed_wal: wal.clone().filter(|wal| is_wal_file_name(wal)),
             last_archived_at,
             waiting_segments: number(waiting, "waiting segments")?,
         })
     }
+}
+
+/// A WAL segment's file name (24 hexadecimal digits, upper case): anything else the server
+/// says is not repeated to the user (a tenant's superuser could make it say anything).
+fn is_wal_file_name(text: &str) -> bool {
+    text.len() == 24
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
 }
 
 #[cfg(test)]
@@ -97,6 +108,20 @@ mod tests {
             "2026-12-07T12:00:00.250+00:00"
         );
         assert_eq!(failing.waiting_segments, 2);
+
+        let forged = "x".repeat(10_000);
+        let odd = Archiving::from_row(&row([
+            Some("1"),
+            Some("true"),
+            Some(&forged),
+            None,
+            Some("0"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            odd.last_failed_wal, None,
+            "not a WAL file name: not repeated"
+        );
 
         let never = Archiving::from_row(&row([Some("0"), None, None, None, Some("0")])).unwrap();
         assert_eq!(never, Archiving::default());
