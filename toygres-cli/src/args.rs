@@ -89,6 +89,13 @@ pub enum Command {
         /// each instance has an OS account of its own).
         #[arg(long)]
         superuser_access: bool,
+        /// Streaming standbys beside the primary (0-4): a failover promotes one when the
+        /// primary fails.
+        #[arg(long)]
+        standbys: Option<u32>,
+        /// Commits wait until one standby has them (needs --standbys).
+        #[arg(long)]
+        sync: bool,
         /// Wait until it is running (or failed).
         #[arg(long)]
         wait: bool,
@@ -172,6 +179,9 @@ pub enum Command {
         /// The superuser's login instead of the owner's (needs superuser access).
         #[arg(long)]
         superuser: bool,
+        /// Reach a standby when one answers (else the primary), for reads that may lag.
+        #[arg(long)]
+        read_only: bool,
         /// Where to write the CA certificate the string's `sslrootcert` names (default:
         /// `~/.toygres/ca-HOST-PORT.crt` for the server at HOST:PORT).
         #[arg(long, env = "TOYGRES_CA_FILE")]

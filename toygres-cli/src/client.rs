@@ -211,12 +211,22 @@ impl ApiClient {
     pub async fn connection(
         &self,
         name: &str,
-        superuser: bool,
+        asked: crate::commands::Asked,
     ) -> Result<ConnectionView, CliError> {
-        let login = if superuser { "?login=superuser" } else { "" };
+        let mut query = Vec::new();
+        if asked.superuser {
+            query.push("login=superuser");
+        }
+        if asked.read_only {
+            query.push("route=read_only");
+        }
+        let query = match query.is_empty() {
+            true => String::new(),
+            false => format!("?{}", query.join("&")),
+        };
         self.send::<(), _>(
             Method::GET,
-            &format!("/instances/{name}/connection{login}"),
+            &format!("/instances/{name}/connection{query}"),
             None,
         )
         .await

@@ -61,6 +61,7 @@ pub fn instance_details(i: &InstanceView) {
         ("endpoint", endpoint(i)),
         ("owner", login(i)),
         ("superuser", superuser_access(i.superuser_access)),
+        ("standbys", standbys(i)),
         ("postgres", i.postgres_version.clone()),
         ("storage", format!("{} GiB", i.storage_gb)),
         ("platform", i.platform.clone()),
@@ -83,6 +84,40 @@ pub fn instance_details(i: &InstanceView) {
     for (label, value) in fields {
         say!("{:<11} {value}", format!("{label}:"));
     }
+    if !i.members.is_empty() {
+        say!("");
+        members(&i.members);
+    }
+}
+
+/// `2, synchronous`.
+fn standbys(i: &InstanceView) -> String {
+    match (i.standbys, i.synchronous) {
+        (0, _) => "none".into(),
+        (count, true) => format!("{count}, synchronous (a commit waits for one)"),
+        (count, false) => format!("{count}, asynchronous"),
+    }
+}
+
+/// The members as a table.
+fn members(members: &[toygres_domain::api::MemberView]) {
+    let rows: Vec<[String; 6]> = members
+        .iter()
+        .map(|m| {
+            [
+                m.name.clone(),
+                m.role.to_string(),
+                format!("{}:{}", m.host, m.port),
+                m.state.to_string(),
+                m.lag_bytes.map_or("-".into(), |lag| format!("{lag} B")),
+                m.timeline.map_or("-".into(), |t| t.to_string()),
+            ]
+        })
+        .collect();
+    print_table(
+        ["MEMBER", "ROLE", "ADDRESS", "STATE", "LAG", "TIMELINE"],
+        &rows,
+    );
 }
 
 /// `degraded: the disk is 93% full (…)`.

@@ -9,7 +9,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::{HealthStatus, InstanceState};
-use toygres_domain::{DatabaseName, RoleName, UnknownText};
+use toygres_domain::{DatabaseName, RoleName, Standbys, UnknownText};
 use toygres_platform::{Access, Endpoint, InstanceSpec};
 
 #[derive(Debug, thiserror::Error)]
@@ -65,9 +65,22 @@ pub struct InstanceRecord {
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// The standbys asked for at create (see [`Self::standbys`]).
+    #[sqlx(rename = "standbys")]
+    pub standby_count: i16,
+    pub synchronous_standbys: bool,
 }
 
 impl InstanceRecord {
+    /// The standbys its instance was asked to keep (the table's checks keep them valid;
+    /// a row that is not reads as none).
+    pub fn standbys(&self) -> Standbys {
+        u32::try_from(self.standby_count)
+            .ok()
+            .and_then(|count| Standbys::new(count, self.synchronous_standbys).ok())
+            .unwrap_or_default()
+    }
+
     /// The logins its instance was asked to have. A record made before owner roles (no
     /// owner recorded) stands for the defaults; its platform keeps the superuser login.
     pub fn access(&self) -> Access {
@@ -157,8 +170,9 @@ pub async fn reserve_restored(
     let inserted = sqlx::query(
         "INSERT INTO toygres_cms.instances
              (id, name, state, platform, postgres_version, storage_gb, create_orchestration_id,
-              restore_source, owner_role, database_name, superuser_access)
-         VALUES ($1, $2, 'creating', $3, $4, $5, $6, $7, $8, $9, $10)",
+              restore_source, owner_role, database_name, superuser_access, standbys,
+              synchronous_standbys)
+         VALUES ($1, $2, 'creating', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(id)
     .bind(spec.name.as_str())
@@ -170,6 +184,8 @@ pub async fn reserve_restored(
     .bind(spec.access.owner.as_str())
     .bind(spec.access.database.as_str())
     .bind(spec.access.superuser_access)
+    .bind(i16::from(spec.standbys.count()))
+    .bind(spec.standbys.synchronous())
     .execute(&mut *tx)
     .await;
     match inserted {
@@ -378,7 +394,8 @@ const SELECT_RECORD: &str = "SELECT id, name, state, platform, postgres_version,
         last_health_check_at, create_orchestration_id, delete_orchestration_id,
         actor_orchestration_id, created_at, updated_at, deleted_at, last_error,
         operation_orchestration_id, restore_source, owner_role, database_name, superuser_access,
-        superuser_access_wanted, health_reason, wal_archived_until
+        superuser_access_wanted, health_reason, wal_archived_until, standbys,
+        synchronous_standbys
      FROM toygres_cms.instances";
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<InstanceRecord>, CmsError> {

@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{BackupState, ErrorCode, HealthStatus, InstanceState, OperationKind, OperationStatus};
+use crate::{
+    BackupState, ErrorCode, HealthStatus, InstanceState, MemberRole, MemberState, OperationKind,
+    OperationStatus,
+};
 
 /// Every route but `/healthz` lives under this prefix.
 pub const PREFIX: &str = "/api/v1";
@@ -39,6 +42,12 @@ pub struct CreateInstanceRequest {
     /// Also hand out the superuser's login (default: no).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub superuser_access: Option<bool>,
+    /// Streaming standbys beside the primary, 0–4 (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standbys: Option<u32>,
+    /// Commits wait until one standby has them (needs standbys; default no).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronous: Option<bool>,
 }
 
 /// A PostgreSQL major version as `"16"` or `16`.
@@ -76,6 +85,15 @@ pub struct InstanceView {
     /// Whether its tenant may also log in as the superuser.
     #[serde(default)]
     pub superuser_access: bool,
+    /// The standbys it keeps beside its primary, and whether commits wait for one.
+    #[serde(default)]
+    pub standbys: u8,
+    #[serde(default)]
+    pub synchronous: bool,
+    /// Its servers, primary first, as they answer now (single-instance reads of an
+    /// instance with standbys).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberView>,
     pub endpoint: Option<EndpointView>,
     pub health: HealthView,
     pub last_error: Option<String>,
@@ -88,6 +106,20 @@ pub struct InstanceView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// One server of an instance with standbys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    /// `<instance>-<n>`.
+    pub name: String,
+    pub role: MemberRole,
+    pub host: String,
+    pub port: u16,
+    pub state: MemberState,
+    /// Bytes of WAL it has yet to replay (a standby that answers).
+    pub lag_bytes: Option<u64>,
+    pub timeline: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -46,6 +46,8 @@ error_codes! {
     /// A restore that cannot be done as asked (no such backup, a moment outside what the
     /// backups cover, a different PostgreSQL version).
     InvalidRestore = (400, "invalid_restore"),
+    /// A number of standbys outside 0–4, or synchronous commit without a standby.
+    InvalidStandbys = (400, "invalid_standbys"),
     /// The platform cannot do this (backups and restores on Kubernetes, for now).
     UnsupportedOnPlatform = (400, "unsupported_on_platform"),
     Unauthorized = (401, "unauthorized"),

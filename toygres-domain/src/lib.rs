@@ -1,7 +1,7 @@
 //! The vocabulary every Toygres crate shares.
 //!
 //! Validated values ([`InstanceName`], [`PostgresVersion`], [`StorageSize`], [`RoleName`],
-//! [`DatabaseName`]) can only be constructed through a checking constructor, also used by
+//! [`DatabaseName`], [`Standbys`]) can only be constructed through a checking constructor, also used by
 //! serde, so code that holds one never has to ask whether it is valid: "parse, don't
 //! validate". The API, the CLI and the
 //! orchestrations all use these, so a name the CLI accepts is a name the server accepts.
@@ -12,15 +12,19 @@
 pub mod api;
 mod error_code;
 mod instance_name;
+mod member;
 mod postgres_version;
 mod sql_name;
+mod standbys;
 mod state;
 mod storage_size;
 
 pub use error_code::ErrorCode;
 pub use instance_name::InstanceName;
+pub use member::{MemberRole, MemberState};
 pub use postgres_version::PostgresVersion;
 pub use sql_name::{DatabaseName, RoleName};
+pub use standbys::{MAX_STANDBYS, Standbys};
 pub use state::{
     BackupState, HealthStatus, InstanceState, OperationKind, OperationStatus, UnknownText,
 };

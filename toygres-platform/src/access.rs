@@ -198,13 +198,15 @@ pub fn revoke_superuser_sql(verifiers: &Verifiers, major: u32) -> String {
 }
 
 /// The authentication rules (`pg_hba.conf`) of an instance: trust on its private Unix
-/// socket (only the server's OS user and root can reach it), passwords over TLS from
-/// `clients`, nothing without TLS, and no superuser over TCP unless it has superuser
-/// access.
+/// socket (only the server's OS user and root can reach it), for replication too (its
+/// standbys run as that user and stream over it; no rule admits replication over TCP),
+/// passwords over TLS from `clients`, nothing without TLS, and no superuser over TCP
+/// unless it has superuser access.
 pub fn hba_rules(clients: &[&str], superuser_access: bool) -> String {
     let mut rules = String::from(
         "# Written by Toygres; rewritten at every start.\n\
-         local all all trust\n",
+         local all all trust\n\
+         local replication all trust\n",
     );
     for network in clients {
         rules.push_str(&format!("hostnossl all all {network} reject\n"));

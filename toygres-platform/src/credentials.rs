@@ -12,6 +12,28 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use super::{Endpoint, Tls};
 use crate::certificates::TrustedCa;
 
+/// How long a client waits for one member before trying the next.
+const MEMBER_CONNECT_TIMEOUT_SECS: u32 = 2;
+
+/// Which member of an instance with standbys a connection string reaches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Route {
+    /// The primary, wherever it is.
+    #[default]
+    ReadWrite,
+    /// A standby when one answers, else the primary.
+    ReadOnly,
+}
+
+impl Route {
+    fn session_attrs(self) -> &'static str {
+        match self {
+            Self::ReadWrite => "read-write",
+            Self::ReadOnly => "prefer-standby",
+        }
+    }
+}
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub user: String,
@@ -49,19 +71,39 @@ impl Credentials {
     /// A libpq URI for `endpoint`, password included: hand it only to the instance's
     /// owner. With TLS it asks for `sslmode=verify-full` (or `verify-ca` where the platform
     /// cannot name the address in the certificate); the client adds `sslrootcert=` with
-    /// the CA certificate it was given.
+    /// the CA certificate it was given. An instance with standbys is named by every
+    /// member's address, and the client connects to the one that takes writes
+    /// (`target_session_attrs=read-write`), so after a failover the same string reaches
+    /// the new primary.
     pub fn connection_string(&self, endpoint: &Endpoint) -> String {
+        self.connection_string_to(endpoint, Route::ReadWrite)
+    }
+
+    /// [`Self::connection_string`] for `route`.
+    pub fn connection_string_to(&self, endpoint: &Endpoint, route: Route) -> String {
+        let hosts: Vec<String> = std::iter::once((&endpoint.host, endpoint.port))
+            .chain(endpoint.standbys.iter().map(|a| (&a.host, a.port)))
+            .map(|(host, port)| format!("{host}:{port}"))
+            .collect();
         let base = format!(
-            "postgresql://{}:{}@{}:{}/{}",
+            "postgresql://{}:{}@{}/{}",
             percent_encode(&self.user),
             percent_encode(&self.password),
-            endpoint.host,
-            endpoint.port,
+            hosts.join(","),
             percent_encode(&self.database)
         );
-        match endpoint.tls.sslmode() {
-            Some(mode) => format!("{base}?sslmode={mode}"),
-            None => base,
+        let mut parameters = Vec::new();
+        if let Some(mode) = endpoint.tls.sslmode() {
+            parameters.push(format!("sslmode={mode}"));
+        }
+        if !endpoint.standbys.is_empty() {
+            parameters.push(format!("target_session_attrs={}", route.session_attrs()));
+            // A member that hangs is given up on and the next one tried.
+            parameters.push(format!("connect_timeout={MEMBER_CONNECT_TIMEOUT_SECS}"));
+        }
+        match parameters.is_empty() {
+            true => base,
+            false => format!("{base}?{}", parameters.join("&")),
         }
     }
 
@@ -122,6 +164,7 @@ mod tests {
             user: "app".into(),
             database: "app".into(),
             tls,
+            standbys: Vec::new(),
         }
     }
 
@@ -152,6 +195,34 @@ mod tests {
             creds
                 .connection_string(&endpoint(Tls::VerifyCa))
                 .ends_with("?sslmode=verify-ca")
+        );
+    }
+
+    #[test]
+    fn an_instance_with_standbys_is_reached_through_every_member() {
+        let creds = Credentials::new("app", "pw", "app");
+        let endpoint = Endpoint {
+            standbys: vec![
+                crate::Address {
+                    host: "127.0.0.1".into(),
+                    port: 5434,
+                },
+                crate::Address {
+                    host: "127.0.0.1".into(),
+                    port: 5435,
+                },
+            ],
+            ..endpoint(Tls::VerifyFull)
+        };
+        assert_eq!(
+            creds.connection_string(&endpoint),
+            "postgresql://app:pw@127.0.0.1:5433,127.0.0.1:5434,127.0.0.1:5435/app\
+             ?sslmode=verify-full&target_session_attrs=read-write&connect_timeout=2"
+        );
+        assert!(
+            creds
+                .connection_string_to(&endpoint, Route::ReadOnly)
+                .contains("target_session_attrs=prefer-standby")
         );
     }
 }

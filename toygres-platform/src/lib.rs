@@ -26,11 +26,12 @@ pub mod scram;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
+use toygres_domain::{InstanceName, PostgresVersion, Standbys, StorageSize};
+pub use toygres_domain::{MemberRole, MemberState};
 use uuid::Uuid;
 
 pub use access::{Access, Login};
-pub use credentials::Credentials;
+pub use credentials::{Credentials, Route};
 
 /// Whose instance of a name a call that changes it is for. Names are reused once an
 /// instance is deleted, and a platform call can come late (a retried step of an operation
@@ -90,6 +91,9 @@ pub struct InstanceSpec {
     /// activities the very input it recorded.
     #[serde(default, skip_serializing_if = "Access::is_default")]
     pub access: Access,
+    /// Its standbys (none is not written, for the same reason).
+    #[serde(default, skip_serializing_if = "Standbys::is_none")]
+    pub standbys: Standbys,
 }
 
 /// How far an instance is from accepting connections.
@@ -170,6 +174,7 @@ impl RestoreTarget {
 /// Where to connect to an instance (everything but the password): the owner's login.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
+    /// The primary's address when the endpoint was read.
     pub host: String,
     pub port: u16,
     pub user: String,
@@ -178,6 +183,33 @@ pub struct Endpoint {
     /// which is not written, so replayed activity inputs stay byte for byte as recorded.
     #[serde(default, skip_serializing_if = "Tls::is_off")]
     pub tls: Tls,
+    /// The other members' addresses. A connection string that names them all lets a
+    /// client find the primary itself after a failover (see
+    /// [`Credentials::connection_string`]). None is not written, like `tls`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub standbys: Vec<Address>,
+}
+
+/// A server's address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub host: String,
+    pub port: u16,
+}
+
+/// One server of an instance with standbys, as the platform sees it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// `<instance>-<n>`, fixed for the member's lifetime whatever its role.
+    pub name: String,
+    pub role: MemberRole,
+    pub host: String,
+    pub port: u16,
+    pub state: MemberState,
+    /// How far it is behind the primary's WAL, in bytes (a standby that answers).
+    pub lag_bytes: Option<u64>,
+    /// The timeline it is on (a member that answers).
+    pub timeline: Option<u32>,
 }
 
 /// What a client can check of an instance's server.
@@ -243,6 +275,20 @@ pub trait Platform: Send + Sync {
     async fn deploy(&self, spec: &InstanceSpec, record: Uuid) -> Result<Deployed, PlatformError>;
 
     async fn status(&self, name: &InstanceName) -> Result<InstanceStatus, PlatformError>;
+
+    /// Whether instances here can have standbys: `Err` says why not, for the user.
+    fn standby_support(&self) -> Result<(), String> {
+        Err(format!(
+            "standbys are not supported on the {} platform yet",
+            self.kind()
+        ))
+    }
+
+    /// Every server of the instance, primary first; empty for an instance without
+    /// standbys.
+    async fn members(&self, _name: &InstanceName) -> Result<Vec<Member>, PlatformError> {
+        Ok(Vec::new())
+    }
 
     /// How full the file system that holds the instance's data is, where the platform
     /// can tell (`None` where it cannot).

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use secrecy::SecretString;
-use toygres_domain::{DatabaseName, InstanceName, PostgresVersion, RoleName, StorageSize};
+use toygres_domain::{
+    DatabaseName, InstanceName, PostgresVersion, RoleName, Standbys, StorageSize,
+};
 use toygres_platform::certificates::CertificateAuthority;
 use toygres_platform::local::binaries::PgBinaries;
 use toygres_platform::local::{Accounts, LocalConfig, LocalPlatform};
@@ -57,6 +59,7 @@ impl EmbeddedDatabase {
                 database: DatabaseName::parse(NAME)?,
                 superuser_access: false,
             },
+            standbys: Standbys::NONE,
         };
         platform
             .deploy(&spec, Uuid::nil())

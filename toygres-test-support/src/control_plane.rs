@@ -13,7 +13,7 @@ use duroxide::{
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use toygres_cms as cms;
-use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
+use toygres_domain::{InstanceName, PostgresVersion, Standbys, StorageSize};
 use toygres_orchestrations::names::instance_ids::RecordOperation;
 use toygres_orchestrations::types::v1_2::CreateInstanceInput;
 use toygres_orchestrations::types::{
@@ -298,6 +298,7 @@ pub fn spec(name: &str) -> InstanceSpec {
         postgres_version: PostgresVersion::new(major).expect("a supported version"),
         storage: StorageSize::default(),
         access: Access::default(),
+        standbys: Standbys::NONE,
     }
 }
 

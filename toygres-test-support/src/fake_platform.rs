@@ -200,5 +200,6 @@ pub fn endpoint_of(url: &str) -> Endpoint {
         user: "postgres".to_string(),
         database: database.split('?').next().unwrap_or("postgres").to_string(),
         tls: Tls::Off,
+        standbys: Vec::new(),
     }
 }

@@ -28,6 +28,7 @@ pub mod password_server;
 pub mod private_cluster;
 pub mod processes;
 pub mod prometheus;
+pub mod psql;
 pub mod recorded;
 pub mod scratch;
 pub mod server;

@@ -1,5 +1,5 @@
-//! `connection-string NAME [--superuser] [--ca-file FILE]`: prints only the string, for
-//! `psql "$(toygres-cli connection-string NAME)"`. The server is verified
+//! `connection-string NAME [--superuser] [--read-only] [--ca-file FILE]`: prints only the
+//! string, for `psql "$(toygres-cli connection-string NAME)"`. The server is verified
 //! (`sslmode=verify-full`) against the control plane's CA certificate, which is written to
 //! the CA file first and named by `sslrootcert`. `ca-certificate [--file FILE]` prints or
 //! writes that certificate alone.
@@ -11,13 +11,22 @@ use toygres_domain::InstanceName;
 use crate::client::ApiClient;
 use crate::error::CliError;
 
+/// Which string is asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked {
+    /// The superuser's login instead of the owner's.
+    pub superuser: bool,
+    /// A standby's server when one answers.
+    pub read_only: bool,
+}
+
 pub async fn run(
     client: &ApiClient,
     name: &InstanceName,
-    superuser: bool,
+    asked: Asked,
     ca_file: &Path,
 ) -> Result<(), CliError> {
-    let connection = client.connection(name.as_str(), superuser).await?;
+    let connection = client.connection(name.as_str(), asked).await?;
     let string = match &connection.ca_certificate {
         Some(ca) if connection.connection_string.contains("sslmode=") => {
             write_ca(ca_file, ca)?;

@@ -1,9 +1,9 @@
 //! `create NAME [--postgres-version V] [--storage-gb N] [--owner ROLE] [--database DB]
-//! [--superuser-access] [--from-backup ID | --from SRC [--at TIME]] [--wait]
-//! [--timeout SECS]`
+//! [--superuser-access] [--standbys N [--sync]] [--from-backup ID | --from SRC [--at TIME]]
+//! [--wait] [--timeout SECS]`
 
 use toygres_domain::api::{CreateInstanceRequest, VersionField};
-use toygres_domain::{DatabaseName, PostgresVersion, RoleName, StorageSize};
+use toygres_domain::{DatabaseName, PostgresVersion, RoleName, Standbys, StorageSize};
 
 use super::{parse_name, wait};
 use crate::args::{Format, Target};
@@ -21,6 +21,8 @@ pub struct Request {
     pub owner: Option<String>,
     pub database: Option<String>,
     pub superuser_access: bool,
+    pub standbys: Option<u32>,
+    pub sync: bool,
     pub wait: bool,
     pub timeout: u64,
 }
@@ -39,6 +41,7 @@ pub async fn run(client: &ApiClient, format: Format, request: Request) -> Result
     if let Some(database) = &request.database {
         DatabaseName::parse(database.as_str()).map_err(|e| CliError::Usage(e.0))?;
     }
+    Standbys::new(request.standbys.unwrap_or(0), request.sync).map_err(|e| CliError::Usage(e.0))?;
     let accepted = client
         .create(&CreateInstanceRequest {
             name: name.to_string(),
@@ -50,6 +53,8 @@ pub async fn run(client: &ApiClient, format: Format, request: Request) -> Result
             owner: request.owner,
             database: request.database,
             superuser_access: request.superuser_access.then_some(true),
+            standbys: request.standbys,
+            synchronous: request.sync.then_some(true),
         })
         .await?;
     if !request.wait {

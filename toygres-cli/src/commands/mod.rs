@@ -11,6 +11,8 @@ mod operation;
 mod operations;
 mod wait;
 
+pub use connection_string::Asked;
+
 use toygres_domain::InstanceName;
 
 use crate::args::{Args, Command, Switch, default_token_file};
@@ -38,6 +40,8 @@ pub async fn run(args: Args) -> Result<(), CliError> {
             owner,
             database,
             superuser_access,
+            standbys,
+            sync,
             wait,
             timeout,
         } => {
@@ -51,6 +55,8 @@ pub async fn run(args: Args) -> Result<(), CliError> {
                 owner,
                 database,
                 superuser_access,
+                standbys,
+                sync,
                 wait,
                 timeout,
             };
@@ -115,13 +121,18 @@ pub async fn run(args: Args) -> Result<(), CliError> {
         Command::ConnectionString {
             name,
             superuser,
+            read_only,
             ca_file,
         } => {
             let ca_file = match ca_file {
                 Some(file) => file,
                 None => connection_string::default_ca_file(&args.server)?,
             };
-            connection_string::run(&client, &parse_name(&name)?, superuser, &ca_file).await
+            let asked = connection_string::Asked {
+                superuser,
+                read_only,
+            };
+            connection_string::run(&client, &parse_name(&name)?, asked, &ca_file).await
         }
         Command::CaCertificate { file } => connection_string::ca(&client, file.as_deref()).await,
         Command::SuperuserAccess {

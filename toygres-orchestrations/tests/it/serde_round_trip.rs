@@ -6,10 +6,10 @@ use std::fmt::Debug;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use toygres_cms::InstanceState;
-use toygres_domain::{InstanceName, PostgresVersion, StorageSize};
+use toygres_domain::{InstanceName, PostgresVersion, Standbys, StorageSize};
 use toygres_orchestrations::activity_types::*;
 use toygres_orchestrations::types::*;
-use toygres_platform::{Access, Endpoint, InstanceSpec, InstanceStatus, Tls};
+use toygres_platform::{Access, Address, Endpoint, InstanceSpec, InstanceStatus, Tls};
 use uuid::Uuid;
 
 fn round_trip<T: Serialize + DeserializeOwned + PartialEq + Debug>(value: T) {
@@ -24,6 +24,7 @@ fn spec() -> InstanceSpec {
         postgres_version: PostgresVersion::new(16).unwrap(),
         storage: StorageSize::from_gib(20).unwrap(),
         access: Access::default(),
+        standbys: Standbys::new(2, true).unwrap(),
     }
 }
 
@@ -34,7 +35,31 @@ fn endpoint() -> Endpoint {
         user: "app".into(),
         database: "app".into(),
         tls: Tls::VerifyFull,
+        standbys: vec![Address {
+            host: "127.0.0.1".into(),
+            port: 5434,
+        }],
     }
+}
+
+/// Histories recorded before standbys replay with the very inputs they recorded: a spec
+/// or an endpoint without standbys is written as it was then.
+#[test]
+fn no_standbys_is_written_as_before_there_were_any() {
+    let single = InstanceSpec {
+        standbys: Standbys::NONE,
+        ..spec()
+    };
+    let json = serde_json::to_string(&single).unwrap();
+    assert!(!json.contains("standbys"), "{json}");
+    let endpoint = Endpoint {
+        standbys: Vec::new(),
+        ..endpoint()
+    };
+    let json = serde_json::to_string(&endpoint).unwrap();
+    assert!(!json.contains("standbys"), "{json}");
+    round_trip(single);
+    round_trip(endpoint);
 }
 
 fn instance() -> InstanceRef {

@@ -409,6 +409,11 @@ impl Platform for KubernetesPlatform {
     }
 
     async fn deploy(&self, spec: &InstanceSpec, record: Uuid) -> Result<Deployed, PlatformError> {
+        if !spec.standbys.is_none() {
+            return Err(PlatformError::Unsupported(
+                self.standby_support().err().unwrap_or_default(),
+            ));
+        }
         self.check_namespace().await?;
         if let Some(existing) = self.stateful_set(&spec.name).await?
             && !Whose::Record(record).may_act_on(objects::record_of(&existing))
@@ -518,6 +523,7 @@ impl Platform for KubernetesPlatform {
             user: logins.owner(),
             database: logins.database(),
             tls: self.tls(name).await?,
+            standbys: Vec::new(),
         })
     }
 

@@ -54,6 +54,17 @@ pub enum Auth {
     Trust,
 }
 
+/// The server a standby is cloned from and streams from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    /// Its private socket's directory (the standby runs as the same OS account).
+    pub socket_dir: PathBuf,
+    pub port: u16,
+    pub user: String,
+    /// The replication slot that keeps the WAL the standby has not received yet.
+    pub slot: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct PgCluster {
     data_dir: PathBuf,
@@ -122,6 +133,48 @@ impl PgCluster {
             .map_err(|e| {
                 io_error(
                     "moving the new data directory into place",
+                    &self.data_dir,
+                    e,
+                )
+            })
+    }
+
+    /// Copies the data of the running server `upstream` (`pg_basebackup` over its private
+    /// socket, streaming the WAL it needs through `upstream.slot`) into a scratch directory
+    /// renamed into place when complete, like [`Self::init`], and marks it a standby.
+    pub async fn clone_from(&self, upstream: &Upstream) -> Result<(), PlatformError> {
+        if self.is_initialised() {
+            return Ok(());
+        }
+        let scratch = self.data_dir.with_extension("clone");
+        remove_dir_if_present(&scratch).await?;
+        tokio::fs::create_dir_all(&scratch)
+            .await
+            .map_err(|e| io_error("creating", &scratch, e))?;
+        super::secret_file::set_private(&scratch)?;
+        if let Some(run_as) = &self.run_as {
+            run_as.give(&scratch)?;
+        }
+        let mut command = self.background_tool("pg_basebackup");
+        command
+            .kill_on_drop(true)
+            .arg("-D")
+            .arg(&scratch)
+            .arg("-h")
+            .arg(&upstream.socket_dir)
+            .args(["-p", &upstream.port.to_string(), "-U", &upstream.user])
+            .args(["-X", "stream", "-S", &upstream.slot, "-c", "fast", "-w"]);
+        run(command, "pg_basebackup").await?;
+        let signal = scratch.join("standby.signal");
+        write_file(&signal, b"").await?;
+        if let Some(run_as) = &self.run_as {
+            run_as.give(&signal)?;
+        }
+        tokio::fs::rename(&scratch, &self.data_dir)
+            .await
+            .map_err(|e| {
+                io_error(
+                    "moving the cloned data directory into place",
                     &self.data_dir,
                     e,
                 )

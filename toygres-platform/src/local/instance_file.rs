@@ -14,6 +14,7 @@ use super::layout::Layout;
 use super::os_user::{Identity, OsUsers};
 use crate::PlatformError;
 use crate::access::{self, Access};
+use toygres_domain::Standbys;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceFile {
@@ -39,6 +40,21 @@ pub struct InstanceFile {
     /// Toygres gave instances certificates).
     #[serde(default)]
     pub tls: bool,
+    /// The standbys it was asked for (none: not written).
+    #[serde(default, skip_serializing_if = "Standbys::is_none")]
+    pub standbys: Standbys,
+    /// Its servers beyond the first (whose port is `port`), each recorded with its port
+    /// before it is made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberFile>,
+}
+
+/// A server of the instance beyond the first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberFile {
+    /// 2, 3, …: its name is `<instance>-<number>`, its directory `members/<number>`.
+    pub number: u8,
+    pub port: u16,
 }
 
 /// Who logs in to an instance, as the platform runs it.
@@ -65,6 +81,14 @@ impl InstanceFile {
                 superuser_access: true,
             },
         }
+    }
+
+    /// The port of its `number`-th server (the first's when there is no such member).
+    pub fn port_of(&self, number: u8) -> u16 {
+        self.members
+            .iter()
+            .find(|member| member.number == number)
+            .map_or(self.port, |member| member.port)
     }
 
     /// The account the server runs as now.
@@ -120,11 +144,20 @@ mod tests {
         );
         assert!(!old.tls);
         assert_eq!(old.record, None, "anyone's");
+        assert!(
+            old.members.is_empty() && old.standbys.is_none(),
+            "one server"
+        );
         let new = InstanceFile {
             record: Some(Uuid::new_v4()),
             access: Some(Access::default()),
             os_user: Some("toygres-0123456789ab".into()),
             tls: true,
+            standbys: Standbys::new(1, true).unwrap(),
+            members: vec![MemberFile {
+                number: 2,
+                port: 20002,
+            }],
             ..old
         };
         assert_eq!(new.logins().owner, "app");

@@ -14,6 +14,8 @@
 //!   postgres.log                  server log, the instance's account's
 //!   data/                         PGDATA, the instance's account's, 0700
 //!   run/                          its private Unix socket, the instance's account's, 0700
+//!   members/<n>/                  its n-th server (n = 2, 3, …; root 0711): postgres.log,
+//!                                 data/ and run/ as above, server-certificate.json
 //! ```
 //!
 //! An instance's directory belongs to its CMS record, not its name: names are reused once an
@@ -110,6 +112,15 @@ impl Layout {
         match ours {
             true => std::fs::remove_file(&named).map_err(|e| io_error("removing", &named, e)),
             false => Ok(()),
+        }
+    }
+
+    /// The paths of the instance's `number`-th server: the first is the instance's own
+    /// (`data/`, `postgres.log`, `run/`), the others are under `members/`.
+    pub fn member(&self, number: u8) -> Self {
+        match number {
+            0 | 1 => self.clone(),
+            n => Self::new(self.dir.join("members").join(n.to_string())),
         }
     }
 

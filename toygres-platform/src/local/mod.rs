@@ -21,6 +21,7 @@ mod disk;
 mod instance_file;
 mod layout;
 mod logins;
+mod members;
 pub mod os_user;
 mod pgbackrest_processes;
 pub mod ports;
@@ -50,8 +51,8 @@ use self::os_user::{Identity, OsUsers, RunAs};
 use self::ports::PortRange;
 use self::warm_pool::WarmPool;
 use super::{
-    BackupSet, Credentials, Deployed, DiskUsage, Endpoint, InstanceSpec, InstanceStatus, Login,
-    Platform, PlatformError, RestoreFrom, Tls, WarmPoolFill, Whose,
+    Address, BackupSet, Credentials, Deployed, DiskUsage, Endpoint, InstanceSpec, InstanceStatus,
+    Login, Member, Platform, PlatformError, RestoreFrom, Tls, WarmPoolFill, Whose,
 };
 use crate::access;
 use crate::certificates::CertificateAuthority;
@@ -336,6 +337,14 @@ impl Platform for LocalPlatform {
         Ok(InstanceStatus::NotReady { reason })
     }
 
+    fn standby_support(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn members(&self, name: &InstanceName) -> Result<Vec<Member>, PlatformError> {
+        self.read_members(name).await
+    }
+
     async fn disk_usage(&self, name: &InstanceName) -> Result<Option<DiskUsage>, PlatformError> {
         disk::usage(&self.layout(name).data()).await
     }
@@ -349,6 +358,14 @@ impl Platform for LocalPlatform {
             user: logins.owner,
             database: logins.database,
             tls: if file.tls { Tls::VerifyFull } else { Tls::Off },
+            standbys: file
+                .members
+                .iter()
+                .map(|member| Address {
+                    host: HOST.into(),
+                    port: member.port,
+                })
+                .collect(),
         })
     }
 
@@ -437,10 +454,13 @@ impl Platform for LocalPlatform {
             .for_major(major)
             .unwrap_or(self.binaries.newest())
             .clone();
-        PgCluster::new(layout.data(), install, None)
-            .stop(StopMode::Immediate)
-            .await?;
-        socket_dir::remove(&layout.dir, &self.socket_base).await?;
+        let members = file.as_ref().map_or(&[][..], |f| &f.members[..]);
+        for number in std::iter::once(1).chain(members.iter().map(|m| m.number)) {
+            PgCluster::new(layout.member(number).data(), install.clone(), None)
+                .stop(StopMode::Immediate)
+                .await?;
+            socket_dir::remove(&layout.member(number).dir, &self.socket_base).await?;
+        }
         self.backups.end_restores_into(&layout.dir).await?;
         remove_dir_if_present(&layout.dir).await?;
         layout.unlink_name(&self.root, name.as_str())?;
@@ -458,7 +478,9 @@ impl Platform for LocalPlatform {
             Err(PlatformError::NotFound(_)) => return Ok(()),
             Err(other) => return Err(other),
         };
-        self.cluster(&layout, &file)?.stop(StopMode::Fast).await
+        // The primary first: a fast stop hands its last WAL to the standbys.
+        self.cluster(&layout, &file)?.stop(StopMode::Fast).await?;
+        self.stop_standbys(&layout, &file, StopMode::Fast).await
     }
 
     async fn start(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError> {
@@ -470,14 +492,17 @@ impl Platform for LocalPlatform {
                 "instance {name} has no data to start from"
             )));
         }
-        if cluster.running_pid().is_some() {
-            return Ok(());
-        }
-        let file = self.configure(&cluster, &layout, file).await?;
-        cluster
-            .start(&layout.log(), Some(self.config.startup_timeout))
-            .await?;
-        self.record_tls(&layout, file).await.map(|_| ())
+        let file = match cluster.running_pid() {
+            Some(_) => file,
+            None => {
+                let file = self.configure(&cluster, &layout, file).await?;
+                cluster
+                    .start(&layout.log(), Some(self.config.startup_timeout))
+                    .await?;
+                self.record_tls(&layout, file).await?
+            }
+        };
+        self.ensure_standbys(&layout, file).await.map(|_| ())
     }
 
     async fn restart(
@@ -492,6 +517,8 @@ impl Platform for LocalPlatform {
             return Ok(());
         }
         let file = self.read_file_of(name, whose).await?;
+        // Standbys first, one at a time, so a synchronous primary always has one.
+        self.restart_standbys(&layout, &file).await?;
         let cluster = self.cluster(&layout, &file)?;
         // The new server reads the settings of this version of Toygres.
         let file = self.configure(&cluster, &layout, file).await?;

@@ -101,11 +101,18 @@ fn bindable(host: &str, port: u16) -> bool {
     std::net::TcpListener::bind((host, port)).is_ok()
 }
 
-/// The ports recorded by every instance under `root` (their `instance.json`), found by
-/// name and by record (an instance found twice counts twice: no harm).
+/// The ports recorded by every instance under `root` (their `instance.json`: the first
+/// server's and its other members'), found by name and by record (an instance found twice
+/// counts twice: no harm).
 pub fn recorded_under(root: &Path) -> Vec<u16> {
     #[derive(serde::Deserialize)]
     struct Recorded {
+        port: u16,
+        #[serde(default)]
+        members: Vec<Member>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Member {
         port: u16,
     }
     let records = root.join(super::layout::RECORDS);
@@ -116,7 +123,9 @@ pub fn recorded_under(root: &Path) -> Vec<u16> {
         .filter_map(Result::ok)
         .filter_map(|entry| std::fs::read(entry.path().join("instance.json")).ok())
         .filter_map(|bytes| serde_json::from_slice::<Recorded>(&bytes).ok())
-        .map(|recorded| recorded.port)
+        .flat_map(|recorded| {
+            std::iter::once(recorded.port).chain(recorded.members.into_iter().map(|m| m.port))
+        })
         .collect()
 }
 

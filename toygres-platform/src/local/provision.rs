@@ -21,6 +21,8 @@ use crate::{Deployed, InstanceSpec, Platform, PlatformError, WarmPoolFill, Whose
 
 /// The authentication rules Toygres writes (`hba_file`), in place of initdb's.
 const HBA_FILE: &str = "toygres_hba.conf";
+/// The instance's first server, whose paths and port are the instance's own.
+pub(super) const FIRST_MEMBER: u8 = 1;
 /// How often a server that finds its port taken gets another one.
 const PORT_ATTEMPTS: usize = 3;
 
@@ -51,8 +53,11 @@ impl LocalPlatform {
             let _slot = self.initdb_slots.acquire().await.expect("never closed");
             cluster.init(access::SUPERUSER, &Auth::OwnRules).await?;
         }
-        self.start_on_own_port(&cluster, &layout, file, self.config.startup_timeout)
+        let file = self
+            .start_on_own_port(&cluster, &layout, file, self.config.startup_timeout)
             .await?;
+        // Cloned before the logins are made: the logins reach them by streaming.
+        self.ensure_standbys(&layout, file).await?;
         if let (Some(access), Some(verifiers)) = (logins_to_make, verifiers) {
             let verifiers = verifiers
                 .await
@@ -102,6 +107,8 @@ impl LocalPlatform {
                     os_user: account,
                     recovering_as: None,
                     tls: false,
+                    standbys: spec.standbys,
+                    members: Vec::new(),
                 };
                 file.write(layout).await?;
                 Ok(file)
@@ -210,11 +217,26 @@ impl LocalPlatform {
         layout: &Layout,
         file: InstanceFile,
     ) -> Result<InstanceFile, PlatformError> {
+        self.configure_member(cluster, layout, FIRST_MEMBER, &file)
+            .await?;
+        Ok(file)
+    }
+
+    /// [`Self::configure`] for the instance's `number`-th server.
+    pub(super) async fn configure_member(
+        &self,
+        cluster: &PgCluster,
+        layout: &Layout,
+        number: u8,
+        file: &InstanceFile,
+    ) -> Result<(), PlatformError> {
         layout.secure(self.shared_dir_mode())?;
+        let member = layout.member(number);
+        member.secure(self.shared_dir_mode())?;
         let run_as = self.users.resolve(&file.account(&self.users))?;
-        let socket = layout.socket_dir(&self.socket_base);
+        let socket = member.socket_dir(&self.socket_base);
         socket_dir::ensure(&socket, run_as.as_ref()).await?;
-        let log = layout.log();
+        let log = member.log();
         if !log.exists() {
             super::cluster::write_file(&log, b"").await?;
         }
@@ -222,20 +244,20 @@ impl LocalPlatform {
             run_as.give(&log)?;
         }
         let rules = access::hba_rules(super::CLIENTS, file.logins().superuser_access);
-        let hba = layout.data().join(HBA_FILE);
+        let hba = member.data().join(HBA_FILE);
         super::cluster::write_file(&hba, rules.as_bytes()).await?;
         if let Some(run_as) = &run_as {
             run_as.give(&hba)?;
         }
-        server_tls::ensure(&self.ca, layout, &[HOST.to_string()], run_as.as_ref()).await?;
+        server_tls::ensure(&self.ca, &member, &[HOST.to_string()], run_as.as_ref()).await?;
         // The archive command's script must be there before the server archives.
         self.backups.ensure().await?;
-        cluster
-            .configure(&self.cluster_settings(layout, file.port))
-            .await?;
-        Ok(file)
+        let mut settings = self.cluster_settings(layout, &member, file.port_of(number));
+        settings
+            .extra
+            .extend(self.role_settings(layout, number, file));
+        cluster.configure(&settings).await
     }
-
     /// Notes that the instance's server now speaks TLS (it was started with `configure`'s
     /// settings).
     pub(super) async fn record_tls(
@@ -251,16 +273,16 @@ impl LocalPlatform {
         Ok(file)
     }
 
-    /// What Toygres writes into an instance's configuration: its port, its private
-    /// socket, its rules, TLS, WAL archiving to its stanza once it has one (see
-    /// `backups`), and hint bits in WAL so it can be rewound.
-    fn cluster_settings(&self, layout: &Layout, port: u16) -> ClusterSettings {
-        let quoted = |value: String| format!("'{}'", value.replace('\'', "''"));
-        let data = layout.data();
+    /// What Toygres writes into the configuration of each server of an instance (`member`
+    /// the server's own paths): its port, its private socket, its rules, TLS, WAL
+    /// archiving to the instance's stanza once it has one (see `backups`; a standby
+    /// archives only once promoted), and hint bits in WAL so it can be rewound.
+    fn cluster_settings(&self, layout: &Layout, member: &Layout, port: u16) -> ClusterSettings {
+        let data = member.data();
         let mut extra = vec![
             (
                 "unix_socket_directories".into(),
-                quoted(layout.socket_dir(&self.socket_base).display().to_string()),
+                quoted(member.socket_dir(&self.socket_base).display().to_string()),
             ),
             ("unix_socket_permissions".into(), "0700".into()),
             (
@@ -373,6 +395,11 @@ impl LocalPlatform {
         let _ = tokio::fs::remove_file(&log).await;
         made
     }
+}
+
+/// `value` as a PostgreSQL configuration string.
+pub(super) fn quoted(value: String) -> String {
+    format!("'{}'", value.replace('\'', "''"))
 }
 
 /// Gives a directory tree to `run_as` without blocking the runtime.

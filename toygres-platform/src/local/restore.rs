@@ -154,7 +154,7 @@ impl LocalPlatform {
             .await?;
         }
         if file.recovering_as.is_none() {
-            return Ok(());
+            return self.ensure_standbys(&layout, file).await.map(|_| ());
         }
         cluster.stop(StopMode::Fast).await?;
         let file = InstanceFile {
@@ -165,9 +165,10 @@ impl LocalPlatform {
         let own = self.users.ensure(&file.own_account(&self.users)).await?;
         self.give_data_to(&layout, own).await?;
         let cluster = self.cluster(&layout, &file)?;
-        self.start_on_own_port(&cluster, &layout, file, self.config.startup_timeout)
+        let file = self
+            .start_on_own_port(&cluster, &layout, file, self.config.startup_timeout)
             .await?;
-        Ok(())
+        self.ensure_standbys(&layout, file).await.map(|_| ())
     }
 
     async fn give_data_to(

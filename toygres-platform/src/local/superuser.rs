@@ -61,6 +61,7 @@ impl LocalPlatform {
             Some(_) => {
                 let file = self.configure(&cluster, &layout, file).await?;
                 cluster.reload().await?;
+                self.reload_standbys(&layout, &file).await?;
                 file
             }
             None => {
@@ -84,14 +85,16 @@ impl LocalPlatform {
         .await?;
         drop(connection);
         cluster.stop(StopMode::Fast).await?;
+        self.stop_standbys(&layout, &file, StopMode::Fast).await?;
         if let Some(account) = self.users.resolve(&file.own_account(&self.users))?
             && self.users.isolates()
         {
             kill_processes_of(account.uid()).await;
         }
-        self.start_on_own_port(&cluster, &layout, file, self.config.startup_timeout)
-            .await
-            .map(|_| ())
+        let file = self
+            .start_on_own_port(&cluster, &layout, file, self.config.startup_timeout)
+            .await?;
+        self.ensure_standbys(&layout, file).await.map(|_| ())
     }
 
     /// An instance of the earlier release, under the shared account, moves to an account

@@ -85,6 +85,7 @@ fn every_object_the_platform_builds_is_valid() {
                 postgres_version: PostgresVersion::new(major).unwrap(),
                 storage: StorageSize::from_gib(gib).unwrap(),
                 access: Access::default(),
+                standbys: Default::default(),
             };
             let stem = format!("{}", spec.name);
             let passwords = objects::Passwords {
@@ -158,6 +159,7 @@ fn the_validator_rejects_what_strict_mode_should() {
         postgres_version: PostgresVersion::default(),
         storage: StorageSize::default(),
         access: Access::default(),
+        standbys: Default::default(),
     };
     let mut object = serde_json::to_value(objects::stateful_set(
         &KubernetesConfig::default(),

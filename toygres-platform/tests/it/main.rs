@@ -3,4 +3,5 @@
 
 mod kubernetes_manifests;
 mod local_platform;
+mod standbys;
 mod warm_pool;

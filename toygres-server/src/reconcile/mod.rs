@@ -201,6 +201,7 @@ async fn start_orphaned_create(
         postgres_version: PostgresVersion::parse(&record.postgres_version)?,
         storage: StorageSize::from_gib(record.storage_gb.try_into()?)?,
         access: record.access(),
+        standbys: record.standbys(),
     };
     let restore = record
         .restore_source

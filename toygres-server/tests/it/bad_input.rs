@@ -280,6 +280,26 @@ fn cases(not_installed: u32) -> Vec<Case> {
             BAD,
             "invalid_request",
         ),
+        create(
+            json!({ "name": "ok", "standbys": 5 }),
+            BAD,
+            "invalid_standbys",
+        ),
+        create(
+            json!({ "name": "ok", "synchronous": true }),
+            BAD,
+            "invalid_standbys",
+        ),
+        create(
+            json!({ "name": "ok", "standbys": 0, "synchronous": true }),
+            BAD,
+            "invalid_standbys",
+        ),
+        create(
+            json!({ "name": "ok", "standbys": -1 }),
+            BAD,
+            "invalid_request",
+        ),
         create(json!({ "name": "ok", "size": 3 }), BAD, "invalid_request"),
         create(json!({ "postgres_version": "15" }), BAD, "invalid_request"),
         create(json!({ "name": 42 }), BAD, "invalid_request"),

@@ -1,7 +1,7 @@
 //! The server on the Kubernetes platform (against the test API server `scripts/test`
-//! starts; skipped without `KUBECONFIG`): backups and restores are not there yet, and
-//! every backup route and a restoring create say so with `unsupported_on_platform`,
-//! changing nothing.
+//! starts; skipped without `KUBECONFIG`): backups, restores and standbys are not there
+//! yet, and every backup route, a restoring create and a create with standbys say so with
+//! `unsupported_on_platform`, changing nothing.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -10,7 +10,7 @@ use toygres_test_support::kubernetes::TestCluster;
 use toygres_test_support::server::{ServerOptions, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn backups_and_restores_answer_unsupported_on_platform() {
+async fn backups_restores_and_standbys_answer_unsupported_on_platform() {
     let Some(cluster) = TestCluster::connect().await else {
         return;
     };
@@ -42,6 +42,11 @@ async fn backups_and_restores_answer_unsupported_on_platform() {
             "/api/v1/instances".into(),
             Some(json!({ "name": "copy", "from_instance": "shop" })),
         ),
+        (
+            "POST",
+            "/api/v1/instances".into(),
+            Some(json!({ "name": "pair", "standbys": 1 })),
+        ),
     ];
     let http = reqwest::Client::new();
     for (method, path, body) in requests {
@@ -64,5 +69,8 @@ async fn backups_and_restores_answer_unsupported_on_platform() {
         assert!(error.message.contains("kubernetes"), "{}", error.message);
     }
     let listed = server.cli_ok(&["-o", "json", "list"]).await;
-    assert!(!listed.contains("copy"), "nothing was created: {listed}");
+    assert!(
+        !listed.contains("copy") && !listed.contains("pair"),
+        "nothing was created: {listed}"
+    );
 }

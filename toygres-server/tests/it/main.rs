@@ -15,6 +15,7 @@ mod metrics;
 mod operations;
 mod restart;
 mod scale_out;
+mod standbys;
 mod superuser_access;
 mod supervision;
 mod tenants;

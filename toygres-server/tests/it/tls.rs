@@ -7,24 +7,9 @@ use std::path::Path;
 use std::process::Command;
 
 use toygres_platform::certificates::CertificateAuthority;
-use toygres_platform::local::binaries::PgBinaries;
+use toygres_test_support::psql::psql;
 use toygres_test_support::scratch;
 use toygres_test_support::server::{ServerOptions, TestServer};
-
-/// Runs `psql URL -Atc SQL`; its output, or its error.
-fn psql(url: &str, sql: &str) -> Result<String, String> {
-    let psql = PgBinaries::discover(None).unwrap().newest().tool("psql");
-    let output = Command::new(psql)
-        .arg(url)
-        .args(["-X", "-A", "-t", "-c", sql])
-        .env_remove("PGSSLMODE")
-        .output()
-        .expect("run psql");
-    match output.status.success() {
-        true => Ok(String::from_utf8_lossy(&output.stdout).trim().to_string()),
-        false => Err(String::from_utf8_lossy(&output.stderr).trim().to_string()),
-    }
-}
 
 fn with_parameter(url: &str, name: &str, value: &str) -> String {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));

@@ -1,5 +1,7 @@
-//! `GET /api/v1/instances/{name}/connection[?login=superuser]`: the connection string,
-//! password included, with the CA certificate to verify the server by. The only place a
+//! `GET /api/v1/instances/{name}/connection[?login=superuser][&route=read_only]`: the
+//! connection string, password included, with the CA certificate to verify the server by.
+//! Of an instance with standbys it names every member and reaches the primary (or, with
+//! `read_only`, a standby when one answers), wherever a failover put it. The only place a
 //! password leaves the server: fetched from the platform on each request, never logged,
 //! and answered with `Cache-Control: no-store` so no cache along the way keeps it.
 //!
@@ -14,7 +16,7 @@ use serde::Deserialize;
 use toygres_cms::{self as cms, InstanceState};
 use toygres_domain::ErrorCode;
 use toygres_domain::api::ConnectionView;
-use toygres_platform::Login;
+use toygres_platform::{Login, Route};
 
 use super::NamePath;
 use crate::api::{ApiError, AppState};
@@ -28,11 +30,22 @@ pub enum AskedLogin {
     Superuser,
 }
 
+/// Which member to reach.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AskedRoute {
+    #[default]
+    ReadWrite,
+    ReadOnly,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionQuery {
     #[serde(default)]
     login: AskedLogin,
+    #[serde(default)]
+    route: AskedRoute,
 }
 
 pub async fn handle(
@@ -66,6 +79,10 @@ pub async fn handle(
             ));
         }
     };
+    let route = match query.route {
+        AskedRoute::ReadWrite => Route::ReadWrite,
+        AskedRoute::ReadOnly => Route::ReadOnly,
+    };
     let endpoint = app
         .platform
         .endpoint(&name)
@@ -79,7 +96,7 @@ pub async fn handle(
     tracing::info!(instance = %name, login = ?query.login, "connection string handed out");
     let view = ConnectionView {
         name: name.to_string(),
-        connection_string: credentials.connection_string(&endpoint),
+        connection_string: credentials.connection_string_to(&endpoint, route),
         user: credentials.user.clone(),
         database: credentials.database.clone(),
         ca_certificate: credentials

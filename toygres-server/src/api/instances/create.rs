@@ -12,7 +12,9 @@ use axum::http::StatusCode;
 use toygres_cms::instances::{self, CmsError};
 use toygres_domain::ErrorCode;
 use toygres_domain::api::{Accepted, CreateInstanceRequest};
-use toygres_domain::{DatabaseName, InstanceName, PostgresVersion, RoleName, StorageSize};
+use toygres_domain::{
+    DatabaseName, InstanceName, PostgresVersion, RoleName, Standbys, StorageSize,
+};
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::DEFAULT_READINESS_TIMEOUT_SECS;
 use toygres_orchestrations::types::v1_2::CreateInstanceInput;
@@ -113,6 +115,16 @@ fn validate(
     app.platform
         .check_version(postgres_version)
         .map_err(|e| ApiError::new(ErrorCode::UnsupportedPostgresVersion, e.to_string()))?;
+    let standbys = Standbys::new(
+        request.standbys.unwrap_or(0),
+        request.synchronous.unwrap_or(false),
+    )
+    .map_err(|e| ApiError::new(ErrorCode::InvalidStandbys, e.0))?;
+    if !standbys.is_none()
+        && let Err(reason) = app.platform.standby_support()
+    {
+        return Err(ApiError::new(ErrorCode::UnsupportedOnPlatform, reason));
+    }
     let storage = match request.storage_gb {
         Some(gib) => StorageSize::from_gib(gib)
             .map_err(|e| ApiError::new(ErrorCode::InvalidStorageSize, e.0))?,
@@ -123,6 +135,7 @@ fn validate(
         postgres_version,
         storage,
         access,
+        standbys,
     })
 }
 

@@ -19,8 +19,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::time::Instant;
 use toygres_cms as cms;
-use toygres_domain::InstanceName;
-use toygres_domain::api::InstanceView;
+use toygres_domain::api::{InstanceView, MemberView};
+use toygres_domain::{InstanceName, InstanceState};
 
 use super::{NamePath, view};
 use crate::api::deadline::MAX_WAIT;
@@ -54,7 +54,7 @@ pub async fn handle(
     loop {
         changes.mark_unchanged();
         let looked = Instant::now();
-        let view = read(&app, &name).await?;
+        let view = read(&app, &name, wait.is_zero()).await?;
         let tag = etag(&view);
         if seen.as_deref() != Some(tag.as_str()) {
             return Ok(with_etag(Json(view).into_response(), &tag));
@@ -70,15 +70,37 @@ pub async fn handle(
     }
 }
 
-async fn read(app: &AppState, name: &InstanceName) -> Result<InstanceView, ApiError> {
+/// The instance's view; `with_members` adds its members as they answer now (not for a
+/// long poll, whose looks would otherwise ask every member at every write, and find the
+/// lag changed each time).
+async fn read(
+    app: &AppState,
+    name: &InstanceName,
+    with_members: bool,
+) -> Result<InstanceView, ApiError> {
     let record = cms::instances::find_latest(&app.cms, name.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no instance named \"{name}\"")))?;
-    Ok(view::with_orchestration_statuses(
+    let mut view = view::with_orchestration_statuses(
         view::instance(&record, app.health_interval()),
         &app.client,
     )
-    .await)
+    .await;
+    if with_members && view.standbys > 0 && record.state != InstanceState::Deleted {
+        view.members = members(app, name).await;
+    }
+    Ok(view)
+}
+
+/// The instance's members as the platform sees them; none when it cannot tell (logged).
+async fn members(app: &AppState, name: &InstanceName) -> Vec<MemberView> {
+    match app.platform.members(name).await {
+        Ok(members) => members.into_iter().map(view::member).collect(),
+        Err(error) => {
+            tracing::warn!(instance = %name, %error, "could not read the instance's members");
+            Vec::new()
+        }
+    }
 }
 
 /// A strong validator of everything the view shows.

@@ -2,8 +2,9 @@
 
 use duroxide::{Client, OrchestrationStatus};
 use toygres_cms::instances::InstanceRecord;
-use toygres_domain::api::{EndpointView, HealthView, InstanceView, OrchestrationView};
+use toygres_domain::api::{EndpointView, HealthView, InstanceView, MemberView, OrchestrationView};
 use toygres_domain::{HealthStatus, InstanceState, OperationStatus};
+use toygres_platform::Member;
 
 /// A running instance's health is `stale` once its last check is older than this many
 /// health-check intervals.
@@ -37,6 +38,9 @@ pub fn instance(record: &InstanceRecord, health_interval: std::time::Duration) -
             .clone()
             .or_else(|| record.endpoint_database.clone()),
         superuser_access: record.superuser_access,
+        standbys: record.standbys().count(),
+        synchronous: record.standbys().synchronous(),
+        members: Vec::new(),
         endpoint,
         health: health_view(record, health_interval),
         last_error: record.last_error.clone(),
@@ -65,6 +69,19 @@ pub fn instance(record: &InstanceRecord, health_interval: std::time::Duration) -
         created_at: record.created_at,
         updated_at: record.updated_at,
         deleted_at: record.deleted_at,
+    }
+}
+
+/// A member as the platform sees it.
+pub fn member(member: Member) -> MemberView {
+    MemberView {
+        name: member.name,
+        role: member.role,
+        host: member.host,
+        port: member.port,
+        state: member.state,
+        lag_bytes: member.lag_bytes,
+        timeline: member.timeline,
     }
 }
 

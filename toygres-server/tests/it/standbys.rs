@@ -1,0 +1,102 @@
+//! An instance with standbys through the real server and CLI: `create --standbys 2
+//! --sync`, `get` with its members, the read-write and read-only connection strings with
+//! the real `psql`, and a delete that leaves no member running.
+
+use std::time::Duration;
+
+use toygres_domain::api::InstanceView;
+use toygres_domain::{MemberRole, MemberState};
+use toygres_test_support::processes::{port_is_listening, postmasters_for};
+use toygres_test_support::psql::psql;
+use toygres_test_support::server::{ServerOptions, TestServer};
+
+async fn get(server: &TestServer, name: &str) -> InstanceView {
+    serde_json::from_str(&server.cli_ok(&["-o", "json", "get", name]).await).unwrap()
+}
+
+/// `get` once every standby streams.
+async fn streaming(server: &TestServer, name: &str) -> InstanceView {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let view = get(server, name).await;
+        let all = view.members.len() == usize::from(view.standbys) + 1
+            && view.members[1..]
+                .iter()
+                .all(|m| m.state == MemberState::Streaming);
+        if all {
+            return view;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "standbys never streamed: {:?}",
+            view.members
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_with_standbys_is_created_shown_reached_and_deleted_whole() {
+    let server = TestServer::start(ServerOptions::embedded()).await;
+    server
+        .cli_ok(&["create", "pair", "--standbys", "2", "--sync", "--wait"])
+        .await;
+    let view = streaming(&server, "pair").await;
+    assert_eq!((view.standbys, view.synchronous), (2, true));
+    let roles: Vec<_> = view
+        .members
+        .iter()
+        .map(|m| (m.name.as_str(), m.role, m.timeline))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("pair-1", MemberRole::Primary, Some(1)),
+            ("pair-2", MemberRole::Standby, Some(1)),
+            ("pair-3", MemberRole::Standby, Some(1)),
+        ]
+    );
+    assert_eq!(
+        view.endpoint.as_ref().map(|e| e.port),
+        Some(view.members[0].port),
+        "the endpoint is the primary's"
+    );
+    let table = server.cli_ok(&["get", "pair"]).await;
+    assert!(table.contains("standbys:   2, synchronous"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("pair-2") && l.contains("standby") && l.contains("streaming")),
+        "{table}"
+    );
+
+    let read_write = server.cli_ok(&["connection-string", "pair"]).await;
+    let read_only = server
+        .cli_ok(&["connection-string", "pair", "--read-only"])
+        .await;
+    let ask = "SELECT pg_is_in_recovery()";
+    assert_eq!(psql(read_write.trim(), ask).unwrap(), "f", "the primary");
+    assert_eq!(psql(read_only.trim(), ask).unwrap(), "t", "a standby");
+    psql(
+        read_write.trim(),
+        "CREATE TABLE orders (id int); INSERT INTO orders VALUES (1)",
+    )
+    .unwrap();
+
+    let members = view.members.clone();
+    // The record's own directory: the name's link goes with the delete.
+    let dir = std::fs::canonicalize(server.instance_data_dir("pair")).unwrap();
+    let instance_dir = dir.parent().unwrap().to_path_buf();
+    assert!(!postmasters_for(&instance_dir.join("members/3/data")).is_empty());
+    server.cli_ok(&["delete", "pair", "--wait"]).await;
+    for data in [
+        dir,
+        instance_dir.join("members/2/data"),
+        instance_dir.join("members/3/data"),
+    ] {
+        assert!(postmasters_for(&data).is_empty(), "{data:?} still runs");
+    }
+    for member in members {
+        assert!(!port_is_listening(member.port), "{} listens", member.name);
+    }
+}
