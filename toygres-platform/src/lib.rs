@@ -290,6 +290,44 @@ pub trait Platform: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// A switchover's first step: checkpoints and cleanly stops the primary (writes stop
+    /// here) and answers where its WAL ends, which the standby to be promoted must have
+    /// replayed. Repeatable.
+    async fn stop_primary(
+        &self,
+        _name: &InstanceName,
+        _whose: Whose,
+    ) -> Result<u64, PlatformError> {
+        Err(self.standbys_unsupported())
+    }
+
+    /// Promotes member `member` (`<name>-<member>`), once it has replayed past
+    /// `caught_up_to` when given, and makes it the instance's primary. Repeatable.
+    async fn promote(
+        &self,
+        _name: &InstanceName,
+        _whose: Whose,
+        _member: u8,
+        _caught_up_to: Option<u64>,
+    ) -> Result<(), PlatformError> {
+        Err(self.standbys_unsupported())
+    }
+
+    /// Makes every member but the primary a standby streaming from it (a former primary is
+    /// rewound first); a member that takes writes but is not the primary is stopped.
+    /// Repeatable.
+    async fn rejoin(&self, _name: &InstanceName, _whose: Whose) -> Result<(), PlatformError> {
+        Err(self.standbys_unsupported())
+    }
+
+    fn standbys_unsupported(&self) -> PlatformError {
+        PlatformError::Unsupported(
+            self.standby_support()
+                .err()
+                .unwrap_or_else(|| format!("{} has no standbys here", self.kind())),
+        )
+    }
+
     /// How full the file system that holds the instance's data is, where the platform
     /// can tell (`None` where it cannot).
     async fn disk_usage(&self, _name: &InstanceName) -> Result<Option<DiskUsage>, PlatformError> {

@@ -181,6 +181,74 @@ impl PgCluster {
             })
     }
 
+    /// Makes a stopped former primary a copy of `upstream` again (`pg_rewind`: only what
+    /// differs since their timelines parted is copied) and marks it a standby.
+    pub async fn rewind_from(&self, upstream: &Upstream) -> Result<(), PlatformError> {
+        let source = format!(
+            "host='{}' port={} user={} dbname=postgres",
+            upstream
+                .socket_dir
+                .display()
+                .to_string()
+                .replace('\'', "\\'"),
+            upstream.port,
+            upstream.user
+        );
+        let mut command = self.background_tool("pg_rewind");
+        command
+            .kill_on_drop(true)
+            .arg("-D")
+            .arg(&self.data_dir)
+            .arg(format!("--source-server={source}"));
+        run(command, "pg_rewind").await?;
+        self.mark_standby().await
+    }
+
+    /// Makes the next start of this (stopped) server a standby's.
+    pub async fn mark_standby(&self) -> Result<(), PlatformError> {
+        let signal = self.data_dir.join("standby.signal");
+        write_file(&signal, b"").await?;
+        if let Some(run_as) = &self.run_as {
+            run_as.give(&signal)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the next start of this server is a standby's.
+    pub fn is_marked_standby(&self) -> bool {
+        self.data_dir.join("standby.signal").is_file()
+    }
+
+    /// Ends a standby's recovery: it becomes a primary on a new timeline. Returns once it
+    /// takes writes.
+    pub async fn promote(&self, wait: Duration) -> Result<(), PlatformError> {
+        let mut command = self.tool("pg_ctl");
+        command.arg("promote").arg("-D").arg(&self.data_dir).args([
+            "-w",
+            "-s",
+            "-t",
+            &wait.as_secs().max(1).to_string(),
+        ]);
+        run(command, "pg_ctl promote").await.map(|_| ())
+    }
+
+    /// Of a stopped server: where its last checkpoint is, when it was shut down cleanly
+    /// (`None` after a crash), from `pg_controldata`.
+    pub async fn clean_shutdown_checkpoint(&self) -> Result<Option<String>, PlatformError> {
+        let mut command = self.tool("pg_controldata");
+        command.arg("-D").arg(&self.data_dir);
+        let output = run(command, "pg_controldata").await?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(name))
+                .map(|value| value.trim_start_matches(':').trim().to_string())
+        };
+        let clean = field("Database cluster state")
+            .is_some_and(|state| state == "shut down" || state == "shut down in recovery");
+        Ok(clean.then(|| field("Latest checkpoint location")).flatten())
+    }
+
     /// Writes the settings Toygres owns; the rest of `postgresql.conf` is left alone.
     pub async fn configure(&self, settings: &ClusterSettings) -> Result<(), PlatformError> {
         let mut conf = format!(

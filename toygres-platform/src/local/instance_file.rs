@@ -47,6 +47,18 @@ pub struct InstanceFile {
     /// before it is made.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberFile>,
+    /// The number of the member that is the primary (1 until a switchover or a failover
+    /// moves it; 1 is not written).
+    #[serde(default = "first_member", skip_serializing_if = "is_first_member")]
+    pub primary: u8,
+}
+
+fn first_member() -> u8 {
+    1
+}
+
+fn is_first_member(number: &u8) -> bool {
+    *number == 1
 }
 
 /// A server of the instance beyond the first.
@@ -89,6 +101,18 @@ impl InstanceFile {
             .iter()
             .find(|member| member.number == number)
             .map_or(self.port, |member| member.port)
+    }
+
+    /// The primary's port.
+    pub fn primary_port(&self) -> u16 {
+        self.port_of(self.primary)
+    }
+
+    /// Every member's number, the first one first.
+    pub fn member_numbers(&self) -> Vec<u8> {
+        std::iter::once(first_member())
+            .chain(self.members.iter().map(|member| member.number))
+            .collect()
     }
 
     /// The account the server runs as now.
@@ -158,6 +182,7 @@ mod tests {
                 number: 2,
                 port: 20002,
             }],
+            primary: 2,
             ..old
         };
         assert_eq!(new.logins().owner, "app");

@@ -57,12 +57,12 @@ impl LocalPlatform {
             return Ok(file);
         }
         let file = self.record_members(layout, file).await?;
-        for member in &file.members {
-            self.ensure_standby(layout, &file, *member).await?;
+        for server in self.standby_servers(layout, &file)? {
+            self.ensure_standby(layout, &file, server).await?;
         }
         if file.standbys.synchronous() {
             let primary = self.cluster(layout, &file)?;
-            self.configure_member(&primary, layout, FIRST_MEMBER, &file)
+            self.configure_member(&primary, layout, file.primary, &file)
                 .await?;
             if primary.running_pid().is_some() {
                 primary.reload().await?;
@@ -98,18 +98,17 @@ impl LocalPlatform {
         &self,
         layout: &Layout,
         file: &InstanceFile,
-        member: MemberFile,
+        server: Server,
     ) -> Result<(), PlatformError> {
-        let server = self.server(layout, file, member.number)?;
         if !server.cluster.is_initialised() {
             server.paths.secure(self.shared_dir_mode())?;
-            let upstream = self.upstream_for(layout, file, member.number).await?;
+            let upstream = self.upstream_for(layout, file, server.number).await?;
             server.cluster.clone_from(&upstream).await?;
         }
         if server.cluster.running_pid().is_some() {
             return Ok(());
         }
-        self.configure_member(&server.cluster, layout, member.number, file)
+        self.configure_member(&server.cluster, layout, server.number, file)
             .await?;
         server
             .cluster
@@ -118,7 +117,7 @@ impl LocalPlatform {
     }
 
     /// The primary as member `number` streams from it, with the member's slot made.
-    async fn upstream_for(
+    pub(super) async fn upstream_for(
         &self,
         layout: &Layout,
         file: &InstanceFile,
@@ -137,11 +136,11 @@ impl LocalPlatform {
         Ok(upstream)
     }
 
-    fn upstream(&self, layout: &Layout, file: &InstanceFile, number: u8) -> Upstream {
-        let primary = layout.member(FIRST_MEMBER);
+    pub(super) fn upstream(&self, layout: &Layout, file: &InstanceFile, number: u8) -> Upstream {
+        let primary = layout.member(file.primary);
         Upstream {
             socket_dir: primary.socket_dir(&self.socket_base),
-            port: file.port_of(FIRST_MEMBER),
+            port: file.primary_port(),
             user: access::SUPERUSER.into(),
             slot: slot_of(number),
         }
@@ -155,7 +154,7 @@ impl LocalPlatform {
         number: u8,
         file: &InstanceFile,
     ) -> Vec<(String, String)> {
-        if number != FIRST_MEMBER {
+        if number != file.primary {
             let upstream = self.upstream(layout, file, number);
             let conninfo = format!(
                 "host='{}' port={} user={} application_name={}",
@@ -173,17 +172,18 @@ impl LocalPlatform {
                 ("primary_slot_name".into(), quoted(upstream.slot)),
             ];
         }
-        let all_made = file.members.iter().all(|member| {
-            layout
-                .member(member.number)
-                .data()
-                .join("PG_VERSION")
-                .is_file()
-        });
-        if !file.standbys.synchronous() || file.members.is_empty() || !all_made {
+        let standbys: Vec<u8> = file
+            .member_numbers()
+            .into_iter()
+            .filter(|number| *number != file.primary)
+            .collect();
+        let all_made = standbys
+            .iter()
+            .all(|number| layout.member(*number).data().join("PG_VERSION").is_file());
+        if !file.standbys.synchronous() || standbys.is_empty() || !all_made {
             return Vec::new();
         }
-        let names: Vec<String> = file.members.iter().map(|m| slot_of(m.number)).collect();
+        let names: Vec<String> = standbys.into_iter().map(slot_of).collect();
         vec![(
             "synchronous_standby_names".into(),
             quoted(format!("ANY 1 ({})", names.join(", "))),
@@ -208,15 +208,19 @@ impl LocalPlatform {
         })
     }
 
-    /// The instance's servers beyond the first.
+    /// The instance's servers but its primary (none for an instance without standbys).
     pub(super) fn standby_servers(
         &self,
         layout: &Layout,
         file: &InstanceFile,
     ) -> Result<Vec<Server>, PlatformError> {
-        file.members
-            .iter()
-            .map(|member| self.server(layout, file, member.number))
+        if file.members.is_empty() {
+            return Ok(Vec::new());
+        }
+        file.member_numbers()
+            .into_iter()
+            .filter(|number| *number != file.primary)
+            .map(|number| self.server(layout, file, number))
             .collect()
     }
 
@@ -291,8 +295,7 @@ impl LocalPlatform {
         }
         let layout = self.layout(name);
         let mut seen = Vec::new();
-        let numbers = std::iter::once(FIRST_MEMBER).chain(file.members.iter().map(|m| m.number));
-        for number in numbers {
+        for number in file.member_numbers() {
             let server = self.server(&layout, &file, number)?;
             let socket = server.paths.socket_dir(&self.socket_base);
             let answer = match server.cluster.running_pid() {
@@ -313,7 +316,13 @@ impl LocalPlatform {
             .map(|answer| answer.lsn);
         Ok(seen
             .into_iter()
-            .map(|(server, answer)| member_of(name, &server, answer.as_ref(), primary_lsn))
+            .map(|(server, answer)| {
+                let recorded = match server.number == file.primary {
+                    true => MemberRole::Primary,
+                    false => MemberRole::Standby,
+                };
+                member_of(name, &server, recorded, answer.as_ref(), primary_lsn)
+            })
             .collect())
     }
 }
@@ -356,17 +365,19 @@ async fn read_server(socket: &std::path::Path, port: u16) -> Result<ServerAnswer
     })
 }
 
+/// A member as it answered (`recorded`: its role as the platform last set it, for one
+/// that does not answer).
 fn member_of(
     name: &InstanceName,
     server: &Server,
+    recorded: MemberRole,
     answer: Option<&ServerAnswer>,
     primary_lsn: Option<u64>,
 ) -> Member {
     let role = match answer {
         Some(answer) if answer.recovering => MemberRole::Standby,
         Some(_) => MemberRole::Primary,
-        None if server.number == FIRST_MEMBER => MemberRole::Primary,
-        None => MemberRole::Standby,
+        None => recorded,
     };
     let state = match answer {
         None if server.cluster.running_pid().is_none() => MemberState::Stopped,
@@ -394,7 +405,7 @@ fn member_of(
 }
 
 /// A WAL position written `X/Y` (hexadecimal halves).
-fn parse_lsn(text: &str) -> Option<u64> {
+pub(super) fn parse_lsn(text: &str) -> Option<u64> {
     let (high, low) = text.split_once('/')?;
     let high = u64::from_str_radix(high, 16).ok()?;
     let low = u64::from_str_radix(low, 16).ok()?;

@@ -27,6 +27,7 @@ mod pgbackrest_processes;
 pub mod ports;
 mod provision;
 mod restore;
+mod roles;
 mod secret_file;
 mod server_tls;
 mod socket_dir;
@@ -210,10 +211,10 @@ impl LocalPlatform {
         Ok(PgCluster::new(layout.data(), install, run_as))
     }
 
-    /// The instance's cluster, run as the account it runs as now.
+    /// The instance's primary server, run as the account it runs as now.
     fn cluster(&self, layout: &Layout, file: &InstanceFile) -> Result<PgCluster, PlatformError> {
         let run_as = self.users.resolve(&file.account(&self.users))?;
-        self.cluster_as(layout, file.postgres_major, run_as)
+        self.cluster_as(&layout.member(file.primary), file.postgres_major, run_as)
     }
 
     async fn read_file(&self, name: &InstanceName) -> Result<InstanceFile, PlatformError> {
@@ -239,18 +240,18 @@ impl LocalPlatform {
     /// server's socket in it).
     async fn pg_target(&self, name: &InstanceName) -> Result<PgTarget, PlatformError> {
         let file = self.read_file(name).await?;
-        let layout = self.layout(name);
+        let layout = self.layout(name).member(file.primary);
         let current = layout.socket_dir(&self.socket_base);
         let owner = std::fs::metadata(layout.data())
             .map(|metadata| std::os::unix::fs::MetadataExt::uid(&metadata))
             .ok();
         let socket_dir = [current.clone(), socket_dir::of_earlier_version(&layout.dir)]
             .into_iter()
-            .find(|dir| socket_dir::serves(dir, file.port, owner))
+            .find(|dir| socket_dir::serves(dir, file.primary_port(), owner))
             .unwrap_or(current);
         Ok(PgTarget {
             data_dir: layout.data(),
-            port: file.port,
+            port: file.primary_port(),
             socket_dir,
         })
     }
@@ -324,14 +325,14 @@ impl Platform for LocalPlatform {
             Err(other) => return Err(other),
         };
         let cluster = self.cluster(&layout, &file)?;
-        if cluster.accepts_connections(file.port).await {
+        if cluster.accepts_connections(file.primary_port()).await {
             return Ok(InstanceStatus::Ready);
         }
         let reason = match cluster.running_pid() {
             Some(pid) => format!("server (pid {pid}) is starting"),
             None => format!(
                 "server is not running; last log lines: {}",
-                log_tail(&layout).await
+                log_tail(&layout.member(file.primary).log()).await
             ),
         };
         Ok(InstanceStatus::NotReady { reason })
@@ -345,8 +346,27 @@ impl Platform for LocalPlatform {
         self.read_members(name).await
     }
 
+    async fn stop_primary(&self, name: &InstanceName, whose: Whose) -> Result<u64, PlatformError> {
+        self.stop_primary_cleanly(name, whose).await
+    }
+
+    async fn promote(
+        &self,
+        name: &InstanceName,
+        whose: Whose,
+        member: u8,
+        caught_up_to: Option<u64>,
+    ) -> Result<(), PlatformError> {
+        self.promote_member(name, whose, member, caught_up_to).await
+    }
+
+    async fn rejoin(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError> {
+        self.rejoin_members(name, whose).await
+    }
+
     async fn disk_usage(&self, name: &InstanceName) -> Result<Option<DiskUsage>, PlatformError> {
-        disk::usage(&self.layout(name).data()).await
+        let file = self.read_file(name).await?;
+        disk::usage(&self.layout(name).member(file.primary).data()).await
     }
 
     async fn endpoint(&self, name: &InstanceName) -> Result<Endpoint, PlatformError> {
@@ -354,16 +374,17 @@ impl Platform for LocalPlatform {
         let logins = file.logins();
         Ok(Endpoint {
             host: HOST.into(),
-            port: file.port,
+            port: file.primary_port(),
             user: logins.owner,
             database: logins.database,
             tls: if file.tls { Tls::VerifyFull } else { Tls::Off },
             standbys: file
-                .members
-                .iter()
-                .map(|member| Address {
+                .member_numbers()
+                .into_iter()
+                .filter(|number| *number != file.primary)
+                .map(|number| Address {
                     host: HOST.into(),
-                    port: member.port,
+                    port: file.port_of(number),
                 })
                 .collect(),
         })
@@ -497,7 +518,10 @@ impl Platform for LocalPlatform {
             None => {
                 let file = self.configure(&cluster, &layout, file).await?;
                 cluster
-                    .start(&layout.log(), Some(self.config.startup_timeout))
+                    .start(
+                        &layout.member(file.primary).log(),
+                        Some(self.config.startup_timeout),
+                    )
                     .await?;
                 self.record_tls(&layout, file).await?
             }
@@ -522,7 +546,7 @@ impl Platform for LocalPlatform {
         let cluster = self.cluster(&layout, &file)?;
         // The new server reads the settings of this version of Toygres.
         let file = self.configure(&cluster, &layout, file).await?;
-        let log = layout.log();
+        let log = layout.member(file.primary).log();
         match cluster.running_pid() {
             Some(_) => cluster.restart(&log, self.config.startup_timeout).await?,
             None => {
@@ -612,9 +636,9 @@ impl Platform for LocalPlatform {
     }
 }
 
-/// The last lines of the instance's server log, for error messages.
-async fn log_tail(layout: &Layout) -> String {
-    match tokio::fs::read_to_string(layout.log()).await {
+/// The last lines of a server's log, for error messages.
+async fn log_tail(log: &Path) -> String {
+    match tokio::fs::read_to_string(log).await {
         Ok(log) => tail(log.trim(), 400).to_string(),
         Err(_) => "(no log)".into(),
     }

@@ -109,6 +109,7 @@ impl LocalPlatform {
                     tls: false,
                     standbys: spec.standbys,
                     members: Vec::new(),
+                    primary: FIRST_MEMBER,
                 };
                 file.write(layout).await?;
                 Ok(file)
@@ -189,9 +190,10 @@ impl LocalPlatform {
         }
         for attempt in 1..=PORT_ATTEMPTS {
             file = self.configure(cluster, layout, file).await?;
-            match cluster.start(&layout.log(), Some(startup)).await {
+            let log = layout.member(file.primary).log();
+            match cluster.start(&log, Some(startup)).await {
                 Ok(()) => return self.record_tls(layout, file).await,
-                Err(error) if attempt < PORT_ATTEMPTS && port_was_taken(layout).await => {
+                Err(error) if attempt < PORT_ATTEMPTS && port_was_taken(&log).await => {
                     tracing::warn!(port = file.port, %error, "instance port taken; choosing another");
                     let _allocating = self.port_allocation.lock().await;
                     file.port = self.free_port()?;
@@ -200,7 +202,7 @@ impl LocalPlatform {
                 Err(error) => {
                     return Err(PlatformError::Failed(format!(
                         "{error}; last log lines: {}",
-                        log_tail(layout).await
+                        log_tail(&log).await
                     )));
                 }
             }
@@ -208,8 +210,8 @@ impl LocalPlatform {
         unreachable!("the last attempt returns")
     }
 
-    /// Writes the instance's settings, authentication rules, certificate, socket
-    /// directory and log file before a start: every (re)start runs on the settings of this
+    /// Writes the settings, authentication rules, certificate, socket directory and log
+    /// file of the instance's primary before a start: every (re)start runs on the settings of this
     /// version of Toygres, whatever version made the instance.
     pub(super) async fn configure(
         &self,
@@ -217,7 +219,7 @@ impl LocalPlatform {
         layout: &Layout,
         file: InstanceFile,
     ) -> Result<InstanceFile, PlatformError> {
-        self.configure_member(cluster, layout, FIRST_MEMBER, &file)
+        self.configure_member(cluster, layout, file.primary, &file)
             .await?;
         Ok(file)
     }
@@ -410,9 +412,7 @@ pub(super) async fn give_tree(run_as: RunAs, path: &Path) -> Result<(), Platform
         .map_err(|e| PlatformError::Failed(format!("giving a directory away: {e}")))?
 }
 
-async fn port_was_taken(layout: &Layout) -> bool {
-    let log = tokio::fs::read_to_string(layout.log())
-        .await
-        .unwrap_or_default();
+async fn port_was_taken(log: &Path) -> bool {
+    let log = tokio::fs::read_to_string(log).await.unwrap_or_default();
     tail(&log, 600).contains("Address already in use")
 }

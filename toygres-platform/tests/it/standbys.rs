@@ -55,11 +55,15 @@ async fn caught_up(platform: &LocalPlatform, name: &InstanceName) -> Vec<Member>
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let members = platform.members(name).await.unwrap();
+        let primaries = members
+            .iter()
+            .filter(|m| m.role == MemberRole::Primary && m.state == MemberState::Running)
+            .count();
         let standbys_current = members
             .iter()
-            .skip(1)
+            .filter(|member| member.role == MemberRole::Standby)
             .all(|member| member.state == MemberState::Streaming && member.lag_bytes == Some(0));
-        if standbys_current {
+        if primaries == 1 && standbys_current {
             return members;
         }
         assert!(
@@ -207,4 +211,106 @@ async fn assert_replication_over_tcp_is_refused(
         stderr.contains("no pg_hba.conf entry for replication connection"),
         "{stderr}"
     );
+}
+
+async fn count_orders(platform: &LocalPlatform, name: &InstanceName, port: u16) -> i64 {
+    let mut connection = connect(platform, name, port).await;
+    let rows = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    connection.close().await.unwrap();
+    rows
+}
+
+/// A switchover through the platform's steps, each repeated as a retry after a crash
+/// would: the primary stops cleanly, the chosen standby replays its last WAL and is
+/// promoted onto timeline 2, and the former primary is rewound and follows it. Nothing
+/// acknowledged is lost, the connection string's first address is the new primary's,
+/// and a synchronous commit waits for the standbys of the new primary.
+#[tokio::test]
+async fn the_primary_moves_to_a_standby_and_the_former_primary_follows_it() {
+    let platform = platform();
+    let spec = InstanceSpec {
+        standbys: Standbys::new(2, true).unwrap(),
+        ..toygres_test_support::control_plane::spec("moving")
+    };
+    let name = spec.name.clone();
+    platform.deploy(&spec, uuid::Uuid::new_v4()).await.unwrap();
+    let before = caught_up(&platform, &name).await;
+    let mut primary = connect(&platform, &name, before[0].port).await;
+    sqlx::raw_sql("CREATE TABLE orders (id int); INSERT INTO orders VALUES (1), (2)")
+        .execute(&mut primary)
+        .await
+        .unwrap();
+    primary.close().await.unwrap();
+
+    let ends_at = platform.stop_primary(&name, Whose::Any).await.unwrap();
+    assert_eq!(
+        platform.stop_primary(&name, Whose::Any).await.unwrap(),
+        ends_at,
+        "a repeat finds the same end"
+    );
+    for _ in 0..2 {
+        platform
+            .promote(&name, Whose::Any, 2, Some(ends_at))
+            .await
+            .unwrap();
+    }
+    for _ in 0..2 {
+        platform.rejoin(&name, Whose::Any).await.unwrap();
+    }
+
+    let after = caught_up(&platform, &name).await;
+    let roles: Vec<_> = after.iter().map(|m| (m.name.as_str(), m.role)).collect();
+    assert_eq!(
+        roles,
+        [
+            ("moving-1", MemberRole::Standby),
+            ("moving-2", MemberRole::Primary),
+            ("moving-3", MemberRole::Standby),
+        ]
+    );
+    assert!(after.iter().all(|m| m.timeline == Some(2)), "{after:?}");
+    let endpoint = platform.endpoint(&name).await.unwrap();
+    assert_eq!(
+        endpoint.port, after[1].port,
+        "the endpoint leads with the new primary"
+    );
+
+    let mut new_primary = connect(&platform, &name, after[1].port).await;
+    sqlx::query("INSERT INTO orders VALUES (3)")
+        .execute(&mut new_primary)
+        .await
+        .unwrap();
+    let waits_for: String = sqlx::query_scalar("SHOW synchronous_standby_names")
+        .fetch_one(&mut new_primary)
+        .await
+        .unwrap();
+    assert_eq!(waits_for, "ANY 1 (toygres_member_1, toygres_member_3)");
+    new_primary.close().await.unwrap();
+    caught_up(&platform, &name).await;
+    for member in &after {
+        assert_eq!(
+            count_orders(&platform, &name, member.port).await,
+            3,
+            "{} has every row",
+            member.name
+        );
+    }
+    let string = platform
+        .credentials(&name, Login::Owner)
+        .await
+        .unwrap()
+        .connection_string(&endpoint);
+    let string = format!(
+        "{string}&sslrootcert={}",
+        platform.root().join(".ca/ca.crt").display()
+    );
+    assert_eq!(
+        toygres_test_support::psql::psql(&string, "SELECT pg_is_in_recovery()").unwrap(),
+        "f",
+        "the connection string reaches the new primary"
+    );
+    platform.delete(&name, Whose::Any).await.unwrap();
 }
