@@ -147,6 +147,21 @@ pub enum Command {
         #[arg(long, default_value_t = 300)]
         timeout: u64,
     },
+    /// Move the primary role of an instance with standbys to a standby: the primary
+    /// stops cleanly, the standby replays all it wrote and is promoted, the former
+    /// primary follows it. Clients of the connection string reach the new primary.
+    Switchover {
+        name: String,
+        /// The member to promote, e.g. shop-2 (default: the standby with the least lag).
+        #[arg(long)]
+        to: Option<String>,
+        /// Wait until it is running again.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
     /// Back instances up, list backups, schedule them, delete them.
     #[command(subcommand)]
     Backup(BackupCommand),

@@ -7,7 +7,7 @@ use toygres_domain::api::{
     Accepted, BackupAccepted, BackupList, BackupView, CaCertificateView, ConnectionView,
     CreateInstanceRequest, ErrorBody, HealthHistory, InstanceEvents, InstanceList, InstanceView,
     OperationAction, OperationDetail, OperationList, PREFIX, ScheduleRequest, ScheduleView,
-    SuperuserAccessRequest,
+    SuperuserAccessRequest, SwitchoverRequest,
 };
 use toygres_domain::{OperationKind, OperationStatus};
 use uuid::Uuid;
@@ -237,6 +237,17 @@ impl ApiClient {
             Method::POST,
             &format!("/instances/{name}/superuser-access"),
             Some(&SuperuserAccessRequest { enabled }),
+        )
+        .await
+    }
+
+    pub async fn switchover(&self, name: &str, to: Option<&str>) -> Result<Accepted, CliError> {
+        self.send(
+            Method::POST,
+            &format!("/instances/{name}/switchover"),
+            Some(&SwitchoverRequest {
+                to: to.map(str::to_string),
+            }),
         )
         .await
     }

@@ -69,6 +69,8 @@ pub struct InstanceRecord {
     #[sqlx(rename = "standbys")]
     pub standby_count: i16,
     pub synchronous_standbys: bool,
+    /// The member the switchover in progress (or last) was asked to move the primary to.
+    pub switchover_to: Option<i16>,
 }
 
 impl InstanceRecord {
@@ -237,6 +239,9 @@ pub struct Change<'a> {
     pub superuser_access: Option<bool>,
     /// What a superuser-access change is for (moving to `configuring`).
     pub superuser_access_wanted: Option<bool>,
+    /// The member a switchover moves the primary to (moving to `switching_over`; none:
+    /// the most caught-up standby).
+    pub switchover_to: Option<u8>,
 }
 
 /// What a transition did.
@@ -322,7 +327,8 @@ async fn transition_in(
              operation_orchestration_id = COALESCE($10, operation_orchestration_id),
              superuser_access = COALESCE($11, superuser_access)
                  OR COALESCE($5 = 'postgres', false),
-             superuser_access_wanted = COALESCE($12, superuser_access_wanted)
+             superuser_access_wanted = COALESCE($12, superuser_access_wanted),
+             switchover_to = CASE WHEN $2 = 'switching_over' THEN $13 ELSE switchover_to END
          WHERE id = $1",
     )
     .bind(id)
@@ -337,6 +343,7 @@ async fn transition_in(
     .bind(change.operation_orchestration_id)
     .bind(change.superuser_access)
     .bind(change.superuser_access_wanted)
+    .bind(change.switchover_to.map(i16::from))
     .execute(&mut **tx)
     .await?;
     append_event(tx, id, Some(current), to, change.error, orchestration_id).await?;
@@ -395,7 +402,7 @@ const SELECT_RECORD: &str = "SELECT id, name, state, platform, postgres_version,
         actor_orchestration_id, created_at, updated_at, deleted_at, last_error,
         operation_orchestration_id, restore_source, owner_role, database_name, superuser_access,
         superuser_access_wanted, health_reason, wal_archived_until, standbys,
-        synchronous_standbys
+        synchronous_standbys, switchover_to
      FROM toygres_cms.instances";
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<InstanceRecord>, CmsError> {

@@ -108,6 +108,15 @@ pub struct InstanceView {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
+/// `POST /instances/{name}/switchover`: the member to move the primary to (default: the
+/// streaming standby with the least lag).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchoverRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
 /// One server of an instance with standbys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberView {

@@ -69,7 +69,8 @@ text_enum! {
     /// ```text
     /// creating ──▶ running ◀──────────────────────────┐
     ///    │          │  ▲  ├──▶ restarting ──▶ running  │
-    ///    │          │  │  └──▶ configuring ──▶ running │
+    ///    │          │  │  ├──▶ configuring ──▶ running │
+    ///    │          │  │  └──▶ switching_over ──▶ running
     ///    │          │  └──────────────────┐            │
     ///    │          └──▶ stopping ──▶ stopped ──▶ starting
     ///    └──▶ failed (a create, stop, start, restart or configuration change that could
@@ -86,6 +87,8 @@ text_enum! {
         Restarting = "restarting",
         /// Its logins change (superuser access on or off).
         Configuring = "configuring",
+        /// Its primary role moves to a standby (a switchover).
+        SwitchingOver = "switching_over",
         Deleting = "deleting",
         Deleted = "deleted",
         Failed = "failed",
@@ -98,13 +101,21 @@ impl InstanceState {
         use InstanceState::*;
         match self {
             Creating => &[],
-            Running => &[Creating, Starting, Restarting, Configuring],
+            Running => &[Creating, Starting, Restarting, Configuring, SwitchingOver],
             Stopping => &[Running],
             Stopped => &[Stopping],
             Starting => &[Stopped, Failed],
             Restarting => &[Running],
             Configuring => &[Running],
-            Failed => &[Creating, Stopping, Starting, Restarting, Configuring],
+            SwitchingOver => &[Running],
+            Failed => &[
+                Creating,
+                Stopping,
+                Starting,
+                Restarting,
+                Configuring,
+                SwitchingOver,
+            ],
             Deleting => &[
                 Creating,
                 Running,
@@ -113,6 +124,7 @@ impl InstanceState {
                 Starting,
                 Restarting,
                 Configuring,
+                SwitchingOver,
                 Failed,
             ],
             Deleted => &[Deleting],
@@ -123,7 +135,8 @@ impl InstanceState {
     pub fn is_transitional(self) -> bool {
         use InstanceState::*;
         match self {
-            Creating | Stopping | Starting | Restarting | Configuring | Deleting => true,
+            Creating | Stopping | Starting | Restarting | Configuring | SwitchingOver
+            | Deleting => true,
             Running | Stopped | Failed | Deleted => false,
         }
     }
@@ -186,6 +199,8 @@ text_enum! {
         Restart = "restart",
         /// Turning an instance's superuser access on or off.
         SuperuserAccess = "superuser_access",
+        /// A planned move of the primary role to a standby.
+        Switchover = "switchover",
         Backup = "backup",
         BackupSchedule = "backup_schedule",
         DeleteBackup = "delete_backup",

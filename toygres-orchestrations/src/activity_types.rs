@@ -340,3 +340,55 @@ pub struct ExpireBackupsInput {
 pub struct RemoveBackupInput {
     pub backup_id: Uuid,
 }
+
+/// One step of moving an instance's primary role to a standby (see `move-primary`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum PrimaryStep {
+    /// Picks the member to promote: `to` when given (it must be a standby), else the
+    /// streaming standby with the least lag.
+    Choose { to: Option<u8> },
+    /// Checkpoints and cleanly stops the primary: writes stop here.
+    StopPrimary,
+    /// Promotes `member` once it has replayed past `caught_up_to`.
+    Promote {
+        member: u8,
+        caught_up_to: Option<u64>,
+    },
+    /// Every other member follows the new primary; then its endpoint is logged into.
+    Rejoin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovePrimaryInput {
+    pub record_id: Uuid,
+    pub name: InstanceName,
+    pub step: PrimaryStep,
+    /// How long the new primary may take to accept a login after the rejoin.
+    pub readiness_timeout_secs: u64,
+}
+
+/// What a step of move-primary did; what no retry can change is a result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum MovePrimaryOutcome {
+    Chosen {
+        from: u8,
+        to: u8,
+    },
+    /// The former primary's WAL ends here.
+    Stopped {
+        wal_ends_at: u64,
+    },
+    Promoted,
+    Rejoined {
+        endpoint: Endpoint,
+    },
+    /// The record was not `switching_over` (a delete overtook the switchover).
+    Skipped {
+        state: InstanceState,
+    },
+    Refused {
+        reason: String,
+    },
+}

@@ -14,16 +14,16 @@ use uuid::Uuid;
 
 use crate::activity_types::{
     CheckHealthInput, DeployInstanceInput, DestroyInstanceInput, ExpireBackupsInput,
-    FinishBackupInput, InstanceRef, MarkFailedInput, MarkRunningInput, OperateInput,
-    ProvisionInstanceInput, RecordHealthInput, RemoveBackupInput, ReserveBackupInput,
+    FinishBackupInput, InstanceRef, MarkFailedInput, MarkRunningInput, MovePrimaryInput,
+    OperateInput, ProvisionInstanceInput, RecordHealthInput, RemoveBackupInput, ReserveBackupInput,
     ReserveInstanceInput, RestoreInstanceInput, TakeBackupInput, TransitionInput, WatchInput,
 };
 use crate::domain::InstanceName;
 use crate::names::instance_ids;
 use crate::types::{
     BackupInput, BackupScheduleInput, CreateInstanceInput, DeleteBackupInput, DeleteInstanceInput,
-    HistoryPrunerInput, InstanceActorInput, OperationInput, SuperuserAccessInput, WarmPoolInput,
-    v1_1, v1_2,
+    HistoryPrunerInput, InstanceActorInput, OperationInput, SuperuserAccessInput, SwitchoverInput,
+    WarmPoolInput, v1_1, v1_2,
 };
 
 /// What an orchestration or activity acts on, as far as its input tells.
@@ -107,6 +107,7 @@ named_by! {
     CheckHealthInput => name;
     TransitionInput => name;
     OperateInput => name;
+    MovePrimaryInput => name;
     WatchInput => name;
     TakeBackupInput => name;
     CreateInstanceInput => spec.name;
@@ -121,6 +122,12 @@ named_by! {
 }
 
 impl About for SuperuserAccessInput {
+    fn concerns(&self) -> Concerns {
+        self.operation.concerns()
+    }
+}
+
+impl About for SwitchoverInput {
     fn concerns(&self) -> Concerns {
         self.operation.concerns()
     }

@@ -34,6 +34,8 @@ pub mod orchestrations {
         DELETE_BACKUP = "toygres-orchestrations::orchestration::delete-backup";
         /// Turns an instance's superuser access on or off.
         SET_SUPERUSER_ACCESS = "toygres-orchestrations::orchestration::set-superuser-access";
+        /// A planned move of an instance's primary role to one of its standbys.
+        SWITCHOVER_INSTANCE = "toygres-orchestrations::orchestration::switchover-instance";
     }
 }
 
@@ -75,6 +77,8 @@ pub mod activities {
         CMS_RESERVE_BACKUP = "toygres-orchestrations::activity::cms-reserve-backup";
         EXPIRE_BACKUPS = "toygres-orchestrations::activity::expire-backups";
         REMOVE_BACKUP = "toygres-orchestrations::activity::remove-backup";
+        // Standbys.
+        MOVE_PRIMARY = "toygres-orchestrations::activity::move-primary";
     }
 }
 
@@ -126,6 +130,7 @@ pub mod versions {
         (BACKUP_INSTANCE, &[V1_0_0]),
         (BACKUP_SCHEDULE, &[V1_0_0]),
         (DELETE_BACKUP, &[V1_0_0]),
+        (SWITCHOVER_INSTANCE, &[V1_0_0]),
     ];
 }
 
@@ -160,14 +165,16 @@ pub mod instance_ids {
         Start,
         Restart,
         SuperuserAccess,
+        Switchover,
     }
 
     impl RecordOperation {
-        pub const ALL: [Self; 4] = [
+        pub const ALL: [Self; 5] = [
             Self::Stop,
             Self::Start,
             Self::Restart,
             Self::SuperuserAccess,
+            Self::Switchover,
         ];
 
         /// Its word in ids and logs.
@@ -177,6 +184,7 @@ pub mod instance_ids {
                 Self::Start => "start",
                 Self::Restart => "restart",
                 Self::SuperuserAccess => "superuser-access",
+                Self::Switchover => "switchover",
             }
         }
     }

@@ -22,7 +22,7 @@ use crate::orchestrations::{
     backup_instance, backup_schedule, create_instance, create_instance_v1_1_0,
     create_instance_v1_2_0, delete_backup, delete_instance, delete_instance_v1_1_0, history_pruner,
     instance_actor, instance_actor_v1_1_0, restart_instance, set_superuser_access, start_instance,
-    stop_instance, warm_pool,
+    stop_instance, switchover_instance, warm_pool,
 };
 
 /// Registers `$module::run` under `$module::NAME`, handing it the shared dependencies and
@@ -101,6 +101,7 @@ pub fn activity_registry(deps: Arc<Dependencies>) -> Result<ActivityRegistry, St
     let builder = with_deps!(builder, deps, activities::fill_warm_pool, fleet);
     let builder = with_deps!(builder, deps, cms::transition);
     let builder = with_deps!(builder, deps, activities::operate_instance);
+    let builder = with_deps!(builder, deps, activities::move_primary);
     let builder = with_deps!(builder, deps, activities::watch_instance);
     let builder = with_deps!(builder, deps, activities::take_backup);
     let builder = with_deps!(builder, deps, cms::finish_backup);
@@ -198,6 +199,11 @@ pub fn orchestration_registry() -> Result<OrchestrationRegistry, String> {
             orchestrations::SET_SUPERUSER_ACCESS,
             versions::V1_0_0,
             traced(set_superuser_access::set_superuser_access),
+        )
+        .register_versioned_typed(
+            orchestrations::SWITCHOVER_INSTANCE,
+            versions::V1_0_0,
+            traced(switchover_instance::switchover_instance),
         )
         .build_result()
 }

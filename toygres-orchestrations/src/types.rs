@@ -201,6 +201,26 @@ pub struct SuperuserAccessInput {
     pub enabled: bool,
 }
 
+/// Input of switchover-instance: an operation, and the member to move the primary to
+/// (none: the standby with the least lag).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchoverInput {
+    #[serde(flatten)]
+    pub operation: OperationInput,
+    #[serde(default)]
+    pub to: Option<u8>,
+}
+
+/// Output of switchover-instance: which member the primary moved from and to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchoverOutput {
+    pub record_id: Uuid,
+    pub name: InstanceName,
+    /// `<name>-<n>`.
+    pub from_member: String,
+    pub to_member: String,
+}
+
 /// Output of stop-instance, start-instance, restart-instance and set-superuser-access.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperationOutput {

@@ -200,8 +200,9 @@ pub struct Address {
 /// One server of an instance with standbys, as the platform sees it now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
-    /// `<instance>-<n>`, fixed for the member's lifetime whatever its role.
+    /// `<instance>-<number>`, fixed for the member's lifetime whatever its role.
     pub name: String,
+    pub number: u8,
     pub role: MemberRole,
     pub host: String,
     pub port: u16,

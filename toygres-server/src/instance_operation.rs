@@ -1,4 +1,5 @@
-//! The day-2 operations on an instance (stop, start, restart, superuser access on or off):
+//! The day-2 operations on an instance (stop, start, restart, superuser access on or off,
+//! switchover):
 //! what each moves the record to, which orchestration runs it, and how to start that
 //! orchestration. Shared by the API, which starts them, and reconciliation, which starts
 //! one a crash left unstarted.
@@ -9,7 +10,7 @@ use toygres_domain::{InstanceName, InstanceState};
 use toygres_orchestrations::names;
 use toygres_orchestrations::names::instance_ids::RecordOperation;
 use toygres_orchestrations::types::{
-    DEFAULT_READINESS_TIMEOUT_SECS, OperationInput, SuperuserAccessInput,
+    DEFAULT_READINESS_TIMEOUT_SECS, OperationInput, SuperuserAccessInput, SwitchoverInput,
 };
 
 /// The operations, and what each needs.
@@ -20,6 +21,8 @@ pub enum InstanceOperation {
     Restart,
     /// Superuser access on or off: which way is on the record (`superuser_access_wanted`).
     SuperuserAccess,
+    /// The primary moves to a standby: which one is on the record (`switchover_to`).
+    Switchover,
 }
 
 impl InstanceOperation {
@@ -30,6 +33,7 @@ impl InstanceOperation {
             Self::Start => RecordOperation::Start,
             Self::Restart => RecordOperation::Restart,
             Self::SuperuserAccess => RecordOperation::SuperuserAccess,
+            Self::Switchover => RecordOperation::Switchover,
         }
     }
 
@@ -45,6 +49,7 @@ impl InstanceOperation {
             Self::Start => InstanceState::Starting,
             Self::Restart => InstanceState::Restarting,
             Self::SuperuserAccess => InstanceState::Configuring,
+            Self::Switchover => InstanceState::SwitchingOver,
         }
     }
 
@@ -55,6 +60,7 @@ impl InstanceOperation {
             Self::Start,
             Self::Restart,
             Self::SuperuserAccess,
+            Self::Switchover,
         ]
         .into_iter()
         .find(|operation| operation.state() == state)
@@ -66,6 +72,7 @@ impl InstanceOperation {
             Self::Start => names::orchestrations::START_INSTANCE,
             Self::Restart => names::orchestrations::RESTART_INSTANCE,
             Self::SuperuserAccess => names::orchestrations::SET_SUPERUSER_ACCESS,
+            Self::Switchover => names::orchestrations::SWITCHOVER_INSTANCE,
         }
     }
 
@@ -75,6 +82,7 @@ impl InstanceOperation {
             Self::Start => "only a stopped (or failed) instance can be started",
             Self::Restart => "only a running instance can be restarted",
             Self::SuperuserAccess => "superuser access changes only on a running instance",
+            Self::Switchover => "only a running instance can switch over",
         }
     }
 
@@ -98,6 +106,13 @@ impl InstanceOperation {
                     anyhow::anyhow!("record {} names no superuser access to set", record.id)
                 })?;
                 let input = SuperuserAccessInput { operation, enabled };
+                client
+                    .start_orchestration_typed(id, self.orchestration(), input)
+                    .await?;
+            }
+            Self::Switchover => {
+                let to = record.switchover_to.and_then(|to| u8::try_from(to).ok());
+                let input = SwitchoverInput { operation, to };
                 client
                     .start_orchestration_typed(id, self.orchestration(), input)
                     .await?;

@@ -108,6 +108,16 @@ pub async fn run(args: Args) -> Result<(), CliError> {
             let kind = operation::Kind::Restart;
             operation::run(&client, format, &name, kind, wait, timeout).await
         }
+        Command::Switchover {
+            name,
+            to,
+            wait,
+            timeout,
+        } => {
+            let name = parse_name(&name)?;
+            let kind = operation::Kind::Switchover { to };
+            operation::run(&client, format, &name, kind, wait, timeout).await
+        }
         Command::Wait {
             name,
             target,

@@ -1,5 +1,5 @@
-//! `stop|start|restart NAME` and `superuser-access NAME on|off`, `[--wait] [--timeout
-//! SECS]`: one shape, four operations.
+//! `stop|start|restart NAME`, `superuser-access NAME on|off` and `switchover NAME [--to
+//! MEMBER]`, `[--wait] [--timeout SECS]`: one shape, five operations.
 
 use toygres_domain::InstanceName;
 use toygres_domain::api::Accepted;
@@ -10,39 +10,45 @@ use crate::client::ApiClient;
 use crate::error::CliError;
 use crate::output;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Kind {
     Stop,
     Start,
     Restart,
     SuperuserAccess { enabled: bool },
+    Switchover { to: Option<String> },
 }
 
 impl Kind {
-    fn doing(self) -> &'static str {
+    fn doing(&self) -> &'static str {
         match self {
             Self::Stop => "stopping",
             Self::Start => "starting",
             Self::Restart => "restarting",
             Self::SuperuserAccess { enabled: true } => "turning on superuser access of",
             Self::SuperuserAccess { enabled: false } => "turning off superuser access of",
+            Self::Switchover { .. } => "switching over",
         }
     }
 
-    fn target(self) -> Target {
+    fn target(&self) -> Target {
         match self {
             Self::Stop => Target::Stopped,
-            Self::Start | Self::Restart | Self::SuperuserAccess { .. } => Target::Running,
+            Self::Start
+            | Self::Restart
+            | Self::SuperuserAccess { .. }
+            | Self::Switchover { .. } => Target::Running,
         }
     }
 
-    async fn ask(self, client: &ApiClient, name: &InstanceName) -> Result<Accepted, CliError> {
+    async fn ask(&self, client: &ApiClient, name: &InstanceName) -> Result<Accepted, CliError> {
         let name = name.as_str();
         match self {
             Self::Stop => client.operate(name, "stop").await,
             Self::Start => client.operate(name, "start").await,
             Self::Restart => client.operate(name, "restart").await,
-            Self::SuperuserAccess { enabled } => client.superuser_access(name, enabled).await,
+            Self::SuperuserAccess { enabled } => client.superuser_access(name, *enabled).await,
+            Self::Switchover { to } => client.switchover(name, to.as_deref()).await,
         }
     }
 }

@@ -87,7 +87,7 @@ enum Verdict {
 fn verdict(target: Target, instance: &InstanceView) -> Verdict {
     use InstanceState::{
         Configuring, Creating, Deleted, Deleting, Failed, Restarting, Running, Starting, Stopped,
-        Stopping,
+        Stopping, SwitchingOver,
     };
     let failed = || {
         Verdict::WillNot(format!(
@@ -109,15 +109,18 @@ fn verdict(target: Target, instance: &InstanceView) -> Verdict {
             Verdict::Reached
         }
         (Target::Running | Target::Stopped, Failed) => failed(),
-        (Target::Running, Creating | Starting | Restarting | Configuring)
+        (Target::Running, Creating | Starting | Restarting | Configuring | SwitchingOver)
         | (Target::Stopped, Stopping) => Verdict::NotYet,
         (Target::Running, state @ (Stopping | Stopped | Deleting | Deleted))
-        | (Target::Stopped, state @ (Creating | Running | Starting | Restarting | Configuring))
+        | (
+            Target::Stopped,
+            state @ (Creating | Running | Starting | Restarting | Configuring | SwitchingOver),
+        )
         | (Target::Stopped, state @ (Deleting | Deleted)) => will_not(state),
         (
             Target::Deleted,
             Creating | Running | Stopping | Stopped | Starting | Restarting | Configuring
-            | Deleting | Failed,
+            | SwitchingOver | Deleting | Failed,
         ) => Verdict::NotYet,
     }
 }
@@ -130,7 +133,8 @@ fn describe(instance: &InstanceView) -> String {
         InstanceState::Stopping
         | InstanceState::Starting
         | InstanceState::Restarting
-        | InstanceState::Configuring => instance.operation.as_ref(),
+        | InstanceState::Configuring
+        | InstanceState::SwitchingOver => instance.operation.as_ref(),
         InstanceState::Running
         | InstanceState::Stopped
         | InstanceState::Deleted

@@ -18,6 +18,7 @@ pub mod get_instance_status;
 mod guardrails;
 pub mod instance_names;
 pub mod measures;
+pub mod move_primary;
 pub mod operate_instance;
 pub mod probe_health;
 pub mod provision_instance;

@@ -30,5 +30,6 @@ mod retry;
 pub mod set_superuser_access;
 pub mod start_instance;
 pub mod stop_instance;
+pub mod switchover_instance;
 mod tagged;
 pub mod warm_pool;

@@ -395,6 +395,7 @@ fn member_of(
     };
     Member {
         name: format!("{name}-{}", server.number),
+        number: server.number,
         role,
         host: HOST.into(),
         port: server.port,

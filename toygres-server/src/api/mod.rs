@@ -107,6 +107,10 @@ pub fn router(state: AppState) -> Router {
         .route("/instances/{name}/start", post(instances::power::start))
         .route("/instances/{name}/restart", post(instances::power::restart))
         .route(
+            "/instances/{name}/switchover",
+            post(instances::switchover::handle),
+        )
+        .route(
             "/instances/{name}/superuser-access",
             post(instances::superuser_access::handle),
         )

@@ -15,6 +15,10 @@ const KINDS: &[(OperationKind, &[&str])] = &[
         OperationKind::SuperuserAccess,
         &[orchestrations::SET_SUPERUSER_ACCESS],
     ),
+    (
+        OperationKind::Switchover,
+        &[orchestrations::SWITCHOVER_INSTANCE],
+    ),
     (OperationKind::Backup, &[orchestrations::BACKUP_INSTANCE]),
     (
         OperationKind::BackupSchedule,

@@ -66,6 +66,9 @@ pub fn cancel(kind: OperationKind, instance: Option<&str>) -> Cancel {
         OperationKind::SuperuserAccess => refused(format!(
             "cancelling could leave {name}'s logins half-changed: it ends on its own; then turn superuser access on or off again"
         )),
+        OperationKind::Switchover => refused(format!(
+            "cancelling could leave {name} without a primary: it ends on its own (failed if no standby can take over; then start {name}, which starts its recorded primary again)"
+        )),
     }
 }
 
@@ -85,6 +88,9 @@ pub fn retry(kind: OperationKind, instance: Option<&str>) -> Retry {
         OperationKind::SuperuserAccess => refused(format!(
             "ask for it again: toygres-cli superuser-access {name} on|off"
         )),
+        OperationKind::Switchover => {
+            refused(format!("ask for it again: toygres-cli switchover {name}"))
+        }
         OperationKind::Actor => {
             refused("reconciliation replaces a health actor that failed, at its next pass".into())
         }
@@ -107,6 +113,7 @@ mod tests {
             OperationKind::Stop,
             OperationKind::Start,
             OperationKind::Restart,
+            OperationKind::Switchover,
         ] {
             assert!(
                 matches!(cancel(kind, Some("shop")), Cancel::Refused { .. }),

@@ -117,6 +117,7 @@ pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::
             InstanceState::Starting,
             InstanceState::Restarting,
             InstanceState::Configuring,
+            InstanceState::SwitchingOver,
         ],
         settled_before,
     )

@@ -14,15 +14,16 @@ async fn get(server: &TestServer, name: &str) -> InstanceView {
     serde_json::from_str(&server.cli_ok(&["-o", "json", "get", name]).await).unwrap()
 }
 
-/// `get` once every standby streams.
+/// `get` once every member but the primary streams.
 async fn streaming(server: &TestServer, name: &str) -> InstanceView {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let view = get(server, name).await;
         let all = view.members.len() == usize::from(view.standbys) + 1
-            && view.members[1..]
+            && view
+                .members
                 .iter()
-                .all(|m| m.state == MemberState::Streaming);
+                .all(|m| m.state == MemberState::Streaming || m.role == MemberRole::Primary);
         if all {
             return view;
         }
@@ -99,4 +100,97 @@ async fn an_instance_with_standbys_is_created_shown_reached_and_deleted_whole() 
     for member in members {
         assert!(!port_is_listening(member.port), "{} listens", member.name);
     }
+}
+
+/// `toygres-cli ARGS`, expected to fail: its one line of error.
+async fn refused(server: &TestServer, args: &[&str]) -> String {
+    let output = server.cli(args).await;
+    assert!(!output.status.success(), "{args:?} succeeded");
+    String::from_utf8_lossy(&output.stderr).trim().to_string()
+}
+
+/// A switchover through the CLI: wrong requests are refused and change nothing; then the
+/// primary moves to the standby, the former primary follows on the new timeline, the rows
+/// are all there, the same connection string reaches the new primary, and the operation
+/// is listed with its kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_switchover_moves_the_primary_and_the_connection_string_follows() {
+    let server = TestServer::start(ServerOptions::embedded()).await;
+    server
+        .cli_ok(&["create", "moving", "--standbys", "1", "--sync", "--wait"])
+        .await;
+    server.cli_ok(&["create", "solo", "--wait"]).await;
+    let read_write = server.cli_ok(&["connection-string", "moving"]).await;
+    let read_write = read_write.trim();
+    psql(
+        read_write,
+        "CREATE TABLE orders (id int); INSERT INTO orders VALUES (1)",
+    )
+    .unwrap();
+    streaming(&server, "moving").await;
+
+    let unknown = refused(&server, &["switchover", "moving", "--to", "moving-9"]).await;
+    assert!(unknown.contains("no member \"moving-9\""), "{unknown}");
+    let primary = refused(&server, &["switchover", "moving", "--to", "moving-1"]).await;
+    assert!(primary.contains("is the primary"), "{primary}");
+    let alone = refused(&server, &["switchover", "solo"]).await;
+    assert!(alone.contains("no standbys"), "{alone}");
+    assert_eq!(get(&server, "moving").await.state.to_string(), "running");
+
+    server
+        .cli_ok(&["switchover", "moving", "--to", "moving-2", "--wait"])
+        .await;
+    let view = streaming(&server, "moving").await;
+    let roles: Vec<_> = view
+        .members
+        .iter()
+        .map(|m| (m.name.as_str(), m.role, m.timeline))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("moving-1", MemberRole::Standby, Some(2)),
+            ("moving-2", MemberRole::Primary, Some(2)),
+        ]
+    );
+    assert_eq!(
+        view.endpoint.as_ref().map(|e| e.port),
+        Some(view.members[1].port),
+        "the record's endpoint is the new primary's"
+    );
+    assert_eq!(
+        psql(
+            read_write,
+            "INSERT INTO orders VALUES (2) RETURNING pg_is_in_recovery()"
+        )
+        .unwrap()
+        .lines()
+        .next(),
+        Some("f"),
+        "the string given before the switchover writes to the new primary"
+    );
+    assert_eq!(
+        psql(read_write, "SELECT count(*) FROM orders").unwrap(),
+        "2"
+    );
+    let listed = server
+        .cli_ok(&["operations", "list", "--kind", "switchover"])
+        .await;
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains("moving") && l.contains("completed")),
+        "{listed}"
+    );
+
+    server.cli_ok(&["stop", "moving", "--wait"]).await;
+    let stopped = refused(&server, &["switchover", "moving"]).await;
+    assert!(stopped.contains("is stopped"), "{stopped}");
+    server.cli_ok(&["start", "moving", "--wait"]).await;
+    let started = streaming(&server, "moving").await;
+    assert_eq!(
+        started.members[1].role,
+        MemberRole::Primary,
+        "still moving-2"
+    );
 }

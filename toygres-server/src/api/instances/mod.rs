@@ -11,6 +11,7 @@ mod name_path;
 pub mod power;
 mod restore;
 pub mod superuser_access;
+pub mod switchover;
 pub(crate) mod view;
 
 pub use name_path::NamePath;

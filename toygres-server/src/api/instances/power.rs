@@ -29,7 +29,7 @@ pub async fn stop(
     NamePath(name): NamePath,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let record = live(&app, &name).await?;
-    operate(&app, &record, InstanceOperation::Stop, None).await
+    operate(&app, &record, InstanceOperation::Stop, Asked::default()).await
 }
 
 pub async fn start(
@@ -37,7 +37,7 @@ pub async fn start(
     NamePath(name): NamePath,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let record = live(&app, &name).await?;
-    operate(&app, &record, InstanceOperation::Start, None).await
+    operate(&app, &record, InstanceOperation::Start, Asked::default()).await
 }
 
 pub async fn restart(
@@ -45,7 +45,7 @@ pub async fn restart(
     NamePath(name): NamePath,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let record = live(&app, &name).await?;
-    operate(&app, &record, InstanceOperation::Restart, None).await
+    operate(&app, &record, InstanceOperation::Restart, Asked::default()).await
 }
 
 /// The live record of `name`, or 404.
@@ -55,20 +55,30 @@ pub(super) async fn live(app: &AppState, name: &InstanceName) -> Result<Instance
         .ok_or_else(|| ApiError::not_found(format!("no instance named \"{name}\"")))
 }
 
-/// Moves `record` into `operation`'s state and starts the operation; `superuser_access`
-/// is what a superuser-access change is for.
+/// What an operation is for, kept with the record so reconciliation can start it again
+/// as asked.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Asked {
+    /// Which way a superuser-access change goes.
+    pub superuser_access: Option<bool>,
+    /// The member a switchover moves the primary to (none: the least lagging standby).
+    pub switchover_to: Option<u8>,
+}
+
+/// Moves `record` into `operation`'s state and starts the operation.
 pub(super) async fn operate(
     app: &AppState,
     record: &InstanceRecord,
     operation: InstanceOperation,
-    superuser_access: Option<bool>,
+    asked: Asked,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let name = &record.name;
     let id =
         names::instance_ids::operation(operation.record_operation(), record.id, Uuid::new_v4());
     let change = Change {
         operation_orchestration_id: Some(&id),
-        superuser_access_wanted: superuser_access,
+        superuser_access_wanted: asked.superuser_access,
+        switchover_to: asked.switchover_to,
         ..Change::default()
     };
     let (to, cms) = (operation.state(), &app.cms);

@@ -44,11 +44,9 @@ pub async fn handle(
             ),
         ));
     }
-    power::operate(
-        &app,
-        &record,
-        InstanceOperation::SuperuserAccess,
-        Some(request.enabled),
-    )
-    .await
+    let asked = power::Asked {
+        superuser_access: Some(request.enabled),
+        ..power::Asked::default()
+    };
+    power::operate(&app, &record, InstanceOperation::SuperuserAccess, asked).await
 }

@@ -1,0 +1,185 @@
+//! One step of moving an instance's primary role to a standby, fenced by the record's
+//! `switching_over` state: a delete that overtook the switchover leaves nothing for it to
+//! do. The platform's steps are each repeatable (see `Platform::stop_primary`, `promote`,
+//! `rejoin`), so a step retried after a crash of the server does its work once.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use duroxide::ActivityContext;
+
+use super::readiness;
+use crate::Dependencies;
+use crate::activity_types::{MovePrimaryInput, MovePrimaryOutcome, PrimaryStep};
+use crate::cms::InstanceState;
+use crate::domain::{InstanceName, MemberRole, MemberState};
+use crate::platform::{Login, Member, PlatformError, Whose};
+use toygres_cms::fence::{self, Fenced};
+
+pub const NAME: &str = crate::names::activities::MOVE_PRIMARY;
+
+pub async fn run(
+    deps: Arc<Dependencies>,
+    ctx: ActivityContext,
+    input: MovePrimaryInput,
+) -> Result<MovePrimaryOutcome, String> {
+    let name = &input.name;
+    let whose = Whose::Record(input.record_id);
+    let started = Instant::now();
+    let fenced = fence::while_in_state(
+        &deps.fences,
+        input.record_id,
+        &[InstanceState::SwitchingOver],
+        || step(&deps, name, whose, &input.step),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let outcome = match fenced {
+        Ok(Fenced::Done(outcome)) => outcome,
+        Ok(Fenced::Skipped { current }) => {
+            ctx.trace_warn(format!(
+                "instance={name}: nothing done, the record is {current}"
+            ));
+            return Ok(MovePrimaryOutcome::Skipped { state: current });
+        }
+        Err(PlatformError::Unsupported(reason)) => {
+            return Ok(MovePrimaryOutcome::Refused { reason });
+        }
+        Err(e) => {
+            let message = format!("{:?} of instance {name}: {e}", input.step);
+            ctx.trace_error(format!("instance={name}: {message}"));
+            return Err(message);
+        }
+    };
+    if !matches!(outcome, MovePrimaryOutcome::Rejoined { .. }) {
+        return Ok(outcome);
+    }
+    let deadline = started + Duration::from_secs(input.readiness_timeout_secs);
+    if let Err(reason) = readiness::wait_until_ready(&deps, name, started, deadline).await? {
+        return Err(format!("the new primary of {name} is not ready: {reason}"));
+    }
+    let (endpoint, _) = readiness::log_in(&deps, name, Login::Owner).await?;
+    ctx.trace_info(format!(
+        "instance={name}: the new primary takes logins at {}:{}",
+        endpoint.host, endpoint.port
+    ));
+    Ok(MovePrimaryOutcome::Rejoined { endpoint })
+}
+
+async fn step(
+    deps: &Dependencies,
+    name: &InstanceName,
+    whose: Whose,
+    step: &PrimaryStep,
+) -> Result<MovePrimaryOutcome, PlatformError> {
+    let platform = &deps.platform;
+    match *step {
+        PrimaryStep::Choose { to } => {
+            let members = platform.members(name).await?;
+            choose(name, &members, to).map_err(PlatformError::Unsupported)
+        }
+        PrimaryStep::StopPrimary => {
+            let wal_ends_at = platform.stop_primary(name, whose).await?;
+            Ok(MovePrimaryOutcome::Stopped { wal_ends_at })
+        }
+        PrimaryStep::Promote {
+            member,
+            caught_up_to,
+        } => {
+            platform.promote(name, whose, member, caught_up_to).await?;
+            Ok(MovePrimaryOutcome::Promoted)
+        }
+        PrimaryStep::Rejoin => {
+            platform.rejoin(name, whose).await?;
+            // The endpoint is read once the new primary is ready (see `run`).
+            Ok(MovePrimaryOutcome::Rejoined {
+                endpoint: platform.endpoint(name).await?,
+            })
+        }
+    }
+}
+
+/// The member to promote: `to` when it is a standby that streams, else the streaming
+/// standby with the least lag; `Err` says why there is none.
+pub fn choose(
+    name: &InstanceName,
+    members: &[Member],
+    to: Option<u8>,
+) -> Result<MovePrimaryOutcome, String> {
+    let primary = members
+        .iter()
+        .find(|m| m.role == MemberRole::Primary && m.state == MemberState::Running)
+        .ok_or_else(|| format!("{name} has no running primary to move"))?;
+    let streaming =
+        |m: &&Member| m.role == MemberRole::Standby && m.state == MemberState::Streaming;
+    let chosen = match to {
+        Some(number) => {
+            let member = members
+                .iter()
+                .find(|m| m.number == number)
+                .ok_or_else(|| format!("{name} has no member {name}-{number}"))?;
+            if member.number == primary.number {
+                return Err(format!("{name}-{number} is the primary already"));
+            }
+            Some(member).filter(streaming).ok_or_else(|| {
+                format!("{name}-{number} does not stream from the primary; it cannot take over")
+            })?
+        }
+        None => members
+            .iter()
+            .filter(streaming)
+            .min_by_key(|m| (m.lag_bytes.unwrap_or(u64::MAX), m.number))
+            .ok_or_else(|| format!("{name} has no standby that streams from the primary"))?,
+    };
+    Ok(MovePrimaryOutcome::Chosen {
+        from: primary.number,
+        to: chosen.number,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(number: u8, role: MemberRole, state: MemberState, lag: u64) -> Member {
+        Member {
+            name: format!("shop-{number}"),
+            number,
+            role,
+            host: "127.0.0.1".into(),
+            port: 20000 + u16::from(number),
+            state,
+            lag_bytes: Some(lag),
+            timeline: Some(1),
+        }
+    }
+
+    #[test]
+    fn the_least_lagging_streaming_standby_is_chosen_unless_one_is_named() {
+        let name = InstanceName::parse("shop").unwrap();
+        let members = [
+            member(1, MemberRole::Primary, MemberState::Running, 0),
+            member(2, MemberRole::Standby, MemberState::Streaming, 900),
+            member(3, MemberRole::Standby, MemberState::Streaming, 10),
+            member(4, MemberRole::Standby, MemberState::Stopped, 0),
+        ];
+        let chosen = |to| choose(&name, &members, to);
+        assert_eq!(
+            chosen(None),
+            Ok(MovePrimaryOutcome::Chosen { from: 1, to: 3 })
+        );
+        assert_eq!(
+            chosen(Some(2)),
+            Ok(MovePrimaryOutcome::Chosen { from: 1, to: 2 })
+        );
+        assert!(chosen(Some(1)).unwrap_err().contains("primary already"));
+        assert!(chosen(Some(4)).unwrap_err().contains("does not stream"));
+        assert!(chosen(Some(9)).unwrap_err().contains("no member shop-9"));
+        let alone = [member(1, MemberRole::Primary, MemberState::Running, 0)];
+        assert!(
+            choose(&name, &alone, None)
+                .unwrap_err()
+                .contains("no standby")
+        );
+    }
+}
