@@ -507,6 +507,15 @@ pub async fn list_all(pool: &PgPool) -> Result<Vec<InstanceRecord>, CmsError> {
 }
 
 /// Live records in one of `states` that have not changed since `before`.
+/// The running records whose instances have standbys (what failure detection watches).
+pub async fn running_with_standbys(pool: &PgPool) -> Result<Vec<InstanceRecord>, CmsError> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_RECORD} WHERE state = 'running' AND standbys > 0 ORDER BY created_at"
+    ))
+    .fetch_all(pool)
+    .await?)
+}
+
 pub async fn settled_in(
     pool: &PgPool,
     states: &[InstanceState],

@@ -70,7 +70,8 @@ text_enum! {
     /// creating ──▶ running ◀──────────────────────────┐
     ///    │          │  ▲  ├──▶ restarting ──▶ running  │
     ///    │          │  │  ├──▶ configuring ──▶ running │
-    ///    │          │  │  └──▶ switching_over ──▶ running
+    ///    │          │  │  ├──▶ switching_over ──▶ running
+    ///    │          │  │  └──▶ failing_over ──▶ running (the primary failed)
     ///    │          │  └──────────────────┐            │
     ///    │          └──▶ stopping ──▶ stopped ──▶ starting
     ///    └──▶ failed (a create, stop, start, restart or configuration change that could
@@ -89,6 +90,8 @@ text_enum! {
         Configuring = "configuring",
         /// Its primary role moves to a standby (a switchover).
         SwitchingOver = "switching_over",
+        /// Its primary failed: a standby is being promoted (a failover).
+        FailingOver = "failing_over",
         Deleting = "deleting",
         Deleted = "deleted",
         Failed = "failed",
@@ -101,13 +104,20 @@ impl InstanceState {
         use InstanceState::*;
         match self {
             Creating => &[],
-            Running => &[Creating, Starting, Restarting, Configuring, SwitchingOver],
+            Running => &[
+                Creating,
+                Starting,
+                Restarting,
+                Configuring,
+                SwitchingOver,
+                FailingOver,
+            ],
             Stopping => &[Running],
             Stopped => &[Stopping],
             Starting => &[Stopped, Failed],
             Restarting => &[Running],
             Configuring => &[Running],
-            SwitchingOver => &[Running],
+            SwitchingOver | FailingOver => &[Running],
             Failed => &[
                 Creating,
                 Stopping,
@@ -115,6 +125,7 @@ impl InstanceState {
                 Restarting,
                 Configuring,
                 SwitchingOver,
+                FailingOver,
             ],
             Deleting => &[
                 Creating,
@@ -125,6 +136,7 @@ impl InstanceState {
                 Restarting,
                 Configuring,
                 SwitchingOver,
+                FailingOver,
                 Failed,
             ],
             Deleted => &[Deleting],
@@ -136,7 +148,7 @@ impl InstanceState {
         use InstanceState::*;
         match self {
             Creating | Stopping | Starting | Restarting | Configuring | SwitchingOver
-            | Deleting => true,
+            | FailingOver | Deleting => true,
             Running | Stopped | Failed | Deleted => false,
         }
     }
@@ -201,6 +213,8 @@ text_enum! {
         SuperuserAccess = "superuser_access",
         /// A planned move of the primary role to a standby.
         Switchover = "switchover",
+        /// A standby promoted because the primary failed.
+        Failover = "failover",
         Backup = "backup",
         BackupSchedule = "backup_schedule",
         DeleteBackup = "delete_backup",

@@ -341,10 +341,18 @@ pub struct RemoveBackupInput {
     pub backup_id: Uuid,
 }
 
-/// One step of moving an instance's primary role to a standby (see `move-primary`).
+/// One step of moving an instance's primary role to a standby (see `move-primary`), in a
+/// switchover or a failover.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum PrimaryStep {
+    /// Failover: makes sure the primary has failed (its process is gone, or it has not
+    /// answered several times in a row), by the platform's own view.
+    ConfirmFailed,
+    /// Failover: kills the failed primary and every process of it.
+    Fence,
+    /// Failover: picks the standby whose WAL reaches furthest.
+    ChooseMostAdvanced,
     /// Picks the member to promote: `to` when given (it must be a standby), else the
     /// streaming standby with the least lag.
     Choose { to: Option<u8> },
@@ -372,6 +380,13 @@ pub struct MovePrimaryInput {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum MovePrimaryOutcome {
+    /// The primary has failed; `evidence` says how it was seen.
+    Confirmed {
+        evidence: String,
+    },
+    /// The primary answers after all: nothing to fail over.
+    PrimaryAnswers,
+    Fenced,
     Chosen {
         from: u8,
         to: u8,

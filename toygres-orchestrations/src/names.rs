@@ -36,6 +36,8 @@ pub mod orchestrations {
         SET_SUPERUSER_ACCESS = "toygres-orchestrations::orchestration::set-superuser-access";
         /// A planned move of an instance's primary role to one of its standbys.
         SWITCHOVER_INSTANCE = "toygres-orchestrations::orchestration::switchover-instance";
+        /// Promotes a standby of an instance whose primary failed.
+        FAILOVER_INSTANCE = "toygres-orchestrations::orchestration::failover-instance";
     }
 }
 
@@ -131,6 +133,7 @@ pub mod versions {
         (BACKUP_SCHEDULE, &[V1_0_0]),
         (DELETE_BACKUP, &[V1_0_0]),
         (SWITCHOVER_INSTANCE, &[V1_0_0]),
+        (FAILOVER_INSTANCE, &[V1_0_0]),
     ];
 }
 
@@ -166,15 +169,17 @@ pub mod instance_ids {
         Restart,
         SuperuserAccess,
         Switchover,
+        Failover,
     }
 
     impl RecordOperation {
-        pub const ALL: [Self; 5] = [
+        pub const ALL: [Self; 6] = [
             Self::Stop,
             Self::Start,
             Self::Restart,
             Self::SuperuserAccess,
             Self::Switchover,
+            Self::Failover,
         ];
 
         /// Its word in ids and logs.
@@ -185,6 +190,7 @@ pub mod instance_ids {
                 Self::Restart => "restart",
                 Self::SuperuserAccess => "superuser-access",
                 Self::Switchover => "switchover",
+                Self::Failover => "failover",
             }
         }
     }

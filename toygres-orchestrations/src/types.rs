@@ -221,6 +221,22 @@ pub struct SwitchoverOutput {
     pub to_member: String,
 }
 
+/// Output of failover-instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum FailoverOutput {
+    /// `to_member` is the primary now; `evidence` says how the failure was seen.
+    Promoted {
+        record_id: Uuid,
+        name: InstanceName,
+        from_member: String,
+        to_member: String,
+        evidence: String,
+    },
+    /// The primary answered when the failure was confirmed: it stays the primary.
+    PrimaryAnswered { record_id: Uuid, name: InstanceName },
+}
+
 /// Output of stop-instance, start-instance, restart-instance and set-superuser-access.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperationOutput {

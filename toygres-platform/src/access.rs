@@ -264,6 +264,7 @@ mod tests {
             lines,
             [
                 "local all all trust",
+                "local replication all trust",
                 "hostnossl all all 127.0.0.1/32 reject",
                 "hostssl all postgres 127.0.0.1/32 reject",
                 "hostssl all all 127.0.0.1/32 scram-sha-256",

@@ -197,6 +197,19 @@ pub struct Address {
     pub port: u16,
 }
 
+/// Whether an instance's primary is there, as the platform itself can tell (not only by
+/// a login timing out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrimaryHealth {
+    /// It answers a query.
+    Answers,
+    /// Its server process is proven gone.
+    Gone,
+    /// Its server process runs but does not answer (hung, stopped, overloaded).
+    Silent,
+}
+
 /// One server of an instance with standbys, as the platform sees it now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
@@ -209,6 +222,9 @@ pub struct Member {
     pub state: MemberState,
     /// How far it is behind the primary's WAL, in bytes (a standby that answers).
     pub lag_bytes: Option<u64>,
+    /// Where its WAL reaches (a member that answers): written, for the primary; received
+    /// or replayed, whichever is further, for a standby. What a failover promotes by.
+    pub wal_position: Option<u64>,
     /// The timeline it is on (a member that answers).
     pub timeline: Option<u32>,
 }
@@ -289,6 +305,23 @@ pub trait Platform: Send + Sync {
     /// standbys.
     async fn members(&self, _name: &InstanceName) -> Result<Vec<Member>, PlatformError> {
         Ok(Vec::new())
+    }
+
+    /// Whether the primary is there (for failure detection: cheap, bounded to about a
+    /// second).
+    async fn primary_health(&self, _name: &InstanceName) -> Result<PrimaryHealth, PlatformError> {
+        Err(self.standbys_unsupported())
+    }
+
+    /// A failover's fence: makes sure the failed primary's server, and every process of
+    /// it, is gone (killed when it hangs), so it takes no write again; it is started next
+    /// only by `rejoin`, as a standby, after it has been rewound. Repeatable.
+    async fn fence_primary(
+        &self,
+        _name: &InstanceName,
+        _whose: Whose,
+    ) -> Result<(), PlatformError> {
+        Err(self.standbys_unsupported())
     }
 
     /// A switchover's first step: checkpoints and cleanly stops the primary (writes stop

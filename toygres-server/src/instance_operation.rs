@@ -23,6 +23,8 @@ pub enum InstanceOperation {
     SuperuserAccess,
     /// The primary moves to a standby: which one is on the record (`switchover_to`).
     Switchover,
+    /// The primary failed: a standby takes over (started by failure detection).
+    Failover,
 }
 
 impl InstanceOperation {
@@ -34,6 +36,7 @@ impl InstanceOperation {
             Self::Restart => RecordOperation::Restart,
             Self::SuperuserAccess => RecordOperation::SuperuserAccess,
             Self::Switchover => RecordOperation::Switchover,
+            Self::Failover => RecordOperation::Failover,
         }
     }
 
@@ -50,6 +53,7 @@ impl InstanceOperation {
             Self::Restart => InstanceState::Restarting,
             Self::SuperuserAccess => InstanceState::Configuring,
             Self::Switchover => InstanceState::SwitchingOver,
+            Self::Failover => InstanceState::FailingOver,
         }
     }
 
@@ -61,6 +65,7 @@ impl InstanceOperation {
             Self::Restart,
             Self::SuperuserAccess,
             Self::Switchover,
+            Self::Failover,
         ]
         .into_iter()
         .find(|operation| operation.state() == state)
@@ -73,6 +78,7 @@ impl InstanceOperation {
             Self::Restart => names::orchestrations::RESTART_INSTANCE,
             Self::SuperuserAccess => names::orchestrations::SET_SUPERUSER_ACCESS,
             Self::Switchover => names::orchestrations::SWITCHOVER_INSTANCE,
+            Self::Failover => names::orchestrations::FAILOVER_INSTANCE,
         }
     }
 
@@ -83,6 +89,7 @@ impl InstanceOperation {
             Self::Restart => "only a running instance can be restarted",
             Self::SuperuserAccess => "superuser access changes only on a running instance",
             Self::Switchover => "only a running instance can switch over",
+            Self::Failover => "only a running instance fails over",
         }
     }
 

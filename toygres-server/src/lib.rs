@@ -12,6 +12,7 @@ pub(crate) mod console;
 pub(crate) mod embedded_database;
 pub mod engine;
 pub(crate) mod ensure_running;
+pub(crate) mod failover_watch;
 pub(crate) mod fence_pool;
 pub(crate) mod instance_operation;
 pub(crate) mod metrics;

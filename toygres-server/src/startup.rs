@@ -192,6 +192,12 @@ async fn serve(
         client.clone(),
         reconcile_settings,
     ));
+    let failure_detection = tokio::spawn(crate::failover_watch::every(
+        cms.clone(),
+        client.clone(),
+        platform.clone(),
+        config.health_check_interval_secs,
+    ));
     let state = AppState {
         cms,
         client,
@@ -241,6 +247,7 @@ async fn serve(
         .context("serving the API")?;
     }
     reconciler.abort();
+    failure_detection.abort();
     if let Some(metrics_server) = metrics_server {
         metrics_server.abort();
     }

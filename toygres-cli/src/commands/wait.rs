@@ -86,8 +86,8 @@ enum Verdict {
 /// Every state is named, so a new one must be placed here before the CLI compiles.
 fn verdict(target: Target, instance: &InstanceView) -> Verdict {
     use InstanceState::{
-        Configuring, Creating, Deleted, Deleting, Failed, Restarting, Running, Starting, Stopped,
-        Stopping, SwitchingOver,
+        Configuring, Creating, Deleted, Deleting, Failed, FailingOver, Restarting, Running,
+        Starting, Stopped, Stopping, SwitchingOver,
     };
     let failed = || {
         Verdict::WillNot(format!(
@@ -109,18 +109,22 @@ fn verdict(target: Target, instance: &InstanceView) -> Verdict {
             Verdict::Reached
         }
         (Target::Running | Target::Stopped, Failed) => failed(),
-        (Target::Running, Creating | Starting | Restarting | Configuring | SwitchingOver)
+        (
+            Target::Running,
+            Creating | Starting | Restarting | Configuring | SwitchingOver | FailingOver,
+        )
         | (Target::Stopped, Stopping) => Verdict::NotYet,
         (Target::Running, state @ (Stopping | Stopped | Deleting | Deleted))
         | (
             Target::Stopped,
-            state @ (Creating | Running | Starting | Restarting | Configuring | SwitchingOver),
+            state @ (Creating | Running | Starting | Restarting | Configuring | SwitchingOver
+            | FailingOver),
         )
         | (Target::Stopped, state @ (Deleting | Deleted)) => will_not(state),
         (
             Target::Deleted,
             Creating | Running | Stopping | Stopped | Starting | Restarting | Configuring
-            | SwitchingOver | Deleting | Failed,
+            | SwitchingOver | FailingOver | Deleting | Failed,
         ) => Verdict::NotYet,
     }
 }
@@ -134,7 +138,8 @@ fn describe(instance: &InstanceView) -> String {
         | InstanceState::Starting
         | InstanceState::Restarting
         | InstanceState::Configuring
-        | InstanceState::SwitchingOver => instance.operation.as_ref(),
+        | InstanceState::SwitchingOver
+        | InstanceState::FailingOver => instance.operation.as_ref(),
         InstanceState::Running
         | InstanceState::Stopped
         | InstanceState::Deleted

@@ -1,6 +1,6 @@
 //! One step of moving an instance's primary role to a standby, fenced by the record's
-//! `switching_over` state: a delete that overtook the switchover leaves nothing for it to
-//! do. The platform's steps are each repeatable (see `Platform::stop_primary`, `promote`,
+//! `switching_over` or `failing_over` state: a delete that overtook the switchover or the
+//! failover leaves nothing for it to do. The platform's steps are each repeatable (see `Platform::stop_primary`, `promote`,
 //! `rejoin`), so a step retried after a crash of the server does its work once.
 
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use crate::Dependencies;
 use crate::activity_types::{MovePrimaryInput, MovePrimaryOutcome, PrimaryStep};
 use crate::cms::InstanceState;
 use crate::domain::{InstanceName, MemberRole, MemberState};
-use crate::platform::{Login, Member, PlatformError, Whose};
+use crate::platform::{Login, Member, PlatformError, PrimaryHealth, Whose};
 use toygres_cms::fence::{self, Fenced};
 
 pub const NAME: &str = crate::names::activities::MOVE_PRIMARY;
@@ -29,7 +29,7 @@ pub async fn run(
     let fenced = fence::while_in_state(
         &deps.fences,
         input.record_id,
-        &[InstanceState::SwitchingOver],
+        &[InstanceState::SwitchingOver, InstanceState::FailingOver],
         || step(&deps, name, whose, &input.step),
     )
     .await
@@ -74,6 +74,15 @@ async fn step(
 ) -> Result<MovePrimaryOutcome, PlatformError> {
     let platform = &deps.platform;
     match *step {
+        PrimaryStep::ConfirmFailed => confirm_failed(deps, name).await,
+        PrimaryStep::Fence => {
+            platform.fence_primary(name, whose).await?;
+            Ok(MovePrimaryOutcome::Fenced)
+        }
+        PrimaryStep::ChooseMostAdvanced => {
+            let members = platform.members(name).await?;
+            most_advanced(name, &members).map_err(PlatformError::Unsupported)
+        }
         PrimaryStep::Choose { to } => {
             let members = platform.members(name).await?;
             choose(name, &members, to).map_err(PlatformError::Unsupported)
@@ -97,6 +106,60 @@ async fn step(
             })
         }
     }
+}
+
+/// How many looks at the primary confirm a failure, and how far apart.
+const CONFIRMING_LOOKS: u32 = 3;
+const BETWEEN_LOOKS: Duration = Duration::from_millis(200);
+
+/// Whether the primary has failed: its process is gone at every look, or it has not
+/// answered at any (a primary that answers once is alive, whatever was seen before).
+async fn confirm_failed(
+    deps: &Dependencies,
+    name: &InstanceName,
+) -> Result<MovePrimaryOutcome, PlatformError> {
+    let mut seen = Vec::new();
+    for look in 0..CONFIRMING_LOOKS {
+        if look > 0 {
+            tokio::time::sleep(BETWEEN_LOOKS).await;
+        }
+        match deps.platform.primary_health(name).await? {
+            PrimaryHealth::Answers => return Ok(MovePrimaryOutcome::PrimaryAnswers),
+            health => seen.push(health),
+        }
+    }
+    let evidence = match seen.iter().all(|h| *h == PrimaryHealth::Gone) {
+        true => "its server process is gone".to_string(),
+        false => format!(
+            "its server did not answer {CONFIRMING_LOOKS} times in {} ms",
+            BETWEEN_LOOKS.as_millis() * u128::from(CONFIRMING_LOOKS - 1)
+        ),
+    };
+    Ok(MovePrimaryOutcome::Confirmed { evidence })
+}
+
+/// The standby to promote when the primary has failed: of those that answer, the one
+/// whose WAL reaches furthest (the fewest acknowledged commits lost; with synchronous
+/// standbys, one that has every one of them).
+pub fn most_advanced(
+    name: &InstanceName,
+    members: &[Member],
+) -> Result<MovePrimaryOutcome, String> {
+    let from = members
+        .iter()
+        .find(|m| m.role == MemberRole::Primary)
+        .map(|m| m.number)
+        .ok_or_else(|| format!("{name} has no recorded primary"))?;
+    let chosen = members
+        .iter()
+        .filter(|m| m.number != from && m.role == MemberRole::Standby)
+        .filter(|m| matches!(m.state, MemberState::Streaming | MemberState::Disconnected))
+        .max_by_key(|m| (m.wal_position.unwrap_or(0), std::cmp::Reverse(m.number)))
+        .ok_or_else(|| format!("{name} has no standby that answers: nothing to promote"))?;
+    Ok(MovePrimaryOutcome::Chosen {
+        from,
+        to: chosen.number,
+    })
 }
 
 /// The member to promote: `to` when it is a standby that streams, else the streaming
@@ -150,8 +213,30 @@ mod tests {
             port: 20000 + u16::from(number),
             state,
             lag_bytes: Some(lag),
+            wal_position: Some(1_000 - lag),
             timeline: Some(1),
         }
+    }
+
+    #[test]
+    fn a_failover_promotes_the_standby_whose_wal_reaches_furthest() {
+        let name = InstanceName::parse("shop").unwrap();
+        let members = [
+            member(1, MemberRole::Primary, MemberState::Stopped, 0),
+            member(2, MemberRole::Standby, MemberState::Disconnected, 300),
+            member(3, MemberRole::Standby, MemberState::Disconnected, 20),
+            member(4, MemberRole::Standby, MemberState::Unreachable, 0),
+        ];
+        assert_eq!(
+            most_advanced(&name, &members),
+            Ok(MovePrimaryOutcome::Chosen { from: 1, to: 3 })
+        );
+        let none = &members[..1];
+        assert!(
+            most_advanced(&name, none)
+                .unwrap_err()
+                .contains("nothing to promote")
+        );
     }
 
     #[test]

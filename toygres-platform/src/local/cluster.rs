@@ -381,6 +381,27 @@ impl PgCluster {
         Ok(())
     }
 
+    /// Kills the server at once, its postmaster and every process it started (a hung
+    /// server's backends could otherwise still commit for clients connected to them), and
+    /// waits until the postmaster is gone. A server that does not run is success.
+    pub async fn kill(&self) -> Result<(), PlatformError> {
+        let Some(pid) = self.running_pid() else {
+            return Ok(());
+        };
+        let kill = nix::sys::signal::Signal::SIGKILL;
+        for child in children_of(pid) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), kill);
+        }
+        self.signal_if_ours(pid, kill);
+        match self.exited_within(pid, IMMEDIATE_STOP_WAIT).await {
+            true => Ok(()),
+            false => Err(PlatformError::Failed(format!(
+                "the postmaster {pid} of {} survived SIGKILL",
+                self.data_dir.display()
+            ))),
+        }
+    }
+
     /// Whether `pid` is still this cluster's postmaster (not exited, not reused).
     fn is_ours(&self, pid: i32) -> bool {
         process_alive(pid) && is_postmaster_of(pid, &self.data_dir)
@@ -473,6 +494,26 @@ pub fn is_postmaster_of(pid: i32, data_dir: &Path) -> bool {
     };
     let same_dir = std::fs::canonicalize(data_dir).is_ok_and(|dir| dir == cwd);
     same_dir && exe.file_name().is_some_and(|name| name == "postgres")
+}
+
+/// The processes whose parent is `parent`.
+pub fn children_of(parent: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let rest = stat.rsplit(')').next()?.to_string();
+                    rest.split_whitespace().nth(1)?.parse::<i32>().ok()
+                })
+                == Some(parent)
+        })
+        .collect()
 }
 
 /// A live process that is not a zombie.

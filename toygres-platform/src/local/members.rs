@@ -47,7 +47,7 @@ pub(super) struct Server {
 impl LocalPlatform {
     /// Makes and starts the standbys `file` asks for (each member's port recorded before
     /// it is made), then, when they are synchronous, makes the primary's commits wait for
-    /// one. Repeatable: a member already made is only started when it is not running.
+    /// one. Repeatable: a member already made follows the primary (see `roles`).
     pub(super) async fn ensure_standbys(
         &self,
         layout: &Layout,
@@ -105,15 +105,9 @@ impl LocalPlatform {
             let upstream = self.upstream_for(layout, file, server.number).await?;
             server.cluster.clone_from(&upstream).await?;
         }
-        if server.cluster.running_pid().is_some() {
-            return Ok(());
-        }
-        self.configure_member(&server.cluster, layout, server.number, file)
-            .await?;
-        server
-            .cluster
-            .start(&server.paths.log(), Some(self.config.startup_timeout))
-            .await
+        // A former primary a failover left behind is rewound before it starts, never
+        // started as it is (it would take writes beside the primary).
+        self.rejoin(layout, file, server).await
     }
 
     /// The primary as member `number` streams from it, with the member's slot made.
@@ -332,6 +326,8 @@ struct ServerAnswer {
     recovering: bool,
     /// Where its WAL ends: written (a primary) or replayed (a standby).
     lsn: u64,
+    /// What a standby has received (0: nothing by streaming).
+    received: u64,
     timeline: u32,
     receiving: bool,
 }
@@ -343,6 +339,7 @@ async fn read_server(socket: &std::path::Path, port: u16) -> Result<ServerAnswer
                 (CASE WHEN pg_catalog.pg_is_in_recovery()
                       THEN pg_catalog.pg_last_wal_replay_lsn()
                       ELSE pg_catalog.pg_current_wal_lsn() END)::text AS lsn,
+                pg_catalog.pg_last_wal_receive_lsn()::text AS received,
                 CASE WHEN pg_catalog.pg_is_in_recovery()
                      THEN COALESCE((SELECT received_tli FROM pg_catalog.pg_stat_wal_receiver),
                                    (SELECT timeline_id FROM pg_catalog.pg_control_checkpoint()))
@@ -356,10 +353,12 @@ async fn read_server(socket: &std::path::Path, port: u16) -> Result<ServerAnswer
     .await
     .map_err(|e| PlatformError::Failed(format!("reading a member's state: {e}")))?;
     let lsn: Option<String> = row.try_get("lsn").unwrap_or(None);
+    let received: Option<String> = row.try_get("received").unwrap_or(None);
     let timeline: Option<i32> = row.try_get("timeline").unwrap_or(None);
     Ok(ServerAnswer {
         recovering: row.try_get("recovering").unwrap_or(true),
         lsn: lsn.as_deref().and_then(parse_lsn).unwrap_or(0),
+        received: received.as_deref().and_then(parse_lsn).unwrap_or(0),
         timeline: timeline.and_then(|t| u32::try_from(t).ok()).unwrap_or(0),
         receiving: row.try_get("receiving").unwrap_or(false),
     })
@@ -401,6 +400,7 @@ fn member_of(
         port: server.port,
         state,
         lag_bytes,
+        wal_position: answer.map(|answer| answer.lsn.max(answer.received)),
         timeline: answer.map(|answer| answer.timeline).filter(|t| *t > 0),
     }
 }

@@ -53,7 +53,7 @@ use self::ports::PortRange;
 use self::warm_pool::WarmPool;
 use super::{
     Address, BackupSet, Credentials, Deployed, DiskUsage, Endpoint, InstanceSpec, InstanceStatus,
-    Login, Member, Platform, PlatformError, RestoreFrom, Tls, WarmPoolFill, Whose,
+    Login, Member, Platform, PlatformError, PrimaryHealth, RestoreFrom, Tls, WarmPoolFill, Whose,
 };
 use crate::access;
 use crate::certificates::CertificateAuthority;
@@ -344,6 +344,14 @@ impl Platform for LocalPlatform {
 
     async fn members(&self, name: &InstanceName) -> Result<Vec<Member>, PlatformError> {
         self.read_members(name).await
+    }
+
+    async fn primary_health(&self, name: &InstanceName) -> Result<PrimaryHealth, PlatformError> {
+        LocalPlatform::primary_health(self, name).await
+    }
+
+    async fn fence_primary(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError> {
+        self.fence(name, whose).await
     }
 
     async fn stop_primary(&self, name: &InstanceName, whose: Whose) -> Result<u64, PlatformError> {

@@ -7,6 +7,14 @@
 //! 2. [`LocalPlatform::promote_member`]: once the chosen standby has replayed that far,
 //!    it is promoted (a new timeline) and recorded in `instance.json` as the primary, with
 //!    the other members' replication slots made on it (slots are not replicated).
+//!
+//! A failover replaces the first step by [`LocalPlatform::fence`]: the failed primary's
+//! postmaster and every process it started are killed (a hung one too: `SIGKILL` reaches
+//! a stopped process), so no client connected to it can commit again; it is started next
+//! only by the rejoin, as a standby, once rewound. [`LocalPlatform::primary_health`] is
+//! what failure detection asks: whether the postmaster process is there at all (proven
+//! by `/proc`, not by a timeout), and whether it answers.
+//!
 //! 3. [`LocalPlatform::rejoin_members`]: every other member follows the new primary. A
 //!    running standby is repointed (its settings rewritten and reloaded); a stopped
 //!    former primary is rewound with `pg_rewind`, or cloned again when that fails, and
@@ -21,13 +29,51 @@ use super::layout::Layout;
 use super::logins;
 use super::members::Server;
 use super::{LocalPlatform, cluster::remove_dir_if_present};
-use crate::{PlatformError, Whose};
+use crate::{PlatformError, PrimaryHealth, Whose};
 use toygres_domain::InstanceName;
 
 /// How long a standby may take to replay what the former primary wrote.
 const CATCH_UP: Duration = Duration::from_secs(60);
+/// How long the primary may take to answer failure detection's query.
+const ANSWER_WITHIN: Duration = Duration::from_millis(1000);
 
 impl LocalPlatform {
+    /// Whether the primary's postmaster runs, and answers within [`ANSWER_WITHIN`].
+    pub(super) async fn primary_health(
+        &self,
+        name: &InstanceName,
+    ) -> Result<PrimaryHealth, PlatformError> {
+        let file = self.read_file(name).await?;
+        let layout = self.layout(name);
+        if self.cluster(&layout, &file)?.running_pid().is_none() {
+            return Ok(PrimaryHealth::Gone);
+        }
+        let socket = layout.member(file.primary).socket_dir(&self.socket_base);
+        let answered = tokio::time::timeout(ANSWER_WITHIN, async {
+            let mut connection = logins::connect_socket(&socket, file.primary_port()).await?;
+            sqlx::query("SELECT 1")
+                .execute(&mut connection)
+                .await
+                .map_err(|e| PlatformError::Failed(e.to_string()))
+        })
+        .await;
+        Ok(match answered {
+            Ok(Ok(_)) => PrimaryHealth::Answers,
+            _ => PrimaryHealth::Silent,
+        })
+    }
+
+    /// Kills the primary's server and every process of it (see the module's docs).
+    pub(super) async fn fence(
+        &self,
+        name: &InstanceName,
+        whose: Whose,
+    ) -> Result<(), PlatformError> {
+        let file = self.read_file_of(name, whose).await?;
+        let layout = self.layout(name);
+        self.cluster(&layout, &file)?.kill().await
+    }
+
     /// Checkpoints and cleanly stops the primary; answers where its WAL ends (its shutdown
     /// checkpoint), which a standby must have replayed before it is promoted.
     pub(super) async fn stop_primary_cleanly(
@@ -81,6 +127,15 @@ impl LocalPlatform {
             }
             server.cluster.promote(self.config.startup_timeout).await?;
         }
+        // The new timeline reaches the control file only with a checkpoint, which a
+        // promotion merely requests; pg_rewind reads the timeline there, and would find
+        // nothing to rewind before it.
+        let mut connection = logins::connect_socket(&socket, server.port).await?;
+        sqlx::query("CHECKPOINT")
+            .execute(&mut connection)
+            .await
+            .map_err(|e| PlatformError::Failed(format!("checkpoint after promotion: {e}")))?;
+        drop(connection);
         let file = InstanceFile {
             primary: number,
             ..file
@@ -109,7 +164,8 @@ impl LocalPlatform {
         Ok(())
     }
 
-    async fn rejoin(
+    /// Makes `server` a standby of the primary, running (see the module's docs).
+    pub(super) async fn rejoin(
         &self,
         layout: &Layout,
         file: &InstanceFile,
@@ -123,12 +179,18 @@ impl LocalPlatform {
                         .await?;
                     return server.cluster.reload().await;
                 }
-                _ => {
+                Ok(false) => {
                     tracing::warn!(
                         member = server.number,
-                        "a member that is not the primary takes writes (or does not answer): stopping it"
+                        "a member that is not the primary takes writes: killing it"
                     );
-                    server.cluster.stop(StopMode::Immediate).await?;
+                    server.cluster.kill().await?;
+                }
+                Err(error) => {
+                    // Left as it is (hung, or still recovering): the next rejoin or start
+                    // of the instance repoints it.
+                    tracing::warn!(member = server.number, %error, "a standby does not answer: not repointed");
+                    return Ok(());
                 }
             }
         }

@@ -19,6 +19,10 @@ const KINDS: &[(OperationKind, &[&str])] = &[
         OperationKind::Switchover,
         &[orchestrations::SWITCHOVER_INSTANCE],
     ),
+    (
+        OperationKind::Failover,
+        &[orchestrations::FAILOVER_INSTANCE],
+    ),
     (OperationKind::Backup, &[orchestrations::BACKUP_INSTANCE]),
     (
         OperationKind::BackupSchedule,

@@ -69,6 +69,9 @@ pub fn cancel(kind: OperationKind, instance: Option<&str>) -> Cancel {
         OperationKind::Switchover => refused(format!(
             "cancelling could leave {name} without a primary: it ends on its own (failed if no standby can take over; then start {name}, which starts its recorded primary again)"
         )),
+        OperationKind::Failover => refused(format!(
+            "cancelling could leave {name} without a primary, or with two: it ends on its own (failed if no standby can take over)"
+        )),
     }
 }
 
@@ -91,6 +94,9 @@ pub fn retry(kind: OperationKind, instance: Option<&str>) -> Retry {
         OperationKind::Switchover => {
             refused(format!("ask for it again: toygres-cli switchover {name}"))
         }
+        OperationKind::Failover => refused(format!(
+            "failure detection starts a failover when the primary of a running instance fails; a failed one leaves {name} failed: start it (toygres-cli start {name})"
+        )),
         OperationKind::Actor => {
             refused("reconciliation replaces a health actor that failed, at its next pass".into())
         }

@@ -118,6 +118,7 @@ pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::
             InstanceState::Restarting,
             InstanceState::Configuring,
             InstanceState::SwitchingOver,
+            InstanceState::FailingOver,
         ],
         settled_before,
     )

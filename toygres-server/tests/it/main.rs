@@ -8,6 +8,7 @@ mod console;
 mod crash;
 mod end_to_end;
 mod failed_delete;
+mod failover;
 mod fences;
 mod kubernetes;
 mod logs;

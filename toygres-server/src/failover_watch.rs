@@ -1,0 +1,190 @@
+//! Failure detection for instances with standbys, with no durable step per look.
+//!
+//! Every [`LOOK_EVERY`] the server asks the platform, for each running instance with
+//! standbys, whether its primary is there ([`Platform::primary_health`]: is the postmaster
+//! process there at all, proven through `/proc` rather than guessed from a timeout, and
+//! does it answer within a second). While it answers nothing is written anywhere: durable
+//! history records the transition only. When the process is gone at
+//! [`GONE_LOOKS`] looks in a row, or silent at [`SILENT_LOOKS`], the record moves
+//! `running` → `failing_over` under its lock, so among several servers one failover starts
+//! (whichever moves it first), and `failover-instance` starts under the id the record then
+//! names (reconciliation starts it again if this server dies in between). The control
+//! database is read only for the list of instances: when it does not answer, the look is
+//! skipped and nothing starts, so an unreachable control database never causes a failover.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use duroxide::Client;
+use sqlx::PgPool;
+use tokio::task::JoinSet;
+use toygres_cms::instances::{self, Change, InstanceRecord, Transition};
+use toygres_domain::{InstanceName, InstanceState};
+use toygres_orchestrations::names;
+use toygres_platform::{Platform, PrimaryHealth};
+use uuid::Uuid;
+
+use crate::instance_operation::InstanceOperation;
+
+/// How often every watched primary is looked at.
+pub const LOOK_EVERY: Duration = Duration::from_millis(500);
+/// Looks in a row that find the primary's process gone before a failover starts.
+pub const GONE_LOOKS: u32 = 2;
+/// Looks in a row at which the primary's process runs but does not answer.
+pub const SILENT_LOOKS: u32 = 4;
+
+/// What the looks so far say about one instance's primary.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Suspicion {
+    gone: u32,
+    silent: u32,
+}
+
+impl Suspicion {
+    /// After one more look: the new suspicion, and whether it is enough.
+    fn after(self, health: PrimaryHealth) -> (Self, bool) {
+        let next = match health {
+            PrimaryHealth::Answers => Self::default(),
+            PrimaryHealth::Gone => Self {
+                gone: self.gone + 1,
+                silent: self.silent + 1,
+            },
+            PrimaryHealth::Silent => Self {
+                gone: 0,
+                silent: self.silent + 1,
+            },
+        };
+        (next, next.gone >= GONE_LOOKS || next.silent >= SILENT_LOOKS)
+    }
+}
+
+/// Looks until the task is aborted.
+pub async fn every(
+    cms: PgPool,
+    client: Client,
+    platform: Arc<dyn Platform>,
+    health_check_interval_secs: u64,
+) {
+    let mut suspicions: HashMap<Uuid, Suspicion> = HashMap::new();
+    let mut ticks = tokio::time::interval(LOOK_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let watched = match instances::running_with_standbys(&cms).await {
+            Ok(records) => records,
+            Err(error) => {
+                tracing::debug!(%error, "failure detection: the instances could not be listed");
+                continue;
+            }
+        };
+        suspicions.retain(|id, _| watched.iter().any(|record| record.id == *id));
+        for (record, health) in look(&platform, watched).await {
+            let (suspicion, enough) = suspicions.entry(record.id).or_default().after(health);
+            suspicions.insert(record.id, suspicion);
+            if suspicion != Suspicion::default() {
+                tracing::warn!(instance = %record.name, ?health, ?suspicion, "the primary does not answer");
+            }
+            if enough {
+                suspicions.remove(&record.id);
+                start_failover(&cms, &client, &record, health_check_interval_secs).await;
+            }
+        }
+    }
+}
+
+/// The primary's health of every record, looked at concurrently; a record the platform
+/// cannot tell about is left out.
+async fn look(
+    platform: &Arc<dyn Platform>,
+    records: Vec<InstanceRecord>,
+) -> Vec<(InstanceRecord, PrimaryHealth)> {
+    let mut looks = JoinSet::new();
+    for record in records {
+        let platform = Arc::clone(platform);
+        looks.spawn(async move {
+            let name = InstanceName::parse(record.name.as_str()).ok()?;
+            match platform.primary_health(&name).await {
+                Ok(health) => Some((record, health)),
+                Err(error) => {
+                    tracing::debug!(instance = %name, %error, "failure detection: no answer from the platform");
+                    None
+                }
+            }
+        });
+    }
+    let mut seen = Vec::new();
+    while let Some(joined) = looks.join_next().await {
+        if let Ok(Some(look)) = joined {
+            seen.push(look);
+        }
+    }
+    seen
+}
+
+/// Moves the record to `failing_over` and starts the failover; nothing when another
+/// server (or an operation) has the record already.
+async fn start_failover(
+    cms: &PgPool,
+    client: &Client,
+    record: &InstanceRecord,
+    health_check_interval_secs: u64,
+) {
+    let operation = InstanceOperation::Failover;
+    let id =
+        names::instance_ids::operation(operation.record_operation(), record.id, Uuid::new_v4());
+    let change = Change {
+        operation_orchestration_id: Some(&id),
+        ..Change::default()
+    };
+    let moved =
+        instances::transition(cms, record.id, InstanceState::FailingOver, &change, &id).await;
+    match moved {
+        Ok(Transition::Applied { .. }) => {}
+        Ok(other) => {
+            tracing::info!(instance = %record.name, ?other, "failover not started: the record moved on");
+            return;
+        }
+        Err(error) => {
+            tracing::error!(instance = %record.name, %error, "failover not started: the record could not be moved");
+            return;
+        }
+    }
+    match operation
+        .start(client, record, &id, health_check_interval_secs)
+        .await
+    {
+        Ok(()) => {
+            tracing::warn!(instance = %record.name, orchestration_id = %id, "failover started");
+        }
+        Err(error) => {
+            tracing::error!(instance = %record.name, orchestration_id = %id, %error, "failover not started; reconciliation will start it");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn after(looks: &[PrimaryHealth]) -> bool {
+        let mut suspicion = Suspicion::default();
+        let mut enough = false;
+        for health in looks {
+            (suspicion, enough) = suspicion.after(*health);
+        }
+        enough
+    }
+
+    #[test]
+    fn a_gone_process_is_enough_sooner_than_silence_and_an_answer_clears_both() {
+        use PrimaryHealth::{Answers, Gone, Silent};
+        assert!(!after(&[Gone]));
+        assert!(after(&[Gone, Gone]));
+        assert!(!after(&[Silent, Silent, Silent]));
+        assert!(after(&[Silent, Silent, Silent, Silent]));
+        assert!(after(&[Silent, Silent, Gone, Gone]));
+        assert!(!after(&[Gone, Answers, Gone]));
+        assert!(!after(&[Silent, Silent, Silent, Answers, Silent]));
+    }
+}
