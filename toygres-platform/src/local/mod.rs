@@ -373,8 +373,9 @@ impl Platform for LocalPlatform {
     }
 
     async fn disk_usage(&self, name: &InstanceName) -> Result<Option<DiskUsage>, PlatformError> {
-        let file = self.read_file(name).await?;
-        disk::usage(&self.layout(name).member(file.primary).data()).await
+        // The primary's data; a gone instance's has no file system to measure.
+        let primary = self.read_file(name).await.map_or(1, |file| file.primary);
+        disk::usage(&self.layout(name).member(primary).data()).await
     }
 
     async fn endpoint(&self, name: &InstanceName) -> Result<Endpoint, PlatformError> {

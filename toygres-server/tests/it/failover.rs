@@ -184,3 +184,158 @@ async fn a_killed_primary_is_replaced_by_its_synchronous_standby_and_rejoins_as_
     let events = server.cli_ok(&["events", "ha"]).await;
     assert!(events.contains("failing_over"), "{events}");
 }
+
+/// Waits until the primary role has moved to `to` and every other member streams from it.
+async fn failed_over(server: &TestServer, name: &str, to: &str) -> InstanceView {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let view = get(server, name).await;
+        let primaries: Vec<&str> = view
+            .members
+            .iter()
+            .filter(|m| m.role == MemberRole::Primary)
+            .map(|m| m.name.as_str())
+            .collect();
+        let others_stream = view
+            .members
+            .iter()
+            .all(|m| m.role == MemberRole::Primary || m.state == MemberState::Streaming);
+        if view.state == InstanceState::Running && primaries == [to] && others_stream {
+            return view;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no failover to {to}: {:?} {:?}",
+            view.state,
+            view.members
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn signal(pid: i32, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).unwrap();
+}
+
+/// A hung primary (its postmaster stopped with SIGSTOP, its backends still running) is
+/// fenced before the standby is promoted: a client connected to it before it hung cannot
+/// commit afterwards, and after SIGCONT nothing of it takes writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_primary_is_fenced_before_its_standby_takes_over() {
+    use nix::sys::signal::Signal;
+    let server = TestServer::start(ServerOptions::embedded()).await;
+    server
+        .cli_ok(&["create", "hung", "--standbys", "1", "--wait"])
+        .await;
+    let read_write = server.cli_ok(&["connection-string", "hung"]).await;
+    let read_write = read_write.trim().to_string();
+    psql(&read_write, "CREATE TABLE orders (id int)").unwrap();
+    let before = get(&server, "hung").await;
+    let mut early_client = connect(&server, "hung", before.members[0].port)
+        .await
+        .expect("the primary");
+    let data = std::fs::canonicalize(server.instance_data_dir("hung")).unwrap();
+    let postmaster = postmasters_for(&data)[0];
+    signal(postmaster, Signal::SIGSTOP);
+
+    failed_over(&server, "hung", "hung-2").await;
+    signal(postmaster, Signal::SIGCONT);
+    let late_write = sqlx::query("INSERT INTO orders VALUES (1)")
+        .execute(&mut early_client)
+        .await;
+    assert!(
+        late_write.is_err(),
+        "a client of the hung primary committed after the failover"
+    );
+    assert!(
+        !postmasters_for(&data).contains(&postmaster),
+        "the hung postmaster was killed"
+    );
+    let after = failed_over(&server, "hung", "hung-2").await;
+    let mut former = connect(&server, "hung", after.members[0].port)
+        .await
+        .expect("the former primary runs again, as a standby");
+    let refused = sqlx::query("INSERT INTO orders VALUES (2)")
+        .execute(&mut former)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("read-only"), "{refused}");
+    psql(&read_write, "INSERT INTO orders VALUES (3)").expect("the new primary takes writes");
+    let failover = after
+        .operation
+        .expect("the failover is the last operation")
+        .id;
+    let output = server
+        .cli_ok(&["-o", "json", "operations", "show", &failover])
+        .await;
+    assert!(
+        output.contains("did not answer"),
+        "the evidence is silence, not a gone process: {output}"
+    );
+}
+
+/// `kill -9` of the control plane while a failover runs, at a different moment each
+/// round: started again, it finishes the failover once, with one primary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_during_a_failover_finishes_it_once_after_restart() {
+    let mut server = TestServer::start(ServerOptions::embedded()).await;
+    server
+        .cli_ok(&["create", "again", "--standbys", "1", "--wait"])
+        .await;
+    let mut primary = "again-1";
+    for (round, delay_ms) in [0u64, 400, 1200].into_iter().enumerate() {
+        let view = get(&server, "again").await;
+        let index = view.members.iter().position(|m| m.name == primary).unwrap();
+        let data = if index == 0 {
+            std::fs::canonicalize(server.instance_data_dir("again")).unwrap()
+        } else {
+            std::fs::canonicalize(server.instance_data_dir("again"))
+                .unwrap()
+                .parent()
+                .unwrap()
+                .join(format!("members/{}/data", index + 1))
+        };
+        signal(postmasters_for(&data)[0], nix::sys::signal::Signal::SIGKILL);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let step = loop {
+            let view = get(&server, "again").await;
+            if view.state == InstanceState::FailingOver {
+                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                break view.operation.and_then(|o| o.step);
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no failover began");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        server.kill9().await;
+        eprintln!("round {round}: the server was killed at step {step:?} (+{delay_ms} ms)");
+        server.restart().await;
+        let to = if primary == "again-1" {
+            "again-2"
+        } else {
+            "again-1"
+        };
+        let after = failed_over(&server, "again", to).await;
+        assert!(
+            after
+                .members
+                .iter()
+                .all(|m| m.timeline == Some(round as u32 + 2)),
+            "one failover per round: {:?}",
+            after.members
+        );
+        primary = to;
+    }
+    let failovers: serde_json::Value = serde_json::from_str(
+        &server
+            .cli_ok(&["-o", "json", "operations", "list", "--kind", "failover"])
+            .await,
+    )
+    .unwrap();
+    let completed = failovers["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["status"] == "completed")
+        .count();
+    assert_eq!(completed, 3, "{failovers}");
+}
