@@ -428,7 +428,9 @@ pub trait Platform: Send + Sync {
     async fn start(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError>;
 
     /// Replaces the server process, keeping everything else. `token` names the request: a
-    /// repeat with the same token restarts nothing.
+    /// repeat with the same token restarts nothing. With standbys it is rolling: the
+    /// standbys first, then the primary role moves to one of them (see `stop_primary`,
+    /// `promote`, `rejoin`) and the former primary starts again as a standby.
     async fn restart(
         &self,
         name: &InstanceName,

@@ -239,25 +239,30 @@ impl LocalPlatform {
         file: &InstanceFile,
     ) -> Result<(), PlatformError> {
         for server in self.standby_servers(layout, file)? {
+            if server.cluster.running_pid().is_none() || !server.cluster.is_marked_standby() {
+                // Stopped, or a former primary: started only as a standby, rewound.
+                self.rejoin(layout, file, server).await?;
+                continue;
+            }
             self.configure_member(&server.cluster, layout, server.number, file)
                 .await?;
-            let log = server.paths.log();
-            match server.cluster.running_pid() {
-                Some(_) => {
-                    server
-                        .cluster
-                        .restart(&log, self.config.startup_timeout)
-                        .await?
-                }
-                None => {
-                    server
-                        .cluster
-                        .start(&log, Some(self.config.startup_timeout))
-                        .await?
-                }
-            }
+            server
+                .cluster
+                .restart(&server.paths.log(), self.config.startup_timeout)
+                .await?;
         }
         Ok(())
+    }
+
+    /// The standby a rolling restart hands the primary role to: the streaming one with the
+    /// least lag (none when no standby streams).
+    pub(super) async fn successor(&self, name: &InstanceName) -> Result<Option<u8>, PlatformError> {
+        let members = self.read_members(name).await?;
+        Ok(members
+            .iter()
+            .filter(|m| m.role == MemberRole::Standby && m.state == MemberState::Streaming)
+            .min_by_key(|m| (m.lag_bytes.unwrap_or(u64::MAX), m.number))
+            .map(|m| m.number))
     }
 
     /// Makes every running standby read its settings again, rewritten for this version

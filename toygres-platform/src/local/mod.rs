@@ -546,12 +546,32 @@ impl Platform for LocalPlatform {
     ) -> Result<(), PlatformError> {
         let layout = self.layout(name);
         let done = layout.restarted_by();
-        if tokio::fs::read_to_string(&done).await.ok().as_deref() == Some(token) {
+        let recorded = tokio::fs::read_to_string(&done).await.unwrap_or_default();
+        if recorded == token {
             return Ok(());
         }
         let file = self.read_file_of(name, whose).await?;
-        // Standbys first, one at a time, so a synchronous primary always has one.
-        self.restart_standbys(&layout, &file).await?;
+        let rolling = RollingRestart::of(token, file.primary);
+        match rolling.resumed_from(&recorded) {
+            Some(from) if from != file.primary => {
+                // The role moved before a crash: only the rejoin was left.
+                self.rejoin_members(name, whose).await?;
+                return cluster::write_file(&done, token.as_bytes()).await;
+            }
+            Some(_) => {}
+            // Standbys first, one at a time, so a synchronous primary always has one.
+            None => self.restart_standbys(&layout, &file).await?,
+        }
+        if let Some(successor) = self.successor(name).await? {
+            // Rolling: the primary role moves to a restarted standby (a switchover: writes
+            // pause for a moment), and the former primary starts again as its standby.
+            cluster::write_file(&done, rolling.marker().as_bytes()).await?;
+            let wal_ends_at = self.stop_primary_cleanly(name, whose).await?;
+            self.promote_member(name, whose, successor, Some(wal_ends_at))
+                .await?;
+            self.rejoin_members(name, whose).await?;
+            return cluster::write_file(&done, token.as_bytes()).await;
+        }
         let cluster = self.cluster(&layout, &file)?;
         // The new server reads the settings of this version of Toygres.
         let file = self.configure(&cluster, &layout, file).await?;
@@ -642,6 +662,32 @@ impl Platform for LocalPlatform {
 
     async fn fill_warm_pool(&self, size: u32) -> Result<WarmPoolFill, PlatformError> {
         self.fill_pool(size).await
+    }
+}
+
+/// A rolling restart in progress, as `restarted-by` records it before the primary role
+/// moves (`<token> rolling from <member>`), so a repeat after a crash knows what is left.
+struct RollingRestart<'a> {
+    token: &'a str,
+    from: u8,
+}
+
+impl<'a> RollingRestart<'a> {
+    fn of(token: &'a str, from: u8) -> Self {
+        Self { token, from }
+    }
+
+    fn marker(&self) -> String {
+        format!("{} rolling from {}", self.token, self.from)
+    }
+
+    /// The member the role was moving from, when `recorded` is this restart's marker.
+    fn resumed_from(&self, recorded: &str) -> Option<u8> {
+        recorded
+            .strip_prefix(self.token)?
+            .strip_prefix(" rolling from ")?
+            .parse()
+            .ok()
     }
 }
 

@@ -76,8 +76,8 @@ async fn caught_up(platform: &LocalPlatform, name: &InstanceName) -> Vec<Member>
 
 /// Two synchronous standbys: every member runs, the standbys stream and serve reads but
 /// refuse writes, a commit waits for a standby, the connection string names every
-/// member, no replication is possible over TCP, and stop, start, restart and delete act
-/// on every member.
+/// member, no replication is possible over TCP, and stop, start, restart (rolling: the
+/// standbys, then the primary role moves to one of them) and delete act on every member.
 #[tokio::test]
 async fn synchronous_standbys_stream_serve_reads_and_go_with_their_instance() {
     let platform = platform();
@@ -167,7 +167,27 @@ async fn synchronous_standbys_stream_serve_reads_and_go_with_their_instance() {
     caught_up(&platform, &name).await;
     platform.restart(&name, Whose::Any, "one").await.unwrap();
     let restarted = caught_up(&platform, &name).await;
-    assert_eq!(restarted[0].role, MemberRole::Primary);
+    let primary = |members: &[Member]| {
+        members
+            .iter()
+            .find(|m| m.role == MemberRole::Primary)
+            .map(|m| m.name.clone())
+    };
+    assert_ne!(
+        primary(&restarted),
+        Some("replicated-1".into()),
+        "a rolling restart hands the primary role to a restarted standby"
+    );
+    assert!(
+        restarted.iter().all(|m| m.timeline == Some(2)),
+        "{restarted:?}"
+    );
+    platform.restart(&name, Whose::Any, "one").await.unwrap();
+    assert_eq!(
+        primary(&caught_up(&platform, &name).await),
+        primary(&restarted),
+        "a repeated restart moves nothing"
+    );
 
     platform.delete(&name, Whose::Any).await.unwrap();
     for dir in data_dirs(&platform, &name) {

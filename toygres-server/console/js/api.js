@@ -75,6 +75,8 @@ export const api = {
   create: (request) => call("POST", "/instances", { body: request }),
   remove: (name) => call("DELETE", `/instances/${segment(name)}`),
   power: (name, action) => call("POST", `/instances/${segment(name)}/${action}`),
+  /** Moves the primary role to the least lagging standby. */
+  switchover: (name) => call("POST", `/instances/${segment(name)}/switchover`, { body: {} }),
   events: (name) => call("GET", `/instances/${segment(name)}/events`),
   health: (name, limit) => call("GET", `/instances/${segment(name)}/health${query({ limit })}`),
   operations: (filters) => call("GET", `/operations${query(filters)}`),

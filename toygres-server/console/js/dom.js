@@ -27,10 +27,11 @@ export function replace(element, ...children) {
 }
 
 const TONES = {
-  ok: ["running", "healthy", "completed"],
-  busy: ["creating", "starting", "stopping", "restarting", "deleting"],
-  warn: ["stale", "degraded", "continued_as_new"],
-  bad: ["failed", "unhealthy", "not_found"],
+  ok: ["running", "healthy", "completed", "streaming"],
+  busy: ["creating", "starting", "stopping", "restarting", "deleting", "configuring",
+    "switching_over", "failing_over"],
+  warn: ["stale", "degraded", "continued_as_new", "disconnected"],
+  bad: ["failed", "unhealthy", "not_found", "unreachable"],
 };
 
 function tone(value) {

@@ -1,6 +1,7 @@
-// One instance's page: what it is and how to reach it, the buttons that change it (the
-// same API calls the CLI makes), its health over time, its state transitions and the
-// operations that acted on it. Refreshes every two seconds while open.
+// One instance's page: what it is and how to reach it, its members when it has standbys,
+// the buttons that change it (the same API calls the CLI makes), its health over time,
+// its state transitions and the operations that acted on it. Refreshes every two seconds
+// while open.
 
 import { api } from "./api.js";
 import { healthChart } from "./health_chart.js";
@@ -18,11 +19,16 @@ const ALLOWED = {
   stop: ["running"],
   start: ["stopped", "failed"],
   restart: ["running"],
-  delete: ["creating", "running", "stopping", "stopped", "starting", "restarting", "failed"],
+  switchover: ["running"],
+  delete: ["creating", "running", "stopping", "stopped", "starting", "restarting", "configuring",
+    "switching_over", "failing_over", "failed"],
 };
 
 /** What the toast says once the server has accepted an action. */
-const PROGRESS = { stop: "stopping", start: "starting", restart: "restarting" };
+const PROGRESS = {
+  stop: "stopping", start: "starting", restart: "restarting",
+  switchover: "switching over to the least lagging standby",
+};
 
 export function instancePage(main, name) {
   const notice = h("div", {});
@@ -80,6 +86,7 @@ function buttons(instance, act) {
   }, label);
   return h("div", { class: "actions" },
     button("stop", "Stop"), button("start", "Start"), button("restart", "Restart"),
+    instance.standbys > 0 ? button("switchover", "Switch over") : null,
     button("delete", "Delete", "danger"));
 }
 
@@ -88,7 +95,7 @@ async function runAction(name, action, notice, button) {
   replace(notice);
   button.disabled = true;
   try {
-    await api.power(name, action);
+    await (action === "switchover" ? api.switchover(name) : api.power(name, action));
     toast(`${name}: ${PROGRESS[action]}.`);
   } catch (error) {
     replace(notice, banner("error", error.message));
@@ -128,6 +135,23 @@ function confirmDelete(name, notice) {
   typed.focus();
 }
 
+/** The servers of an instance with standbys, primary first, as they answer now. */
+function members(instance) {
+  if (!instance.members?.length) return null;
+  const commits = instance.synchronous ? "commits wait for a standby" : "asynchronous";
+  return card(["Members", h("span", { class: "hint" }, commits)],
+    h("table", { "data-test": "members" },
+      h("thead", {}, h("tr", {},
+        ["Member", "Role", "Address", "State", "Lag", "Timeline"].map((title) => h("th", {}, title)))),
+      h("tbody", {}, instance.members.map((member) => h("tr", { "data-member": member.name },
+        h("td", { class: "mono" }, member.name),
+        h("td", { "data-role": member.role }, member.role),
+        h("td", { class: "mono" }, `${member.host}:${member.port}`),
+        h("td", {}, pill(member.state)),
+        h("td", { class: "num" }, member.lag_bytes === null ? "—" : `${member.lag_bytes} B`),
+        h("td", { class: "num" }, member.timeline ?? "—"))))));
+}
+
 function details(instance) {
   const endpoint = instance.endpoint;
   const inProgress = [instance.create_orchestration, instance.delete_orchestration, instance.operation]
@@ -157,6 +181,7 @@ function details(instance) {
         : h("span", { class: "muted-text" }, "nothing")),
       instance.last_error ? [h("dt", {}, "Last error"), h("dd", { class: "kind-failed" }, instance.last_error)] : null,
     ))),
+    members(instance),
   );
 }
 

@@ -5,12 +5,14 @@
 //! process collects them all (`install`); series that describe the fleet's state rather
 //! than events (instances by state and health, operations by kind and status) are read
 //! from the database when Prometheus scrapes (`fleet`), so every server answers the same
-//! and nothing drifts. Names follow Prometheus's rules: a counter ends in `_total`
+//! and nothing drifts; replication lag per member is asked of the platform then too
+//! (`replication`). Names follow Prometheus's rules: a counter ends in `_total`
 //! (`naming` adds it where duroxide does not).
 
 pub mod fleet;
 pub mod http;
 mod naming;
+pub mod replication;
 
 use std::sync::OnceLock;
 

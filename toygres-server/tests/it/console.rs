@@ -1,7 +1,8 @@
 //! The web console in a real browser (headless Chromium through WebDriver): a wrong token
 //! sees nothing; the right one signs in, creates an instance with the form, sees it become
 //! running, opens its page (endpoint, health chart, events, operations), stops and starts
-//! it with the buttons, follows an operation's timeline, and deletes the instance. Each
+//! it with the buttons, switches an instance with a standby over from its members' table,
+//! follows an operation's timeline, and deletes the instance. Each
 //! page is saved as a screenshot under `target/console-screenshots/`. The pages come with
 //! a Content-Security-Policy that forbids inline script and framing.
 
@@ -48,7 +49,9 @@ async fn an_operator_runs_an_instance_from_the_console() {
         ..ServerOptions::embedded()
     })
     .await;
-    server.cli_ok(&["create", "ledger", "--wait"]).await;
+    server
+        .cli_ok(&["create", "ledger", "--standbys", "1", "--wait"])
+        .await;
     let shots = screenshots();
     let console = format!("{}/console/", server.url);
     let page = reqwest::get(&console).await.unwrap();
@@ -166,6 +169,25 @@ async fn an_operator_runs_an_instance_from_the_console() {
         stopped_and_started.contains("stopped"),
         "{stopped_and_started}"
     );
+
+    // An instance with a standby: its members, and a switchover from the page.
+    browser.goto(&format!("{console}#/instances/ledger")).await;
+    browser
+        .wait_for("[data-test=members] [data-member=ledger-2] [data-status=streaming]")
+        .await;
+    browser.screenshot(&shots.join("members.png")).await;
+    browser
+        .click_on("[data-test=action-switchover]:not([disabled])")
+        .await;
+    eventually(
+        "ledger-2 to be the primary",
+        Duration::from_secs(60),
+        || browser.find("[data-member=ledger-2] [data-role=primary]"),
+    )
+    .await;
+    browser
+        .wait_for("[data-member=ledger-1] [data-status=streaming]")
+        .await;
 
     browser.click_on("[data-test=nav-operations]").await;
     browser.wait_for("[data-operation^=start-]").await;

@@ -71,6 +71,22 @@ async fn an_instance_with_standbys_is_created_shown_reached_and_deleted_whole() 
         "{table}"
     );
 
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", server.url))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for member in ["pair-2", "pair-3"] {
+        let series = format!(
+            "toygres_replication_lag_bytes{{instance=\"pair\",member=\"{member}\",role=\"standby\"}}"
+        );
+        assert!(metrics.contains(&series), "{series} in {metrics}");
+    }
+
     let read_write = server.cli_ok(&["connection-string", "pair"]).await;
     let read_only = server
         .cli_ok(&["connection-string", "pair", "--read-only"])
