@@ -5,3 +5,7 @@ ALTER TABLE toygres_cms.instances
     ADD COLUMN standbys smallint NOT NULL DEFAULT 0 CHECK (standbys BETWEEN 0 AND 4),
     ADD COLUMN synchronous_standbys boolean NOT NULL DEFAULT false
         CHECK (NOT synchronous_standbys OR standbys > 0);
+
+-- Failure detection lists the running instances with standbys twice a second.
+CREATE INDEX instances_running_with_standbys ON toygres_cms.instances (created_at)
+    WHERE state = 'running' AND standbys > 0;

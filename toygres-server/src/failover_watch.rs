@@ -8,9 +8,12 @@
 //! [`GONE_LOOKS`] looks in a row, or silent at [`SILENT_LOOKS`], the record moves
 //! `running` → `failing_over` under its lock, so among several servers one failover starts
 //! (whichever moves it first), and `failover-instance` starts under the id the record then
-//! names (reconciliation starts it again if this server dies in between). The control
-//! database is read only for the list of instances: when it does not answer, the look is
-//! skipped and nothing starts, so an unreachable control database never causes a failover.
+//! names (reconciliation starts it again if this server dies in between), provided a
+//! standby answers: when every member is down (after the machine restarted, say) there is
+//! nothing to promote, and the instance is left as a single one would be, unhealthy until
+//! it is started. The control database is read only for the list of instances: when it
+//! does not answer, the look is skipped and nothing starts, so an unreachable control
+//! database never causes a failover.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,7 +23,7 @@ use duroxide::Client;
 use sqlx::PgPool;
 use tokio::task::JoinSet;
 use toygres_cms::instances::{self, Change, InstanceRecord, Transition};
-use toygres_domain::{InstanceName, InstanceState};
+use toygres_domain::{InstanceName, InstanceState, MemberRole, MemberState};
 use toygres_orchestrations::names;
 use toygres_platform::{Platform, PrimaryHealth};
 use uuid::Uuid;
@@ -55,7 +58,11 @@ impl Suspicion {
                 silent: self.silent + 1,
             },
         };
-        (next, next.gone >= GONE_LOOKS || next.silent >= SILENT_LOOKS)
+        (next, next.enough())
+    }
+
+    fn enough(self) -> bool {
+        self.gone >= GONE_LOOKS || self.silent >= SILENT_LOOKS
     }
 }
 
@@ -80,12 +87,13 @@ pub async fn every(
         };
         suspicions.retain(|id, _| watched.iter().any(|record| record.id == *id));
         for (record, health) in look(&platform, watched).await {
-            let (suspicion, enough) = suspicions.entry(record.id).or_default().after(health);
+            let before = suspicions.get(&record.id).copied().unwrap_or_default();
+            let (suspicion, enough) = before.after(health);
             suspicions.insert(record.id, suspicion);
-            if suspicion != Suspicion::default() {
-                tracing::warn!(instance = %record.name, ?health, ?suspicion, "the primary does not answer");
+            if before == Suspicion::default() && suspicion != before {
+                tracing::warn!(instance = %record.name, ?health, "the primary does not answer");
             }
-            if enough {
+            if enough && a_standby_answers(platform.as_ref(), &record, !before.enough()).await {
                 suspicions.remove(&record.id);
                 start_failover(&cms, &client, &record, health_check_interval_secs).await;
             }
@@ -120,6 +128,24 @@ async fn look(
         }
     }
     seen
+}
+
+/// Whether a standby of `record` answers, so a failover has something to promote (said in
+/// the log when `first`, the first time the primary's failure is certain).
+async fn a_standby_answers(platform: &dyn Platform, record: &InstanceRecord, first: bool) -> bool {
+    let Ok(name) = InstanceName::parse(record.name.as_str()) else {
+        return false;
+    };
+    let answering = platform.members(&name).await.is_ok_and(|members| {
+        members.iter().any(|m| {
+            m.role == MemberRole::Standby
+                && matches!(m.state, MemberState::Streaming | MemberState::Disconnected)
+        })
+    });
+    if !answering && first {
+        tracing::warn!(instance = %name, "the primary has failed and no standby answers: nothing to fail over to");
+    }
+    answering
 }
 
 /// Moves the record to `failing_over` and starts the failover; nothing when another

@@ -118,4 +118,14 @@ pub fn port_is_listening(port: u16) -> bool {
     .is_ok()
 }
 
-pub use toygres_platform::local::cluster::children_of;
+/// Pids of the direct children of `parent`.
+pub fn children_of(parent: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| parent_of(*pid) == Some(parent))
+        .collect()
+}

@@ -144,14 +144,16 @@ impl Repository {
         self.dir.join("pgbackrest-wal")
     }
 
-    /// The `archive_command` of the instance in `instance_dir`: pushes WAL to the stanza
-    /// its `archive-to` names (in the stanza's own repository, or in the shared one where
-    /// an earlier version made it), and accepts WAL silently while there is none.
-    pub fn archive_command(&self, instance_dir: &Path) -> String {
+    /// The `archive_command` of the instance in `instance_dir`, for its server in
+    /// `data_dir` (the primary archives; a standby starts to once promoted): pushes WAL to
+    /// the stanza its `archive-to` names (in the stanza's own repository, or in the shared
+    /// one where an earlier version made it), and accepts WAL silently while there is none.
+    pub fn archive_command(&self, instance_dir: &Path, data_dir: &Path) -> String {
         format!(
-            "\"{}\" push \"{}\" \"%p\"",
+            "\"{}\" push \"{}\" \"%p\" \"{}\"",
             self.wal_script().display(),
-            instance_dir.display()
+            instance_dir.display(),
+            data_dir.display()
         )
     }
 
@@ -166,8 +168,11 @@ impl Repository {
         )
     }
 
-    /// The script behind both commands: `push INSTANCE_DIR WAL_PATH`, `get STANZA DATA_DIR
-    /// WAL_NAME WAL_PATH`. Run as the instance's account; it only reads what it is given.
+    /// The script behind both commands: `push INSTANCE_DIR WAL_PATH [DATA_DIR]` (the data
+    /// directory of the server that archives, one of the instance's members; servers
+    /// configured before standbys give none, and are the instance's `data/`), `get STANZA
+    /// DATA_DIR WAL_NAME WAL_PATH`. Run as the instance's account; it only reads what it
+    /// is given.
     fn wal_script_text(&self) -> String {
         let binary = self.binary.clone().unwrap_or_else(|| "pgbackrest".into());
         format!(
@@ -181,7 +186,7 @@ impl Repository {
              push)\n\
              \x20 [ -f \"$2/archive-to\" ] || exit 0\n\
              \x20 stanza=$(cat \"$2/archive-to\")\n\
-             \x20 exec '{binary}' --config=\"$base/pgbackrest.conf\" --stanza=\"$stanza\" --repo1-path=\"$(stanza_dir \"$stanza\")/repo\" --lock-path=\"$(stanza_dir \"$stanza\")/lock\" --pg1-path=\"$2/data\" archive-push \"$3\" ;;\n\
+             \x20 exec '{binary}' --config=\"$base/pgbackrest.conf\" --stanza=\"$stanza\" --repo1-path=\"$(stanza_dir \"$stanza\")/repo\" --lock-path=\"$(stanza_dir \"$stanza\")/lock\" --pg1-path=\"${{4:-$2/data}}\" archive-push \"$3\" ;;\n\
              get)\n\
              \x20 exec '{binary}' --config=\"$base/pgbackrest.conf\" --stanza=\"$2\" --repo1-path=\"$(stanza_dir \"$2\")/repo\" --lock-path=\"$(stanza_dir \"$2\")/lock\" --pg1-path=\"$3\" archive-get \"$4\" \"$5\" ;;\n\
              esac\n\

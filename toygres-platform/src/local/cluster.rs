@@ -381,24 +381,31 @@ impl PgCluster {
         Ok(())
     }
 
-    /// Kills the server at once, its postmaster and every process it started (a hung
-    /// server's backends could otherwise still commit for clients connected to them), and
-    /// waits until the postmaster is gone. A server that does not run is success.
+    /// Kills the server at once: its postmaster and every process of it, including
+    /// backends a postmaster that died left behind (a hung server's backends could still
+    /// commit for the clients connected to them, and orphans keep its shared memory, so
+    /// it could not start again), and waits until they are gone. Each is proven to be
+    /// this server's (see [`is_postmaster_of`]). Nothing running is success.
     pub async fn kill(&self) -> Result<(), PlatformError> {
-        let Some(pid) = self.running_pid() else {
-            return Ok(());
-        };
-        let kill = nix::sys::signal::Signal::SIGKILL;
-        for child in children_of(pid) {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), kill);
-        }
-        self.signal_if_ours(pid, kill);
-        match self.exited_within(pid, IMMEDIATE_STOP_WAIT).await {
-            true => Ok(()),
-            false => Err(PlatformError::Failed(format!(
-                "the postmaster {pid} of {} survived SIGKILL",
-                self.data_dir.display()
-            ))),
+        let deadline = tokio::time::Instant::now() + IMMEDIATE_STOP_WAIT;
+        loop {
+            let processes = processes_of(&self.data_dir);
+            if processes.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(PlatformError::Failed(format!(
+                    "processes {processes:?} of {} survived SIGKILL",
+                    self.data_dir.display()
+                )));
+            }
+            for pid in processes {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
 
@@ -481,10 +488,11 @@ fn which_nice() -> Option<&'static Path> {
 /// How long an immediate stop waits for the postmaster (and then for SIGKILL).
 const IMMEDIATE_STOP_WAIT: Duration = Duration::from_secs(30);
 
-/// Whether process `pid` is a PostgreSQL server running in `data_dir`: its program is a
-/// `postgres` binary and its working directory is the data directory (a postmaster
-/// changes into its data directory at start, which is how PostgreSQL's own lock-file check
-/// and `pg_ctl` tell it from a stranger reusing the pid).
+/// Whether process `pid` is a PostgreSQL server running in `data_dir` (its postmaster, or
+/// one of its backends): its program is a `postgres` binary and its working directory is
+/// the data directory (a postmaster changes into its data directory at start, which is
+/// how PostgreSQL's own lock-file check and `pg_ctl` tell it from a stranger reusing the
+/// pid).
 pub fn is_postmaster_of(pid: i32, data_dir: &Path) -> bool {
     let Ok(cwd) = std::fs::read_link(format!("/proc/{pid}/cwd")) else {
         return false;
@@ -496,23 +504,15 @@ pub fn is_postmaster_of(pid: i32, data_dir: &Path) -> bool {
     same_dir && exe.file_name().is_some_and(|name| name == "postgres")
 }
 
-/// The processes whose parent is `parent`.
-pub fn children_of(parent: i32) -> Vec<i32> {
+/// The live processes of the server of `data_dir`: `postgres` programs working in it.
+fn processes_of(data_dir: &Path) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .filter_map(Result::ok)
         .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    let rest = stat.rsplit(')').next()?.to_string();
-                    rest.split_whitespace().nth(1)?.parse::<i32>().ok()
-                })
-                == Some(parent)
-        })
+        .filter(|pid| process_alive(*pid) && is_postmaster_of(*pid, data_dir))
         .collect()
 }
 

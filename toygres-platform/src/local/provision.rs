@@ -294,7 +294,7 @@ impl LocalPlatform {
             ("archive_mode".into(), "on".into()),
             (
                 "archive_command".into(),
-                quoted(self.backups.archive_command(&layout.dir)),
+                quoted(self.backups.archive_command(&layout.dir, &data)),
             ),
             ("archive_timeout".into(), "'60s'".into()),
             // pg_rewind needs it (or data checksums): a primary demoted by a failover can

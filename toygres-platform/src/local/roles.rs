@@ -195,6 +195,8 @@ impl LocalPlatform {
             }
         }
         if !server.cluster.is_marked_standby() {
+            // Backends a dead postmaster left behind would keep it from starting.
+            server.cluster.kill().await?;
             let upstream = self.upstream_for(layout, file, server.number).await?;
             if let Err(error) = server.cluster.rewind_from(&upstream).await {
                 tracing::warn!(member = server.number, %error, "rewind failed: cloning the member again");

@@ -2,7 +2,9 @@
 //! while a writer commits; the synchronous standby takes over with every acknowledged row,
 //! never two members take writes (sampled every 100 ms throughout), the former primary
 //! comes back as a standby on the new timeline, and the same connection string writes
-//! to the new primary.
+//! to the new primary. Also: a hung primary is fenced first; the control plane killed
+//! during a failover finishes it once; a restore reaches across a failover; an
+//! unreachable control database starts none.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -340,4 +342,69 @@ async fn a_server_killed_during_a_failover_finishes_it_once_after_restart() {
         .filter(|o| o["status"] == "completed")
         .count();
     assert_eq!(completed, 3, "{failovers}");
+}
+
+/// A backup taken before a failover, and the WAL both primaries archived, restore the
+/// latest state across the timeline switch; a backup after it is taken from the new
+/// primary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_reaches_across_a_failover() {
+    let server = TestServer::start(ServerOptions::embedded()).await;
+    server
+        .cli_ok(&["create", "kept", "--standbys", "1", "--wait"])
+        .await;
+    let url = server.cli_ok(&["connection-string", "kept"]).await;
+    let url = url.trim().to_string();
+    psql(
+        &url,
+        "CREATE TABLE orders (id int); INSERT INTO orders VALUES (1)",
+    )
+    .unwrap();
+    server.cli_ok(&["backup", "create", "kept", "--wait"]).await;
+    psql(&url, "INSERT INTO orders VALUES (2)").unwrap();
+    let data = std::fs::canonicalize(server.instance_data_dir("kept")).unwrap();
+    signal(postmasters_for(&data)[0], nix::sys::signal::Signal::SIGKILL);
+    failed_over(&server, "kept", "kept-2").await;
+    psql(&url, "INSERT INTO orders VALUES (3)").unwrap();
+
+    server
+        .cli_ok(&["create", "copy", "--from", "kept", "--wait"])
+        .await;
+    let copy = server.cli_ok(&["connection-string", "copy"]).await;
+    let rows = "SELECT string_agg(id::text, ',' ORDER BY id) FROM orders";
+    assert_eq!(
+        psql(copy.trim(), rows).unwrap(),
+        "1,2,3",
+        "the rows of both timelines"
+    );
+    let backup = server.cli_ok(&["backup", "create", "kept", "--wait"]).await;
+    assert!(backup.contains("completed"), "{backup}");
+}
+
+/// The control database out of reach for 20 s (its server stopped with SIGSTOP) starts no
+/// failover: detection looks at the primaries themselves, and does nothing at all when it
+/// cannot list them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_control_database_starts_no_failover() {
+    use nix::sys::signal::Signal;
+    let server = TestServer::start(ServerOptions::embedded()).await;
+    server
+        .cli_ok(&["create", "calm", "--standbys", "1", "--wait"])
+        .await;
+    let control = server.options.data_dir.join("control-plane/cms/data");
+    let control = std::fs::canonicalize(control).unwrap();
+    let postmaster = postmasters_for(&control)[0];
+    signal(postmaster, Signal::SIGSTOP);
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    signal(postmaster, Signal::SIGCONT);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let view = get(&server, "calm").await;
+    assert_eq!(view.state, InstanceState::Running);
+    assert_eq!(view.members[0].role, MemberRole::Primary);
+    assert_eq!(view.members[0].timeline, Some(1), "{:?}", view.members);
+    let failovers = server
+        .cli_ok(&["operations", "list", "--kind", "failover"])
+        .await;
+    assert!(!failovers.contains("calm"), "{failovers}");
 }
