@@ -198,8 +198,10 @@ async fn main() {
     report_ratio("failover gap / floor", &gaps, &floor);
     let (sync_gaps, _) = kill_rounds(&server, "sync", true, rounds, Signal::SIGKILL).await;
     report("failover --sync: gap", &sync_gaps);
-    let (hung, _) = kill_rounds(&server, "hung", false, rounds.div_ceil(4), Signal::SIGSTOP).await;
-    report("failover of a hung primary", &hung);
+    let (hung, hung_whole) =
+        kill_rounds(&server, "hung", false, rounds.div_ceil(4), Signal::SIGSTOP).await;
+    report("failover of a hung primary: gap", &hung);
+    report("  hung until settled", &hung_whole);
     let switchovers = switchover_rounds(&server, rounds).await;
     report("switchover: gap", &switchovers);
     report_ratio("switchover gap / floor", &switchovers, &floor);

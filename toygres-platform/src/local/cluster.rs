@@ -411,7 +411,7 @@ impl PgCluster {
 
     /// Whether `pid` is still this cluster's postmaster (not exited, not reused).
     fn is_ours(&self, pid: i32) -> bool {
-        process_alive(pid) && is_postmaster_of(pid, &self.data_dir)
+        is_running_postmaster_of(pid, &self.data_dir)
     }
 
     fn signal_if_ours(&self, pid: i32, signal: nix::sys::signal::Signal) {
@@ -438,7 +438,7 @@ impl PgCluster {
     pub fn running_pid(&self) -> Option<i32> {
         let pid_file = std::fs::read_to_string(self.data_dir.join("postmaster.pid")).ok()?;
         let pid: i32 = pid_file.lines().next()?.trim().parse().ok()?;
-        (process_alive(pid) && is_postmaster_of(pid, &self.data_dir)).then_some(pid)
+        is_running_postmaster_of(pid, &self.data_dir).then_some(pid)
     }
 
     /// Whether the server on `port` accepts connections (`pg_isready`).
@@ -512,8 +512,13 @@ fn processes_of(data_dir: &Path) -> Vec<i32> {
     entries
         .filter_map(Result::ok)
         .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| process_alive(*pid) && is_postmaster_of(*pid, data_dir))
+        .filter(|pid| is_running_postmaster_of(*pid, data_dir))
         .collect()
+}
+
+/// Whether `pid` is a live (not a zombie) postmaster or backend of `data_dir`.
+pub fn is_running_postmaster_of(pid: i32, data_dir: &Path) -> bool {
+    process_alive(pid) && is_postmaster_of(pid, data_dir)
 }
 
 /// A live process that is not a zombie.

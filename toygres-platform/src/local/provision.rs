@@ -238,6 +238,7 @@ impl LocalPlatform {
         let run_as = self.users.resolve(&file.account(&self.users))?;
         let socket = member.socket_dir(&self.socket_base);
         socket_dir::ensure(&socket, run_as.as_ref()).await?;
+        socket_dir::remove_stale_socket(&socket, file.port_of(number), &member.data())?;
         let log = member.log();
         if !log.exists() {
             super::cluster::write_file(&log, b"").await?;

@@ -206,10 +206,18 @@ impl LocalPlatform {
         }
         self.configure_member(&server.cluster, layout, server.number, file)
             .await?;
-        server
+        let log = server.paths.log();
+        match server
             .cluster
-            .start(&server.paths.log(), Some(self.config.startup_timeout))
+            .start(&log, Some(self.config.startup_timeout))
             .await
+        {
+            Ok(()) => Ok(()),
+            Err(error) => Err(PlatformError::Failed(format!(
+                "{error}; last log lines: {}",
+                super::log_tail(&log).await
+            ))),
+        }
     }
 }
 

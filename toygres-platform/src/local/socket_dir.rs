@@ -126,6 +126,31 @@ pub async fn remove(instance_dir: &Path, base: &Path) -> Result<(), PlatformErro
     super::cluster::remove_dir_if_present(&dir).await
 }
 
+/// Removes the socket (and its lock file) a server of `data_dir` left on `port` in `dir`
+/// when it died, unless the lock names a live postmaster of `data_dir`. PostgreSQL trusts
+/// the lock file's pid alone: after a crash that pid may be a zombie not yet reaped, or
+/// another process that reused it, and the next start would refuse ("is another postmaster
+/// using socket file?").
+pub fn remove_stale_socket(dir: &Path, port: u16, data_dir: &Path) -> Result<(), PlatformError> {
+    let socket = dir.join(format!(".s.PGSQL.{port}"));
+    let lock = dir.join(format!(".s.PGSQL.{port}.lock"));
+    let Ok(text) = std::fs::read_to_string(&lock) else {
+        return Ok(());
+    };
+    let owner: Option<i32> = text.lines().next().and_then(|pid| pid.trim().parse().ok());
+    if owner.is_some_and(|pid| super::cluster::is_running_postmaster_of(pid, data_dir)) {
+        return Ok(());
+    }
+    for path in [&socket, &lock] {
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error("removing", path, e)),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
