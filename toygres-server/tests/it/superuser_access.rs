@@ -57,7 +57,7 @@ async fn superuser_access_is_turned_on_and_taken_back_whole() {
             "ALTER ROLE app CREATEROLE",
             "ALTER SYSTEM SET work_mem = '77MB'",
             "SELECT pg_reload_conf()",
-            "COPY (SELECT 1) TO PROGRAM 'nohup sleep 600 >/dev/null 2>&1 &'",
+            "COPY (SELECT 1) TO PROGRAM 'cat >/dev/null; nohup sleep 600 >/dev/null 2>&1 &'",
         ],
     )
     .await;
