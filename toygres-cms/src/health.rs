@@ -153,6 +153,101 @@ pub async fn record_probe(
     Ok(Recorded { state, change })
 }
 
+/// One probe of a sweep over the fleet, for [`record_probes`].
+#[derive(Debug, Clone)]
+pub struct SweptProbe {
+    pub instance_id: Uuid,
+    /// Names the sweep's time slot: every server sweeping in the same slot writes the same
+    /// key, so an instance gets one row per slot however many servers probe it.
+    pub probe_key: String,
+    pub probe: Probe,
+}
+
+/// A change of health that [`record_probes`] kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthChange {
+    pub instance_id: Uuid,
+    pub from: HealthStatus,
+    pub to: HealthStatus,
+    pub reason: Option<String>,
+}
+
+/// Records a sweep's probes in one statement, as [`record_probe`] records one, and returns
+/// the changes of health they made. A record locked by another transaction is skipped (its
+/// probe is dropped, not waited for), so one busy instance never holds up the fleet's
+/// health; records are locked in id order, so two sweeps never deadlock.
+pub async fn record_probes(
+    pool: &PgPool,
+    probes: &[SweptProbe],
+) -> Result<Vec<HealthChange>, CmsError> {
+    if probes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = probes.iter().map(|p| p.instance_id).collect();
+    let keys: Vec<&str> = probes.iter().map(|p| p.probe_key.as_str()).collect();
+    let statuses: Vec<&str> = probes.iter().map(|p| p.probe.status().as_str()).collect();
+    let oks: Vec<bool> = probes.iter().map(|p| p.probe.ok).collect();
+    let latencies: Vec<Option<i32>> = probes.iter().map(|p| p.probe.latency_ms).collect();
+    let messages: Vec<Option<String>> = probes.iter().map(|p| p.probe.message.clone()).collect();
+    let archived: Vec<Option<DateTime<Utc>>> =
+        probes.iter().map(|p| p.probe.wal_archived_until).collect();
+    let rows: Vec<(Uuid, String, String, Option<String>)> = sqlx::query_as(
+        "WITH input AS (
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bool[], $4::int[], $5::text[],
+                                  $6::text[], $7::timestamptz[])
+                 AS t(id, probe_key, ok, latency_ms, message, status, wal_archived_until)
+         ), record AS (
+             SELECT i.id, i.health_status FROM toygres_cms.instances i
+             WHERE i.id IN (SELECT id FROM input) AND i.state = 'running'
+             ORDER BY i.id FOR UPDATE SKIP LOCKED
+         ), inserted AS (
+             INSERT INTO toygres_cms.health_checks
+                 (instance_id, checked_at, ok, latency_ms, message, probe_key)
+             SELECT input.id, clock_timestamp(), input.ok, input.latency_ms, input.message,
+                    input.probe_key
+             FROM input JOIN record USING (id)
+             ON CONFLICT (instance_id, probe_key) WHERE probe_key IS NOT NULL DO NOTHING
+             RETURNING instance_id, checked_at
+         ), summarised AS (
+             UPDATE toygres_cms.instances i
+             SET health_status = input.status, health_reason = input.message,
+                 wal_archived_until = CASE WHEN input.ok THEN input.wal_archived_until
+                                           ELSE i.wal_archived_until END,
+                 last_health_check_at = inserted.checked_at
+             FROM inserted JOIN input ON input.id = inserted.instance_id
+             WHERE i.id = inserted.instance_id AND i.state = 'running'
+               AND (i.last_health_check_at IS NULL
+                    OR i.last_health_check_at <= inserted.checked_at)
+             RETURNING i.id, i.health_status
+         )
+         INSERT INTO toygres_cms.health_events (instance_id, from_status, to_status, reason)
+         SELECT record.id, record.health_status, summarised.health_status, input.message
+         FROM record JOIN summarised USING (id) JOIN input USING (id)
+         WHERE record.health_status NOT IN ('unknown', summarised.health_status)
+         RETURNING instance_id, from_status, to_status, reason",
+    )
+    .bind(ids)
+    .bind(keys)
+    .bind(oks)
+    .bind(latencies)
+    .bind(messages)
+    .bind(statuses)
+    .bind(archived)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(instance_id, from, to, reason)| {
+            Some(HealthChange {
+                instance_id,
+                from: from.parse().ok()?,
+                to: to.parse().ok()?,
+                reason,
+            })
+        })
+        .collect())
+}
+
 /// One change of an instance's health.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HealthEvent {

@@ -506,7 +506,6 @@ pub async fn list_all(pool: &PgPool) -> Result<Vec<InstanceRecord>, CmsError> {
     .await?)
 }
 
-/// Live records in one of `states` that have not changed since `before`.
 /// The running records whose instances have standbys (what failure detection watches).
 pub async fn running_with_standbys(pool: &PgPool) -> Result<Vec<InstanceRecord>, CmsError> {
     Ok(sqlx::query_as(&format!(
@@ -516,6 +515,16 @@ pub async fn running_with_standbys(pool: &PgPool) -> Result<Vec<InstanceRecord>,
     .await?)
 }
 
+/// The id and name of every running record (what the health sweep probes).
+pub async fn running(pool: &PgPool) -> Result<Vec<(Uuid, String)>, CmsError> {
+    Ok(
+        sqlx::query_as("SELECT id, name FROM toygres_cms.instances WHERE state = 'running'")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// Live records in one of `states` that have not changed since `before`.
 pub async fn settled_in(
     pool: &PgPool,
     states: &[InstanceState],

@@ -5,6 +5,7 @@
 //! types.rs            orchestration inputs and outputs (recorded in history)
 //! activity_types.rs   activity inputs and outputs (recorded in history)
 //! registry.rs         the duroxide registries: every activity and orchestration version
+//! health_sweep.rs     probes the running fleet every interval; history keeps the changes
 //! log_fields.rs       the instance and orchestration id on every log line, as fields
 //! orchestrations/     the workflows: deterministic, replayed, no I/O
 //! activities/         the steps that touch the world, idempotent, one per file
@@ -20,6 +21,7 @@
 
 pub(crate) mod activities;
 pub mod activity_types;
+pub mod health_sweep;
 pub(crate) mod log_fields;
 pub mod names;
 pub(crate) mod orchestrations;

@@ -106,6 +106,8 @@ pub mod events {
         WARM_POOL_CLAIMED = "toygres-orchestrations::event::warm-pool-claimed";
         /// New settings for a backup schedule, or `null`: the schedule ends.
         BACKUP_SCHEDULE_CHANGED = "toygres-orchestrations::event::backup-schedule-changed";
+        /// The health sweep found an instance's health changed (to an actor since 1.2.0).
+        HEALTH_CHANGED = "toygres-orchestrations::event::health-changed";
     }
 }
 
@@ -122,7 +124,7 @@ pub mod versions {
     pub const REGISTERED: &[(&str, &[&str])] = &[
         (CREATE_INSTANCE, &[V1_0_0, V1_1_0, V1_2_0]),
         (DELETE_INSTANCE, &[V1_0_0, V1_1_0]),
-        (INSTANCE_ACTOR, &[V1_0_0, V1_1_0]),
+        (INSTANCE_ACTOR, &[V1_0_0, V1_1_0, V1_2_0]),
         (HISTORY_PRUNER, &[V1_0_0]),
         (WARM_POOL, &[V1_0_0]),
         (STOP_INSTANCE, &[V1_0_0]),

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::InstanceName;
+use crate::domain::{HealthStatus, InstanceName};
 use crate::platform::{Endpoint, InstanceSpec};
 
 pub const DEFAULT_HEALTH_CHECK_INTERVAL_SECS: u64 = 30;
@@ -101,6 +101,28 @@ pub enum InstanceActorOutput {
     DeletedSignal { cycle: u64 },
     /// The CMS record left `running` (a delete whose signal came before the actor existed).
     NoLongerRunning { cycle: u64, state: String },
+}
+
+/// What the health sweep tells an instance's actor (1.2.0 and later) when the instance's
+/// health changed; queued as `events::HEALTH_CHANGED`, so it is kept in the actor's
+/// history: the changes are what history records of an instance's health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthChanged {
+    pub from: HealthStatus,
+    pub to: HealthStatus,
+    /// Why the probe failed, or why the instance is degraded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl std::fmt::Display for HealthChanged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "health {} -> {}", self.from, self.to)?;
+        match &self.reason {
+            Some(reason) => write!(f, ": {reason}"),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Inputs and outputs that changed shape in version 1.1.0.

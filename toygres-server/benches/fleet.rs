@@ -1,12 +1,13 @@
 //! A fleet on one machine (real server, embedded database, release build):
 //!
 //! 1. A burst: 200 creates sent at once; how many end `running` and how many `failed`.
-//! 2. Watching: those 200 instances with 5 s health checks for 5 minutes, while 30 more
-//!    creates run in the middle; the gaps between consecutive checks of each instance,
-//!    against the interval, and the control database's CPU.
+//! 2. Watching: those 200 instances with 5 s health checks, first alone for 2 minutes (the
+//!    control database's CPU per check), then for 5 minutes while 30 more creates run in
+//!    the middle; the gaps between consecutive checks of each instance, against the
+//!    interval, and the control database's CPU.
 //! 3. 230 deletes at once; how many instances are left running.
 //!
-//! Heavy (about 15 minutes, 230 PostgreSQL servers): run on demand, not in CI.
+//! Heavy (about 17 minutes, 230 PostgreSQL servers): run on demand, not in CI.
 //! `cargo build --release -p toygres-cli -p toygres-server && cargo bench -p toygres-server --bench fleet`
 
 use std::collections::BTreeMap;
@@ -25,6 +26,8 @@ const BURST: usize = 200;
 const DURING: usize = 30;
 const INTERVAL_SECS: u64 = 5;
 const WINDOW: Duration = Duration::from_secs(300);
+/// Watching alone, before the window with creates: what a check costs the control database.
+const QUIET: Duration = Duration::from_secs(120);
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -48,6 +51,19 @@ async fn main() {
     let db = TestDatabase::connect(&server.database_url().await).await;
     let cms = postmasters_for(&server.options.data_dir.join("control-plane/cms/data"))[0];
     let server_pid = server.pid().expect("the server runs");
+
+    let quiet_start = Utc::now();
+    let (cms_before, server_before) = (server_cpu_ticks(cms), cpu_ticks(server_pid));
+    tokio::time::sleep(QUIET).await;
+    let cms_cpu = percent_of_a_core(server_cpu_ticks(cms) - cms_before, QUIET);
+    let server_cpu = percent_of_a_core(cpu_ticks(server_pid) - server_before, QUIET);
+    let checks = checks_between(&db, quiet_start, Utc::now()).await;
+    let cms_ms_per_check = cms_cpu / 100.0 * QUIET.as_secs_f64() * 1000.0 / checks.max(1) as f64;
+    println!(
+        "watching only, {}s: {checks} checks; control database {cms_cpu:.1}% of a core ({cms_ms_per_check:.2} ms of CPU per check; target 5 ms, 20% of a core), server {server_cpu:.1}%",
+        QUIET.as_secs()
+    );
+
     let (cms_before, server_before) = (server_cpu_ticks(cms), cpu_ticks(server_pid));
     let window_start = Utc::now();
     tokio::time::sleep(WINDOW / 3).await;
@@ -167,6 +183,18 @@ async fn list(server: &TestServer, http: &reqwest::Client) -> Option<InstanceLis
         .json()
         .await
         .ok()
+}
+
+/// Health rows written between `from` and `to`, for every instance.
+async fn checks_between(db: &TestDatabase, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM toygres_cms.health_checks WHERE checked_at BETWEEN $1 AND $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(&db.pool)
+    .await
+    .expect("count health checks")
 }
 
 /// Seconds between consecutive checks of each burst instance within the window, counting

@@ -15,6 +15,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 use toygres_cms as cms;
+use toygres_orchestrations::health_sweep::HealthSweep;
 use toygres_orchestrations::types::HistoryPrunerInput;
 use toygres_orchestrations::{Dependencies, Measures, registry};
 use toygres_platform::certificates::CertificateAuthority;
@@ -301,14 +302,19 @@ async fn start_engine(
         platform.clone(),
         Measures::registered(),
     );
-    let engine = Engine::start(
+    let mut engine = Engine::start(
         &store,
-        registry::activity_registry(deps).map_err(anyhow::Error::msg)?,
+        registry::activity_registry(deps.clone()).map_err(anyhow::Error::msg)?,
         registry::orchestration_registry().map_err(anyhow::Error::msg)?,
         pool_sizes(config),
         engine::runtime_options(config.poll_interval()),
     )
     .await;
+    engine.watch_health(HealthSweep::new(
+        deps,
+        store.client(),
+        Duration::from_secs(config.health_check_interval_secs),
+    ));
     Ok((store, engine, platform))
 }
 

@@ -14,6 +14,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use toygres_cms as cms;
 use toygres_domain::{InstanceName, PostgresVersion, Standbys, StorageSize};
+use toygres_orchestrations::health_sweep::HealthSweep;
 use toygres_orchestrations::names::instance_ids::RecordOperation;
 use toygres_orchestrations::types::v1_2::CreateInstanceInput;
 use toygres_orchestrations::types::{
@@ -43,6 +44,9 @@ pub struct TestControlPlane<P: Platform + 'static = LocalPlatform> {
     probe_timeout: Duration,
     /// The worker pools of the nodes `restart` starts.
     pub pools: PoolSizes,
+    /// How often the nodes `restart` starts sweep the fleet's health (none: no sweep, so a
+    /// test sees only the rows its own steps write).
+    pub health_sweep: Option<Duration>,
     node: Option<Node>,
 }
 
@@ -56,6 +60,18 @@ impl TestControlPlane<LocalPlatform> {
     /// On the local platform, with instances under the scratch directory.
     pub async fn start() -> Self {
         Self::start_with_probe_timeout(Dependencies::DEFAULT_PROBE_TIMEOUT).await
+    }
+
+    /// As [`start`](Self::start), with no health sweep: a test that counts health rows
+    /// sees only those its own steps write.
+    pub async fn start_without_health_sweep() -> Self {
+        let binaries = PgBinaries::discover(None).expect("PostgreSQL binaries");
+        let platform =
+            LocalPlatform::new(scratch::subdir("instances"), binaries).expect("local platform");
+        let mut cp = Self::idle_on(Arc::new(platform), Dependencies::DEFAULT_PROBE_TIMEOUT).await;
+        cp.health_sweep = None;
+        cp.restart().await;
+        cp
     }
 
     pub async fn start_with_probe_timeout(probe_timeout: Duration) -> Self {
@@ -91,6 +107,7 @@ impl<P: Platform + 'static> TestControlPlane<P> {
                 health_workers: 2,
                 ..PoolSizes::default()
             },
+            health_sweep: Some(Duration::from_secs(1)),
             node: None,
         }
     }
@@ -111,6 +128,7 @@ impl<P: Platform + 'static> TestControlPlane<P> {
             self.platform.clone(),
             self.probe_timeout,
             self.pools,
+            self.health_sweep,
         );
         self.node = Some(node.await);
     }
@@ -339,6 +357,7 @@ async fn start_node(
     platform: Arc<dyn Platform>,
     probe_timeout: Duration,
     pools: PoolSizes,
+    health_sweep: Option<Duration>,
 ) -> Node {
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -359,19 +378,23 @@ async fn start_node(
             toygres_orchestrations::Measures::none(),
             probe_timeout,
         );
-        let activities = registry::activity_registry(deps).expect("activity registry");
+        let activities = registry::activity_registry(deps.clone()).expect("activity registry");
         let orchestrations = with_test_orchestrations(
             registry::orchestration_registry().expect("orchestration registry"),
         );
         let store = Store::open(&url).await.expect("the duroxide store");
-        Engine::start(
+        let mut engine = Engine::start(
             &store,
             activities,
             orchestrations,
             pools,
             test_runtime_options(),
         )
-        .await
+        .await;
+        if let Some(interval) = health_sweep {
+            engine.watch_health(HealthSweep::new(deps, store.client(), interval));
+        }
+        engine
     });
     let engine = started.await.expect("the node starts");
     Node { tokio, engine }

@@ -5,7 +5,8 @@
 //! returned it, cut at a point where work was pending. Loading it goes through duroxide's
 //! own provider calls, exactly as a runtime would have written it: start the instance
 //! pinned to the recorded version, then acknowledge its first turn with the recorded
-//! events and, as worker items, every activity the history scheduled but never completed.
+//! events and, as worker items, every activity the history scheduled but never completed
+//! (and every timer it set that never fired, due at its recorded time).
 //! A runtime started afterwards picks the instance up mid-flight.
 
 use std::path::{Path, PathBuf};
@@ -93,7 +94,7 @@ impl RecordedHistory {
                 1,
                 self.events.clone(),
                 self.pending_activities(),
-                Vec::new(),
+                self.pending_timers(),
                 metadata,
                 Vec::new(),
             )
@@ -120,6 +121,32 @@ impl RecordedHistory {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Timers the history created and never saw fire: due at the time they were set for
+    /// (long past, for a fixture, so they fire at once).
+    fn pending_timers(&self) -> Vec<WorkItem> {
+        self.events
+            .iter()
+            .filter_map(|event| match &event.kind {
+                EventKind::TimerCreated { fire_at_ms } if !self.fired(event.event_id) => {
+                    Some(WorkItem::TimerFired {
+                        instance: self.instance.clone(),
+                        execution_id: event.execution_id,
+                        id: event.event_id,
+                        fire_at_ms: *fire_at_ms,
+                    })
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn fired(&self, created: u64) -> bool {
+        self.events.iter().any(|event| {
+            event.source_event_id == Some(created)
+                && matches!(event.kind, EventKind::TimerFired { .. })
+        })
     }
 
     fn completed(&self, scheduled: u64) -> bool {

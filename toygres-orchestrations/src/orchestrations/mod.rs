@@ -25,6 +25,7 @@ pub mod failover_instance;
 pub mod history_pruner;
 pub mod instance_actor;
 pub mod instance_actor_v1_1_0;
+pub mod instance_actor_v1_2_0;
 mod operation;
 pub mod restart_instance;
 mod retry;

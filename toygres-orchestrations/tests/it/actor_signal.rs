@@ -1,7 +1,8 @@
 //! InstanceDeleted ends the instance actor whatever it is doing when the signal arrives:
-//! checking health (probing or recording, both inside one step since 1.1.0), waiting, or
-//! just after `continue_as_new`. Each phase is pinned with real means (a stopped server,
-//! a held row lock, a long timer) before the signal is sent.
+//! checking health (probing or recording, both inside one step since 1.1.0), waiting for
+//! a signal, or just after `continue_as_new`. Each phase is pinned with real means (a
+//! stopped server, a held row lock, changes of health sent to it) before the signal is
+//! sent.
 
 use std::time::Duration;
 use toygres_test_support::eventually;
@@ -12,9 +13,10 @@ use nix::unistd::Pid;
 use toygres_cms::instances::Change;
 use toygres_cms::{self as cms, InstanceState};
 use toygres_orchestrations::activity_types::WatchInput;
+use toygres_orchestrations::domain::HealthStatus;
 use toygres_orchestrations::names::{self, activities, events, orchestrations};
-use toygres_orchestrations::types::InstanceActorOutput;
 use toygres_orchestrations::types::v1_1::{CreateInstanceOutput, InstanceActorInput};
+use toygres_orchestrations::types::{HealthChanged, InstanceActorOutput};
 use toygres_platform::Platform;
 use toygres_platform::Whose;
 use toygres_test_support::TestControlPlane;
@@ -70,11 +72,11 @@ async fn instance_deleted_ends_the_actor_at_every_point_of_its_cycle() {
         InstanceActorOutput::DeletedSignal { cycle: 0 }
     );
 
-    // While it waits on its timer.
+    // While it waits for a signal, its check done.
     start_actor(&cp, "waiting", actor(3600)).await;
     cp.wait_for_history("waiting", |h| {
         h.iter()
-            .any(|e| matches!(e.kind, duroxide::EventKind::TimerCreated { .. }))
+            .any(|e| matches!(e.kind, EventKind::ActivityCompleted { .. }))
     })
     .await;
     signal(&cp, "waiting").await;
@@ -83,9 +85,24 @@ async fn instance_deleted_ends_the_actor_at_every_point_of_its_cycle() {
         InstanceActorOutput::DeletedSignal { cycle: 0 }
     );
 
-    // Right after continue_as_new (every ten checks): sent as soon as the second
-    // execution exists.
-    start_actor(&cp, "cycling", actor(1)).await;
+    // Right after continue_as_new (every twenty changes of health): sent as soon as the
+    // second execution exists.
+    start_actor(&cp, "cycling", actor(3600)).await;
+    let change = HealthChanged {
+        from: HealthStatus::Healthy,
+        to: HealthStatus::Unhealthy,
+        reason: Some("connection refused".into()),
+    };
+    for _ in 0..20 {
+        cp.client
+            .enqueue_event(
+                "cycling",
+                events::HEALTH_CHANGED,
+                serde_json::to_string(&change).unwrap(),
+            )
+            .await
+            .unwrap();
+    }
     eventually("a second execution", Duration::from_secs(30), || async {
         let executions = cp.client.list_executions("cycling").await.ok()?;
         (executions.len() >= 2).then_some(())

@@ -8,8 +8,9 @@ use std::time::Duration;
 use duroxide::OrchestrationStatus;
 use toygres_cms::{self as cms, InstanceState};
 use toygres_orchestrations::Dependencies;
-use toygres_orchestrations::names::{instance_ids, orchestrations};
-use toygres_orchestrations::types::HistoryPrunerInput;
+use toygres_orchestrations::domain::HealthStatus;
+use toygres_orchestrations::names::{events, instance_ids, orchestrations};
+use toygres_orchestrations::types::{HealthChanged, HistoryPrunerInput};
 use toygres_platform::Platform;
 use toygres_platform::Whose;
 use toygres_platform::local::LocalPlatform;
@@ -130,8 +131,11 @@ async fn history_and_health_rows_stop_growing_once_pruned() {
     )
     .await;
 
-    // An actor execution holds ten 1 s checks (about 62 history rows); the pruner keeps
-    // two. Unpruned, the rows would pass the cap below after about 24 s and keep growing.
+    // An actor execution holds twenty changes of health (about 85 history rows); here it
+    // is sent ten a second, so it continues as new every two seconds; the pruner keeps
+    // two executions. Unpruned, the rows would pass the cap below after about 8 s and keep
+    // growing. The health sweep writes a row a second.
+    let flapping = tokio::spawn(flap(cp.client.clone(), actor.clone()));
     let mut samples = Vec::new();
     for _ in 0..15 {
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -140,6 +144,7 @@ async fn history_and_health_rows_stop_growing_once_pruned() {
             health_rows(&cp, input.record_id).await,
         ));
     }
+    flapping.abort();
     let executions = cp.client.list_executions(&actor).await.unwrap();
     assert!(
         *executions.last().unwrap() >= 3,
@@ -148,7 +153,7 @@ async fn history_and_health_rows_stop_growing_once_pruned() {
     // Two kept, and maybe one begun since the pruner's last pass.
     assert!(executions.len() <= 3, "executions kept: {executions:?}");
     assert!(
-        samples.iter().all(|(history, _)| *history <= 140),
+        samples.iter().all(|(history, _)| *history <= 340),
         "history rows: {samples:?}"
     );
     assert!(
@@ -157,6 +162,24 @@ async fn history_and_health_rows_stop_growing_once_pruned() {
     );
     cp.platform.delete(&spec.name, Whose::Any).await.unwrap();
     cp.shutdown().await;
+}
+
+/// Tells `actor` of ten changes of health a second, until aborted.
+async fn flap(client: duroxide::Client, actor: String) {
+    let change = HealthChanged {
+        from: HealthStatus::Healthy,
+        to: HealthStatus::Degraded,
+        reason: Some("the disk is 91% full".into()),
+    };
+    let payload = serde_json::to_string(&change).unwrap();
+    loop {
+        for _ in 0..10 {
+            let _ = client
+                .enqueue_event(&actor, events::HEALTH_CHANGED, payload.clone())
+                .await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 async fn history_rows(cp: &TestControlPlane, instance: &str) -> usize {

@@ -21,7 +21,7 @@ use toygres_test_support::processes::postmasters_for;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_activity_run_twice_has_one_effect() {
-    let cp = TestControlPlane::start().await;
+    let cp = TestControlPlane::start_without_health_sweep().await;
     let spec = spec("twin");
     let pool = &cp.db.pool;
 
@@ -149,7 +149,7 @@ async fn every_activity_run_twice_has_one_effect() {
         .unwrap();
     cp.wait_for_history(&actor, |h| {
         h.iter()
-            .any(|e| matches!(e.kind, duroxide::EventKind::TimerCreated { .. }))
+            .any(|e| matches!(e.kind, duroxide::EventKind::ActivityCompleted { .. }))
     })
     .await;
     let _: ((), ()) = cp
@@ -270,7 +270,7 @@ fn assert_applied_then_no_op(
 /// The steps of create/delete/actor 1.1.0 and of the system orchestrations.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_step_since_1_1_0_run_twice_has_one_effect() {
-    let cp = TestControlPlane::start().await;
+    let cp = TestControlPlane::start_without_health_sweep().await;
     let spec = spec("twin-two");
     let pool = &cp.db.pool;
     let reserved = cp.reserve("create-twin-two", &spec).await;

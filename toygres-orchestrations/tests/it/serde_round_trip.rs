@@ -6,7 +6,7 @@ use std::fmt::Debug;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use toygres_cms::InstanceState;
-use toygres_domain::{InstanceName, PostgresVersion, Standbys, StorageSize};
+use toygres_domain::{HealthStatus, InstanceName, PostgresVersion, Standbys, StorageSize};
 use toygres_orchestrations::activity_types::*;
 use toygres_orchestrations::types::*;
 use toygres_platform::{Access, Address, Endpoint, InstanceSpec, InstanceStatus, Tls};
@@ -104,6 +104,34 @@ fn orchestration_types_round_trip() {
         cycle: 0,
         state: "deleting".into(),
     });
+    round_trip(HealthChanged {
+        from: HealthStatus::Healthy,
+        to: HealthStatus::Unhealthy,
+        reason: Some("connection refused".into()),
+    });
+    round_trip(HealthChanged {
+        from: HealthStatus::Degraded,
+        to: HealthStatus::Healthy,
+        reason: None,
+    });
+}
+
+/// The shape HealthChanged is queued in: histories keep it.
+#[test]
+fn health_changed_wire_shape() {
+    let change = HealthChanged {
+        from: HealthStatus::Healthy,
+        to: HealthStatus::Unhealthy,
+        reason: Some("connection refused".into()),
+    };
+    assert_eq!(
+        serde_json::to_string(&change).unwrap(),
+        r#"{"from":"healthy","to":"unhealthy","reason":"connection refused"}"#
+    );
+    assert_eq!(
+        change.to_string(),
+        "health healthy -> unhealthy: connection refused"
+    );
 }
 
 #[test]

@@ -23,6 +23,7 @@ use duroxide::{Client, OrchestrationRegistry, RuntimeOptions};
 use duroxide_pg::PostgresProvider;
 use tokio::sync::watch;
 use toygres_orchestrations::DUROXIDE_SCHEMA;
+use toygres_orchestrations::health_sweep::HealthSweep;
 use toygres_orchestrations::names::tags;
 
 use self::bridge::Bridge;
@@ -95,9 +96,10 @@ impl Default for PoolSizes {
     }
 }
 
-/// The runtimes of this process; shut them down together.
+/// The runtimes of this process, and its health sweep; shut them down together.
 pub struct Engine {
     runtimes: Vec<Arc<Runtime>>,
+    sweep: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Engine {
@@ -133,11 +135,25 @@ impl Engine {
                 .await,
             );
         }
-        Self { runtimes }
+        Self {
+            runtimes,
+            sweep: None,
+        }
+    }
+
+    /// Runs `sweep` on this tokio runtime until the engine shuts down (or the runtime
+    /// goes).
+    pub fn watch_health(&mut self, sweep: HealthSweep) {
+        if let Some(previous) = self.sweep.replace(tokio::spawn(sweep.run())) {
+            previous.abort();
+        }
     }
 
     /// Lets in-flight work finish for up to `grace`, then stops every runtime.
     pub async fn shutdown(self, grace: Duration) {
+        if let Some(sweep) = &self.sweep {
+            sweep.abort();
+        }
         let grace_ms = grace.as_millis() as u64;
         let stopping = self
             .runtimes

@@ -49,8 +49,8 @@ async fn instances_survive_a_restart_and_are_still_watched() {
             .all(|i| i.state == InstanceState::Running),
         "{list:?}"
     );
-    // Both instances are watched again: each gets new health rows (the dead actor is
-    // replaced by reconciliation once its record has settled).
+    // Both instances are watched again: each gets new health rows from the server's sweep,
+    // and the dead actor is replaced by reconciliation once its record has settled.
     let db = TestDatabase::connect(&server.database_url().await).await;
     let at_restart = [
         health_rows(&db, "steady").await,
@@ -65,6 +65,15 @@ async fn instances_survive_a_restart_and_are_still_watched() {
                 health_rows(&db, "orphan").await,
             ];
             (now[0] >= at_restart[0] + 2 && now[1] >= at_restart[1] + 2).then_some(())
+        },
+    )
+    .await;
+    eventually(
+        "the dead actor replaced",
+        Duration::from_secs(60),
+        || async {
+            let status = client.get_orchestration_status(&actor).await.ok()?;
+            matches!(status, duroxide::OrchestrationStatus::Running { .. }).then_some(())
         },
     )
     .await;
