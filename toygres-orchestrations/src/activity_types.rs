@@ -367,6 +367,18 @@ pub enum PrimaryStep {
     Rejoin,
 }
 
+/// What rejoin-standbys did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RejoinStandbysOutcome {
+    /// Every standby runs and follows the primary.
+    Rejoined,
+    /// The record was not `running`: nothing was done.
+    Skipped { state: InstanceState },
+    /// The platform cannot (no standbys there).
+    Refused { reason: String },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MovePrimaryInput {
     pub record_id: Uuid,

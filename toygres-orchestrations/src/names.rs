@@ -81,6 +81,8 @@ pub mod activities {
         REMOVE_BACKUP = "toygres-orchestrations::activity::remove-backup";
         // Standbys.
         MOVE_PRIMARY = "toygres-orchestrations::activity::move-primary";
+        /// Since instance-actor 1.2.0: dead standbys started or cloned again.
+        REJOIN_STANDBYS = "toygres-orchestrations::activity::rejoin-standbys";
     }
 }
 
@@ -108,6 +110,9 @@ pub mod events {
         BACKUP_SCHEDULE_CHANGED = "toygres-orchestrations::event::backup-schedule-changed";
         /// The health sweep found an instance's health changed (to an actor since 1.2.0).
         HEALTH_CHANGED = "toygres-orchestrations::event::health-changed";
+        /// Failure detection saw standbys of an instance down while its primary answers
+        /// (to an actor since 1.2.0, which rebuilds them).
+        STANDBYS_DOWN = "toygres-orchestrations::event::standbys-down";
     }
 }
 

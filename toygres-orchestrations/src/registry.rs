@@ -103,6 +103,7 @@ pub fn activity_registry(deps: Arc<Dependencies>) -> Result<ActivityRegistry, St
     let builder = with_deps!(builder, deps, cms::transition);
     let builder = with_deps!(builder, deps, activities::operate_instance);
     let builder = with_deps!(builder, deps, activities::move_primary);
+    let builder = with_deps!(builder, deps, activities::rejoin_standbys);
     let builder = with_deps!(builder, deps, activities::watch_instance);
     let builder = with_deps!(builder, deps, activities::take_backup);
     let builder = with_deps!(builder, deps, cms::finish_backup);

@@ -125,6 +125,14 @@ impl std::fmt::Display for HealthChanged {
     }
 }
 
+/// What failure detection tells an instance's actor (1.2.0 and later) when standbys are
+/// down while the primary answers; queued as `events::STANDBYS_DOWN`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StandbysDown {
+    /// The members seen down, `<name>-<n>`.
+    pub members: Vec<String>,
+}
+
 /// Inputs and outputs that changed shape in version 1.1.0.
 pub mod v1_1 {
     use serde::{Deserialize, Serialize};

@@ -20,6 +20,7 @@ pub(crate) mod operations;
 pub(crate) mod platform;
 pub(crate) mod reconcile;
 pub mod shutdown;
+pub(crate) mod standby_watch;
 pub mod startup;
 pub(crate) mod system_orchestrations;
 pub mod telemetry;

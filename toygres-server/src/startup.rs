@@ -199,6 +199,11 @@ async fn serve(
         platform.clone(),
         config.health_check_interval_secs,
     ));
+    let standby_repair = tokio::spawn(crate::standby_watch::every(
+        cms.clone(),
+        client.clone(),
+        platform.clone(),
+    ));
     let state = AppState {
         cms,
         client,
@@ -249,6 +254,7 @@ async fn serve(
     }
     reconciler.abort();
     failure_detection.abort();
+    standby_repair.abort();
     if let Some(metrics_server) = metrics_server {
         metrics_server.abort();
     }

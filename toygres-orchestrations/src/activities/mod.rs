@@ -24,6 +24,7 @@ pub mod probe_health;
 pub mod provision_instance;
 pub mod prune_history;
 mod readiness;
+pub mod rejoin_standbys;
 pub mod remove_backup;
 pub mod restore_instance;
 pub mod signal_instance_deleted;

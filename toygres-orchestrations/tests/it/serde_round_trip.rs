@@ -114,6 +114,9 @@ fn orchestration_types_round_trip() {
         to: HealthStatus::Healthy,
         reason: None,
     });
+    round_trip(StandbysDown {
+        members: vec!["shop-2".into(), "shop-3".into()],
+    });
 }
 
 /// The shape HealthChanged is queued in: histories keep it.
@@ -145,6 +148,13 @@ fn activity_types_round_trip() {
         spec: spec(),
     });
     round_trip(FencedOutcome::Done);
+    round_trip(RejoinStandbysOutcome::Rejoined);
+    round_trip(RejoinStandbysOutcome::Skipped {
+        state: InstanceState::Stopping,
+    });
+    round_trip(RejoinStandbysOutcome::Refused {
+        reason: "no standbys here".into(),
+    });
     round_trip(FencedOutcome::Skipped {
         state: InstanceState::Deleted,
     });

@@ -210,3 +210,97 @@ async fn a_switchover_moves_the_primary_and_the_connection_string_follows() {
         "still moving-2"
     );
 }
+
+/// A standby whose server was killed is started again, and one whose data directory is
+/// gone as well is cloned again, with no command: each streams from the primary and
+/// serves its rows, and the primary never stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_standby_is_rebuilt_without_a_command() {
+    let server = TestServer::start(ServerOptions::embedded()).await;
+    server
+        .cli_ok(&["create", "mended", "--standbys", "1", "--wait"])
+        .await;
+    streaming(&server, "mended").await;
+    let read_write = server.cli_ok(&["connection-string", "mended"]).await;
+    let read_only = server
+        .cli_ok(&["connection-string", "mended", "--read-only"])
+        .await;
+    psql(
+        read_write.trim(),
+        "CREATE TABLE orders (id int); INSERT INTO orders VALUES (1), (2)",
+    )
+    .unwrap();
+    let primary_data = std::fs::canonicalize(server.instance_data_dir("mended")).unwrap();
+    let standby_data = primary_data.parent().unwrap().join("members/2/data");
+    let primary = postmasters_for(&primary_data);
+
+    let killed = postmasters_for(&standby_data)[0];
+    kill9(killed);
+    let back = rebuilt(&server, &standby_data, killed).await;
+    assert_eq!(
+        psql(
+            read_only.trim(),
+            "SELECT pg_is_in_recovery(), count(*) FROM orders"
+        )
+        .unwrap(),
+        "t|2",
+        "started again, a standby with the primary's rows"
+    );
+
+    std::fs::remove_dir_all(&standby_data).unwrap();
+    kill9(back);
+    rebuilt(&server, &standby_data, back).await;
+    psql(read_write.trim(), "INSERT INTO orders VALUES (3)").unwrap();
+    assert_eq!(
+        psql(
+            read_only.trim(),
+            "SELECT pg_is_in_recovery(), count(*) FROM orders"
+        )
+        .unwrap(),
+        "t|3",
+        "cloned again, a standby that follows the primary"
+    );
+    assert_eq!(
+        postmasters_for(&primary_data),
+        primary,
+        "the primary ran on"
+    );
+    assert!(server.log().contains("standbys down"));
+    server.cli_ok(&["delete", "mended", "--wait"]).await;
+}
+
+fn kill9(pid: i32) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+}
+
+/// Waits until the standby in `data` runs under a postmaster other than `killed` and
+/// streams again; returns its postmaster.
+async fn rebuilt(server: &TestServer, data: &std::path::Path, killed: i32) -> i32 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let running: Vec<i32> = postmasters_for(data)
+            .into_iter()
+            .filter(|pid| *pid != killed)
+            .collect();
+        if let [pid] = running[..] {
+            let view = get(server, "mended").await;
+            if view
+                .members
+                .iter()
+                .any(|m| m.name == "mended-2" && m.state == MemberState::Streaming)
+            {
+                return pid;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the standby was not rebuilt: {:?}",
+            get(server, "mended").await.members
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
