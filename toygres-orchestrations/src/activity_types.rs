@@ -353,6 +353,10 @@ pub enum PrimaryStep {
     Fence,
     /// Failover: picks the standby whose WAL reaches furthest.
     ChooseMostAdvanced,
+    /// Failover since 1.1.0: as `ChooseMostAdvanced`, and says how far the chosen standby
+    /// is behind `primary_wal_position`, the failed primary's WAL at the last look that
+    /// found it answering.
+    ChooseMostAdvancedSince { primary_wal_position: Option<u64> },
     /// Picks the member to promote: `to` when given (it must be a standby), else the
     /// streaming standby with the least lag.
     Choose { to: Option<u8> },
@@ -402,6 +406,13 @@ pub enum MovePrimaryOutcome {
     Chosen {
         from: u8,
         to: u8,
+    },
+    /// As `Chosen`, with how many bytes of WAL the chosen standby is behind the failed
+    /// primary's last known position (when both are known).
+    ChosenBehind {
+        from: u8,
+        to: u8,
+        lag_bytes: Option<u64>,
     },
     /// The former primary's WAL ends here.
     Stopped {

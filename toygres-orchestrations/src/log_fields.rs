@@ -133,6 +133,12 @@ impl About for SwitchoverInput {
     }
 }
 
+impl About for v1_1::FailoverInput {
+    fn concerns(&self) -> Concerns {
+        self.operation.concerns()
+    }
+}
+
 impl About for MarkRunningInput {
     fn concerns(&self) -> Concerns {
         Concerns::Record(self.instance_id)

@@ -140,7 +140,7 @@ pub mod versions {
         (BACKUP_SCHEDULE, &[V1_0_0]),
         (DELETE_BACKUP, &[V1_0_0]),
         (SWITCHOVER_INSTANCE, &[V1_0_0]),
-        (FAILOVER_INSTANCE, &[V1_0_0]),
+        (FAILOVER_INSTANCE, &[V1_0_0, V1_1_0]),
     ];
 }
 

@@ -21,9 +21,9 @@ use crate::names::{orchestrations, versions};
 use crate::orchestrations::{
     backup_instance, backup_schedule, create_instance, create_instance_v1_1_0,
     create_instance_v1_2_0, delete_backup, delete_instance, delete_instance_v1_1_0,
-    failover_instance, history_pruner, instance_actor, instance_actor_v1_1_0,
-    instance_actor_v1_2_0, restart_instance, set_superuser_access, start_instance, stop_instance,
-    switchover_instance, warm_pool,
+    failover_instance, failover_instance_v1_1_0, history_pruner, instance_actor,
+    instance_actor_v1_1_0, instance_actor_v1_2_0, restart_instance, set_superuser_access,
+    start_instance, stop_instance, switchover_instance, warm_pool,
 };
 
 /// Registers `$module::run` under `$module::NAME`, handing it the shared dependencies and
@@ -216,6 +216,11 @@ pub fn orchestration_registry() -> Result<OrchestrationRegistry, String> {
             orchestrations::FAILOVER_INSTANCE,
             versions::V1_0_0,
             traced(failover_instance::failover_instance),
+        )
+        .register_versioned_typed(
+            orchestrations::FAILOVER_INSTANCE,
+            versions::V1_1_0,
+            traced(failover_instance_v1_1_0::failover_instance),
         )
         .build_result()
 }

@@ -180,6 +180,38 @@ pub mod v1_1 {
         pub endpoint: Endpoint,
         pub actor_orchestration_id: String,
     }
+
+    /// failover-instance 1.1.0's input: an operation, and where the failed primary's WAL
+    /// reached at the last look that found it answering (none when failure detection did
+    /// not see it, e.g. a failover resumed by reconciliation). 1.0.0's input decodes as it.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct FailoverInput {
+        #[serde(flatten)]
+        pub operation: super::OperationInput,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub primary_wal_position: Option<u64>,
+    }
+
+    /// failover-instance 1.1.0's output: 1.0.0's, and the lag at failover.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(tag = "outcome", rename_all = "snake_case")]
+    pub enum FailoverOutput {
+        /// `to_member` is the primary now; `evidence` says how the failure was seen.
+        /// `lag_bytes`: how far the promoted standby's WAL was behind the failed primary's
+        /// at the last look that found it answering (at most 500 ms before the failure;
+        /// what it wrote after that look is not counted). Commits in that WAL that no
+        /// synchronous standby confirmed are lost.
+        Promoted {
+            record_id: Uuid,
+            name: InstanceName,
+            from_member: String,
+            to_member: String,
+            evidence: String,
+            lag_bytes: Option<u64>,
+        },
+        /// The primary answered when the failure was confirmed: it stays the primary.
+        PrimaryAnswered { record_id: Uuid, name: InstanceName },
+    }
 }
 
 /// Input of the history pruner (a system orchestration).

@@ -202,8 +202,9 @@ pub struct Address {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PrimaryHealth {
-    /// It answers a query.
-    Answers,
+    /// It answers a query; `wal_position` is where its WAL reaches (none while it is in
+    /// recovery), what failover measures a standby's lag against.
+    Answers { wal_position: Option<u64> },
     /// Its server process is proven gone.
     Gone,
     /// Its server process runs but does not answer (hung, stopped, overloaded).

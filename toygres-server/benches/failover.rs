@@ -14,9 +14,11 @@
 //! 3. The same with `--sync`: acknowledged rows lost (target: none).
 //! 4. A hung primary (`SIGSTOP`): the gap.
 //! 5. `switchover`: the gap.
+//! 6. `restart` of an instance with a standby (rolling: the standby, a switchover, the
+//!    former primary): the gap.
 //!
 //! `cargo build --release -p toygres-cli -p toygres-server && cargo bench -p toygres-server --bench failover`
-//! (`FAILOVER_ROUNDS`, default 20, sets the rounds of 2, 3 and 5; 4 runs a quarter.)
+//! (`FAILOVER_ROUNDS`, default 20, sets the rounds of 2, 3 and 5; 4 runs a quarter, 6 half.)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -202,13 +204,15 @@ async fn main() {
         kill_rounds(&server, "hung", false, rounds.div_ceil(4), Signal::SIGSTOP).await;
     report("failover of a hung primary: gap", &hung);
     report("  hung until settled", &hung_whole);
-    let switchovers = switchover_rounds(&server, rounds).await;
+    let switchovers = planned_rounds(&server, "moving", "switchover", rounds).await;
     report("switchover: gap", &switchovers);
     report_ratio("switchover gap / floor", &switchovers, &floor);
+    let restarts = planned_rounds(&server, "rolling", "restart", rounds.div_ceil(2)).await;
+    report("rolling restart: gap", &restarts);
     println!(
         "targets: failover gap median <= 5 s (CloudNativePG's e2e test allows 20 s, \
          Patroni's 24 s), hung primary <= 15 s, every member on the new timeline <= 60 s, \
-         switchover gap <= 2 s, --sync loses 0 acknowledged rows"
+         switchover and rolling restart gap <= 2 s, --sync loses 0 acknowledged rows"
     );
     println!(
         "median failover gap {:.2} s, worst {:.2} s",
@@ -357,6 +361,7 @@ async fn kill_rounds(
         .unwrap()
         .to_path_buf();
     let (mut gaps, mut whole, mut lost_total) = (Vec::new(), Vec::new(), 0usize);
+    let mut lags: Vec<u64> = Vec::new();
     for round in 0..rounds {
         let before = settled_after(server, name, 0).await;
         let primary = before
@@ -374,8 +379,9 @@ async fn kill_rounds(
         writer
             .until_written_after(timeline, Duration::from_secs(60))
             .await;
-        settled_after(server, name, timeline).await;
+        let after = settled_after(server, name, timeline).await;
         whole.push(killed.elapsed());
+        lags.extend(lag_at_failover(server, &after).await);
         if signal == Signal::SIGSTOP {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(postmaster), Signal::SIGCONT);
         }
@@ -384,6 +390,13 @@ async fn kill_rounds(
         lost_total += lost(&route, &acks).await;
     }
     println!("{name}: {lost_total} acknowledged rows lost over {rounds} failovers");
+    lags.sort_unstable();
+    println!(
+        "{name}: lag at failover (in each failover's output): median {} bytes, worst {} bytes, {} of {rounds} known",
+        lags.get(lags.len() / 2).copied().unwrap_or_default(),
+        lags.last().copied().unwrap_or_default(),
+        lags.len()
+    );
     if sync {
         assert_eq!(lost_total, 0, "--sync lost acknowledged rows");
     }
@@ -392,6 +405,18 @@ async fn kill_rounds(
 }
 
 /// Acknowledged rows the primary does not have.
+/// The lag the failover that left `view` as it is kept in its output.
+async fn lag_at_failover(server: &TestServer, view: &InstanceView) -> Option<u64> {
+    let id = view.operation.as_ref()?.id.clone();
+    let shown: serde_json::Value = serde_json::from_str(
+        &server
+            .cli_ok(&["-o", "json", "operations", "show", &id])
+            .await,
+    )
+    .ok()?;
+    shown["output"]["lag_bytes"].as_u64()
+}
+
 async fn lost(route: &Route, acks: &[Ack]) -> usize {
     let (mut connection, _) = route.writable().await.expect("a primary");
     let ids: Vec<i64> = acks.iter().map(|a| a.id).collect();
@@ -403,24 +428,31 @@ async fn lost(route: &Route, acks: &[Ack]) -> usize {
     ids.len() - present as usize
 }
 
-async fn switchover_rounds(server: &TestServer, rounds: usize) -> Vec<Duration> {
+/// `rounds` moves of the primary of a new instance `name` by `command` (a switchover, a
+/// rolling restart), each under a writer: the write gap of each.
+async fn planned_rounds(
+    server: &TestServer,
+    name: &str,
+    command: &str,
+    rounds: usize,
+) -> Vec<Duration> {
     server
-        .cli_ok(&["create", "moving", "--standbys", "1", "--wait"])
+        .cli_ok(&["create", name, "--standbys", "1", "--wait"])
         .await;
-    let route = route_of(server, "moving").await;
+    let route = route_of(server, name).await;
     create_table(&route).await;
     let mut gaps = Vec::new();
     for round in 0..rounds {
-        let before = settled_after(server, "moving", 0).await;
+        let before = settled_after(server, name, 0).await;
         let timeline = before.members[0].timeline.unwrap();
         let writer = Writer::start(route.clone(), (round as i64 + 1) * 1_000_000);
         tokio::time::sleep(Duration::from_millis(500)).await;
-        server.cli_ok(&["switchover", "moving", "--wait"]).await;
+        server.cli_ok(&[command, name, "--wait"]).await;
         writer
             .until_written_after(timeline, Duration::from_secs(60))
             .await;
         gaps.push(gap(&writer.stop().await, timeline));
     }
-    server.cli_ok(&["delete", "moving", "--wait"]).await;
+    server.cli_ok(&["delete", name, "--wait"]).await;
     gaps
 }

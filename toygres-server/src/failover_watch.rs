@@ -25,10 +25,11 @@ use tokio::task::JoinSet;
 use toygres_cms::instances::{self, Change, InstanceRecord, Transition};
 use toygres_domain::{InstanceName, InstanceState, MemberRole, MemberState};
 use toygres_orchestrations::names;
+use toygres_orchestrations::types::v1_1::FailoverInput;
 use toygres_platform::{Platform, PrimaryHealth};
 use uuid::Uuid;
 
-use crate::instance_operation::InstanceOperation;
+use crate::instance_operation::{InstanceOperation, operation_input};
 
 /// How often every watched primary is looked at.
 pub const LOOK_EVERY: Duration = Duration::from_millis(500);
@@ -48,7 +49,7 @@ impl Suspicion {
     /// After one more look: the new suspicion, and whether it is enough.
     fn after(self, health: PrimaryHealth) -> (Self, bool) {
         let next = match health {
-            PrimaryHealth::Answers => Self::default(),
+            PrimaryHealth::Answers { .. } => Self::default(),
             PrimaryHealth::Gone => Self {
                 gone: self.gone + 1,
                 silent: self.silent + 1,
@@ -74,6 +75,8 @@ pub async fn every(
     health_check_interval_secs: u64,
 ) {
     let mut suspicions: HashMap<Uuid, Suspicion> = HashMap::new();
+    // Where each primary's WAL reached at the last look that found it answering.
+    let mut reached: HashMap<Uuid, u64> = HashMap::new();
     let mut ticks = tokio::time::interval(LOOK_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -86,7 +89,14 @@ pub async fn every(
             }
         };
         suspicions.retain(|id, _| watched.iter().any(|record| record.id == *id));
+        reached.retain(|id, _| watched.iter().any(|record| record.id == *id));
         for (record, health) in look(&platform, watched).await {
+            if let PrimaryHealth::Answers {
+                wal_position: Some(position),
+            } = health
+            {
+                reached.insert(record.id, position);
+            }
             let before = suspicions.get(&record.id).copied().unwrap_or_default();
             let (suspicion, enough) = before.after(health);
             suspicions.insert(record.id, suspicion);
@@ -95,7 +105,15 @@ pub async fn every(
             }
             if enough && a_standby_answers(platform.as_ref(), &record, !before.enough()).await {
                 suspicions.remove(&record.id);
-                start_failover(&cms, &client, &record, health_check_interval_secs).await;
+                let primary_wal_position = reached.remove(&record.id);
+                start_failover(
+                    &cms,
+                    &client,
+                    &record,
+                    health_check_interval_secs,
+                    primary_wal_position,
+                )
+                .await;
             }
         }
     }
@@ -155,6 +173,7 @@ async fn start_failover(
     client: &Client,
     record: &InstanceRecord,
     health_check_interval_secs: u64,
+    primary_wal_position: Option<u64>,
 ) {
     let operation = InstanceOperation::Failover;
     let id =
@@ -176,10 +195,17 @@ async fn start_failover(
             return;
         }
     }
-    match operation
-        .start(client, record, &id, health_check_interval_secs)
-        .await
-    {
+    let started = async {
+        let input = FailoverInput {
+            operation: operation_input(record, health_check_interval_secs)?,
+            primary_wal_position,
+        };
+        client
+            .start_orchestration_typed(&id, operation.orchestration(), input)
+            .await?;
+        anyhow::Ok(())
+    };
+    match started.await {
         Ok(()) => {
             tracing::warn!(instance = %record.name, orchestration_id = %id, "failover started");
         }
@@ -204,13 +230,16 @@ mod tests {
 
     #[test]
     fn a_gone_process_is_enough_sooner_than_silence_and_an_answer_clears_both() {
-        use PrimaryHealth::{Answers, Gone, Silent};
+        use PrimaryHealth::{Gone, Silent};
+        const ANSWERS: PrimaryHealth = PrimaryHealth::Answers {
+            wal_position: Some(0x3000060),
+        };
         assert!(!after(&[Gone]));
         assert!(after(&[Gone, Gone]));
         assert!(!after(&[Silent, Silent, Silent]));
         assert!(after(&[Silent, Silent, Silent, Silent]));
         assert!(after(&[Silent, Silent, Gone, Gone]));
-        assert!(!after(&[Gone, Answers, Gone]));
-        assert!(!after(&[Silent, Silent, Silent, Answers, Silent]));
+        assert!(!after(&[Gone, ANSWERS, Gone]));
+        assert!(!after(&[Silent, Silent, Silent, ANSWERS, Silent]));
     }
 }

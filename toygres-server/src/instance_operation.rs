@@ -101,12 +101,7 @@ impl InstanceOperation {
         id: &str,
         health_check_interval_secs: u64,
     ) -> anyhow::Result<()> {
-        let operation = OperationInput {
-            record_id: record.id,
-            name: InstanceName::parse(record.name.as_str())?,
-            readiness_timeout_secs: DEFAULT_READINESS_TIMEOUT_SECS,
-            health_check_interval_secs,
-        };
+        let operation = operation_input(record, health_check_interval_secs)?;
         match self {
             Self::SuperuserAccess => {
                 let enabled = record.superuser_access_wanted.ok_or_else(|| {
@@ -132,4 +127,17 @@ impl InstanceOperation {
         }
         Ok(())
     }
+}
+
+/// What every operation on `record` starts with.
+pub fn operation_input(
+    record: &InstanceRecord,
+    health_check_interval_secs: u64,
+) -> anyhow::Result<OperationInput> {
+    Ok(OperationInput {
+        record_id: record.id,
+        name: InstanceName::parse(record.name.as_str())?,
+        readiness_timeout_secs: DEFAULT_READINESS_TIMEOUT_SECS,
+        health_check_interval_secs,
+    })
 }

@@ -83,6 +83,18 @@ async fn step(
             let members = platform.members(name).await?;
             most_advanced(name, &members).map_err(PlatformError::Unsupported)
         }
+        PrimaryStep::ChooseMostAdvancedSince {
+            primary_wal_position,
+        } => {
+            let members = platform.members(name).await?;
+            let (from, chosen) =
+                most_advanced_member(name, &members).map_err(PlatformError::Unsupported)?;
+            Ok(MovePrimaryOutcome::ChosenBehind {
+                from,
+                to: chosen.number,
+                lag_bytes: lag(primary_wal_position, chosen.wal_position),
+            })
+        }
         PrimaryStep::Choose { to } => {
             let members = platform.members(name).await?;
             choose(name, &members, to).map_err(PlatformError::Unsupported)
@@ -124,7 +136,7 @@ async fn confirm_failed(
             tokio::time::sleep(BETWEEN_LOOKS).await;
         }
         match deps.platform.primary_health(name).await? {
-            PrimaryHealth::Answers => return Ok(MovePrimaryOutcome::PrimaryAnswers),
+            PrimaryHealth::Answers { .. } => return Ok(MovePrimaryOutcome::PrimaryAnswers),
             health => seen.push(health),
         }
     }
@@ -145,6 +157,18 @@ pub fn most_advanced(
     name: &InstanceName,
     members: &[Member],
 ) -> Result<MovePrimaryOutcome, String> {
+    let (from, chosen) = most_advanced_member(name, members)?;
+    Ok(MovePrimaryOutcome::Chosen {
+        from,
+        to: chosen.number,
+    })
+}
+
+/// The failed primary's number and the standby [`most_advanced`] chooses.
+fn most_advanced_member<'m>(
+    name: &InstanceName,
+    members: &'m [Member],
+) -> Result<(u8, &'m Member), String> {
     let from = members
         .iter()
         .find(|m| m.role == MemberRole::Primary)
@@ -156,10 +180,13 @@ pub fn most_advanced(
         .filter(|m| matches!(m.state, MemberState::Streaming | MemberState::Disconnected))
         .max_by_key(|m| (m.wal_position.unwrap_or(0), std::cmp::Reverse(m.number)))
         .ok_or_else(|| format!("{name} has no standby that answers: nothing to promote"))?;
-    Ok(MovePrimaryOutcome::Chosen {
-        from,
-        to: chosen.number,
-    })
+    Ok((from, chosen))
+}
+
+/// How far `reached` is behind the failed primary's last known WAL position, when both
+/// are known.
+pub fn lag(primary_wal_position: Option<u64>, reached: Option<u64>) -> Option<u64> {
+    Some(primary_wal_position?.saturating_sub(reached?))
 }
 
 /// The member to promote: `to` when it is a standby that streams, else the streaming
@@ -237,6 +264,18 @@ mod tests {
                 .unwrap_err()
                 .contains("nothing to promote")
         );
+    }
+
+    #[test]
+    fn the_lag_at_failover_is_known_only_when_both_positions_are() {
+        assert_eq!(lag(Some(1_000), Some(980)), Some(20));
+        assert_eq!(
+            lag(Some(1_000), Some(1_040)),
+            Some(0),
+            "ahead of the last look"
+        );
+        assert_eq!(lag(None, Some(980)), None);
+        assert_eq!(lag(Some(1_000), None), None);
     }
 
     #[test]

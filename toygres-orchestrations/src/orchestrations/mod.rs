@@ -22,6 +22,7 @@ pub mod delete_backup;
 pub mod delete_instance;
 pub mod delete_instance_v1_1_0;
 pub mod failover_instance;
+pub mod failover_instance_v1_1_0;
 pub mod history_pruner;
 pub mod instance_actor;
 pub mod instance_actor_v1_1_0;

@@ -21,3 +21,4 @@ mod primary_moves;
 mod registry;
 mod serde_round_trip;
 mod upgrade;
+mod upgrade_failover;

@@ -251,6 +251,34 @@ fn a_1_1_0_create_input_decodes_as_1_2_0() {
 #[test]
 fn version_1_1_types_round_trip() {
     let id = Uuid::new_v4();
+    let operation = OperationInput {
+        record_id: id,
+        name: spec().name,
+        readiness_timeout_secs: 60,
+        health_check_interval_secs: 5,
+    };
+    round_trip(v1_1::FailoverInput {
+        operation: operation.clone(),
+        primary_wal_position: Some(0x3000060),
+    });
+    // What reconciliation (and failover 1.0.0) start with decodes as 1.1.0's input.
+    let decoded: v1_1::FailoverInput =
+        serde_json::from_str(&serde_json::to_string(&operation).unwrap()).unwrap();
+    assert_eq!(
+        decoded,
+        v1_1::FailoverInput {
+            operation,
+            primary_wal_position: None
+        }
+    );
+    round_trip(v1_1::FailoverOutput::Promoted {
+        record_id: id,
+        name: spec().name,
+        from_member: "shop-1".into(),
+        to_member: "shop-2".into(),
+        evidence: "its server process is gone".into(),
+        lag_bytes: Some(8192),
+    });
     round_trip(v1_1::CreateInstanceInput {
         record_id: id,
         spec: spec(),

@@ -50,16 +50,16 @@ const CREATE_1_2_0_FIXTURE: &str = "create-instance-1.2.0-provision-in-flight.js
 const ACTOR_1_1_0_FIXTURE: &str = "instance-actor-1.1.0-between-checks.json";
 /// Fixtures carry this in place of the CMS record id they were recorded with; a test
 /// puts its own record's id there.
-const RECORD_PLACEHOLDER: &str = "00000000-0000-4000-8000-00000000cafe";
+pub(crate) const RECORD_PLACEHOLDER: &str = "00000000-0000-4000-8000-00000000cafe";
 const NAME: &str = "legacy";
 /// The version a new instance actor starts on, and an old one continues as.
 const NEWEST_ACTOR: &str = versions::V1_2_0;
 
-fn fixture(file: &str) -> std::path::PathBuf {
+pub(crate) fn fixture(file: &str) -> std::path::PathBuf {
     fixtures_dir(env!("CARGO_MANIFEST_DIR")).join(file)
 }
 
-async fn idle_control_plane() -> TestControlPlane {
+pub(crate) async fn idle_control_plane() -> TestControlPlane {
     let binaries = PgBinaries::discover(None).expect("PostgreSQL binaries");
     let platform = LocalPlatform::new(scratch::subdir("instances"), binaries).expect("platform");
     TestControlPlane::idle_on(Arc::new(platform), Dependencies::DEFAULT_PROBE_TIMEOUT).await
@@ -97,7 +97,7 @@ async fn resume_create(cp: &mut TestControlPlane, file: &str, step: &str) -> Res
 }
 
 /// The version `instance` runs.
-async fn version_of(cp: &TestControlPlane, instance: &str) -> String {
+pub(crate) async fn version_of(cp: &TestControlPlane, instance: &str) -> String {
     cp.client
         .get_instance_info(instance)
         .await
@@ -549,7 +549,7 @@ async fn record_a_create_in_provision<Input: serde::Serialize>(
 
 /// Saves the latest history of `(instance, orchestration, version)` as fixture `file`,
 /// with `record`'s id replaced by the placeholder.
-async fn save(
+pub(crate) async fn save(
     cp: &TestControlPlane,
     (instance, orchestration, version): (&str, &str, &str),
     record: &InstanceRecord,
@@ -571,9 +571,16 @@ async fn save(
 
 /// A `running` record and its server, without any orchestration.
 async fn running_instance(cp: &TestControlPlane) -> InstanceRecord {
-    let spec = spec(NAME);
-    let input = cp.reserve("create-legacy-by-hand", &spec).await;
-    cp.platform.deploy(&spec, input.record_id).await.unwrap();
+    running_instance_of(cp, &spec(NAME)).await
+}
+
+/// A `running` record of `spec` and its servers, without any orchestration.
+pub(crate) async fn running_instance_of(
+    cp: &TestControlPlane,
+    spec: &toygres_platform::InstanceSpec,
+) -> InstanceRecord {
+    let input = cp.reserve("create-legacy-by-hand", spec).await;
+    cp.platform.deploy(spec, input.record_id).await.unwrap();
     let endpoint = cp.platform.endpoint(&spec.name).await.unwrap();
     let change = Change {
         endpoint: Some(&endpoint),

@@ -51,14 +51,19 @@ impl LocalPlatform {
         let socket = layout.member(file.primary).socket_dir(&self.socket_base);
         let answered = tokio::time::timeout(ANSWER_WITHIN, async {
             let mut connection = logins::connect_socket(&socket, file.primary_port()).await?;
-            sqlx::query("SELECT 1")
-                .execute(&mut connection)
-                .await
-                .map_err(|e| PlatformError::Failed(e.to_string()))
+            sqlx::query_scalar::<_, Option<String>>(
+                "SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL
+                        ELSE pg_catalog.pg_current_wal_lsn()::text END",
+            )
+            .fetch_one(&mut connection)
+            .await
+            .map_err(|e| PlatformError::Failed(e.to_string()))
         })
         .await;
         Ok(match answered {
-            Ok(Ok(_)) => PrimaryHealth::Answers,
+            Ok(Ok(position)) => PrimaryHealth::Answers {
+                wal_position: position.as_deref().and_then(super::members::parse_lsn),
+            },
             _ => PrimaryHealth::Silent,
         })
     }

@@ -134,7 +134,7 @@ pub async fn remove(instance_dir: &Path, base: &Path) -> Result<(), PlatformErro
 pub fn remove_stale_socket(dir: &Path, port: u16, data_dir: &Path) -> Result<(), PlatformError> {
     let socket = dir.join(format!(".s.PGSQL.{port}"));
     let lock = dir.join(format!(".s.PGSQL.{port}.lock"));
-    let Ok(text) = std::fs::read_to_string(&lock) else {
+    let Some(text) = read_lock(&lock) else {
         return Ok(());
     };
     let owner: Option<i32> = text.lines().next().and_then(|pid| pid.trim().parse().ok());
@@ -149,6 +149,26 @@ pub fn remove_stale_socket(dir: &Path, port: u16, data_dir: &Path) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// The start of the lock file at `path`, read as the file it is: the instance's account
+/// owns the directory, so a link is not followed, and anything but a regular file (a FIFO
+/// that would block the read, a device) is not read at all.
+fn read_lock(path: &Path) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits())
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut start = String::new();
+    file.take(4096).read_to_string(&mut start).ok()?;
+    Some(start)
 }
 
 #[cfg(test)]
@@ -189,5 +209,48 @@ mod tests {
         for dir in [first, second, root] {
             std::fs::remove_dir_all(dir).unwrap();
         }
+    }
+
+    /// A lock file the instance's account planted (a link to a file only root may read,
+    /// a FIFO that would block the reader) is not read, and nothing is removed for it.
+    #[test]
+    fn a_planted_lock_file_is_neither_followed_nor_waited_on() {
+        let dir = toygres_test_support::scratch::subdir("planted-lock");
+        let secret = dir.join("secret");
+        std::fs::write(&secret, "1\n").unwrap();
+        let data = dir.join("data");
+        std::os::unix::fs::symlink(&secret, dir.join(".s.PGSQL.5998.lock")).unwrap();
+        std::fs::write(dir.join(".s.PGSQL.5998"), "").unwrap();
+        remove_stale_socket(&dir, 5998, &data).unwrap();
+        assert!(
+            dir.join(".s.PGSQL.5998").exists(),
+            "nothing removed for a link"
+        );
+        assert!(secret.exists());
+
+        nix::unistd::mkfifo(
+            &dir.join(".s.PGSQL.5999.lock"),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
+        let (done, waited) = std::sync::mpsc::channel();
+        let fifo_dir = dir.clone();
+        std::thread::spawn(move || {
+            done.send(remove_stale_socket(&fifo_dir, 5999, &fifo_dir.join("data")))
+                .unwrap()
+        });
+        let removed = waited
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("a FIFO lock is not waited on");
+        removed.unwrap();
+
+        std::fs::write(dir.join(".s.PGSQL.6000.lock"), "4194304\n").unwrap();
+        std::fs::write(dir.join(".s.PGSQL.6000"), "").unwrap();
+        remove_stale_socket(&dir, 6000, &data).unwrap();
+        assert!(
+            !dir.join(".s.PGSQL.6000").exists(),
+            "a real lock naming no live postmaster goes, with its socket"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

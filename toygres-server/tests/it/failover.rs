@@ -185,6 +185,21 @@ async fn a_killed_primary_is_replaced_by_its_synchronous_standby_and_rejoins_as_
     );
     let events = server.cli_ok(&["events", "ha"]).await;
     assert!(events.contains("failing_over"), "{events}");
+    let failover = after
+        .operation
+        .expect("the failover is the last operation")
+        .id;
+    let shown: serde_json::Value = serde_json::from_str(
+        &server
+            .cli_ok(&["-o", "json", "operations", "show", &failover])
+            .await,
+    )
+    .unwrap();
+    assert_eq!(shown["output"]["outcome"], "promoted", "{shown}");
+    assert!(
+        shown["output"]["lag_bytes"].is_u64(),
+        "the lag at failover is kept: {shown}"
+    );
 }
 
 /// Waits until the primary role has moved to `to` and every other member streams from it.
@@ -366,8 +381,17 @@ async fn a_restore_reaches_across_a_failover() {
     failed_over(&server, "kept", "kept-2").await;
     psql(&url, "INSERT INTO orders VALUES (3)").unwrap();
 
+    // The restore has a standby of its own, cloned once it has recovered.
     server
-        .cli_ok(&["create", "copy", "--from", "kept", "--wait"])
+        .cli_ok(&[
+            "create",
+            "copy",
+            "--from",
+            "kept",
+            "--standbys",
+            "1",
+            "--wait",
+        ])
         .await;
     let copy = server.cli_ok(&["connection-string", "copy"]).await;
     let rows = "SELECT string_agg(id::text, ',' ORDER BY id) FROM orders";
@@ -376,6 +400,18 @@ async fn a_restore_reaches_across_a_failover() {
         "1,2,3",
         "the rows of both timelines"
     );
+    let copy_standby = server
+        .cli_ok(&["connection-string", "copy", "--read-only"])
+        .await;
+    let on_standby = format!("SELECT pg_is_in_recovery() || ' ' || ({rows})");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while psql(copy_standby.trim(), &on_standby).ok().as_deref() != Some("true 1,2,3") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the restore's standby never served its rows"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     let backup = server.cli_ok(&["backup", "create", "kept", "--wait"]).await;
     assert!(backup.contains("completed"), "{backup}");
 }
