@@ -119,8 +119,9 @@ impl HealthSweep {
             let probe_key = slot.clone();
             self.probes.spawn(async move {
                 let _permit = limit.acquire_owned().await;
+                let actor = instance_ids::instance_actor(id);
                 let probe = examine(&deps, &name, |warning| {
-                    tracing::debug!(instance = %name, "{warning}");
+                    tracing::debug!(instance = %name, orchestration_id = %actor, "{warning}");
                 })
                 .await;
                 let probed = SweptProbe {

@@ -359,8 +359,8 @@ async fn a_server_killed_during_a_failover_finishes_it_once_after_restart() {
 }
 
 /// A backup taken before a failover, and the WAL both primaries archived, restore the
-/// latest state across the timeline switch; a backup after it is taken from the new
-/// primary.
+/// latest state across the timeline switch (with a standby of the restore's own) and a
+/// moment on the new timeline; a backup after it is taken from the new primary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restore_reaches_across_a_failover() {
     let server = TestServer::start(ServerOptions::embedded()).await;
@@ -380,6 +380,10 @@ async fn a_restore_reaches_across_a_failover() {
     signal(postmasters_for(&data)[0], nix::sys::signal::Signal::SIGKILL);
     failed_over(&server, "kept", "kept-2").await;
     psql(&url, "INSERT INTO orders VALUES (3)").unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let moment = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    psql(&url, "INSERT INTO orders VALUES (4)").unwrap();
 
     // The restore has a standby of its own, cloned once it has recovered.
     server
@@ -397,7 +401,7 @@ async fn a_restore_reaches_across_a_failover() {
     let rows = "SELECT string_agg(id::text, ',' ORDER BY id) FROM orders";
     assert_eq!(
         psql(copy.trim(), rows).unwrap(),
-        "1,2,3",
+        "1,2,3,4",
         "the rows of both timelines"
     );
     let copy_standby = server
@@ -405,13 +409,26 @@ async fn a_restore_reaches_across_a_failover() {
         .await;
     let on_standby = format!("SELECT pg_is_in_recovery() || ' ' || ({rows})");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while psql(copy_standby.trim(), &on_standby).ok().as_deref() != Some("true 1,2,3") {
+    while psql(copy_standby.trim(), &on_standby).ok().as_deref() != Some("true 1,2,3,4") {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the restore's standby never served its rows"
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+
+    // A point in time on the new timeline, from the backup taken on the old one.
+    server
+        .cli_ok(&[
+            "create", "rewound", "--from", "kept", "--at", &moment, "--wait",
+        ])
+        .await;
+    let rewound = server.cli_ok(&["connection-string", "rewound"]).await;
+    assert_eq!(
+        psql(rewound.trim(), rows).unwrap(),
+        "1,2,3",
+        "3 was written on timeline 2 before the moment, 4 after"
+    );
     let backup = server.cli_ok(&["backup", "create", "kept", "--wait"]).await;
     assert!(backup.contains("completed"), "{backup}");
 }
