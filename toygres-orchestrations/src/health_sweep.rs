@@ -16,7 +16,7 @@
 //! instance still gets one row per interval. The control database is read for the list and
 //! written once per tick; when it does not answer, the tick is skipped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -46,7 +46,9 @@ pub struct HealthSweep {
     deps: Arc<Dependencies>,
     client: Client,
     interval: Duration,
-    probing: HashSet<Uuid>,
+    /// The probe in flight of each instance, by its task: a task that ends in any way
+    /// (even a panic) frees its instance for the next tick.
+    probing: HashMap<tokio::task::Id, (Uuid, InstanceName)>,
     probes: JoinSet<(InstanceName, SweptProbe)>,
     limit: Arc<Semaphore>,
 }
@@ -57,7 +59,7 @@ impl HealthSweep {
             deps,
             client,
             interval: interval.max(Duration::from_millis(100)),
-            probing: HashSet::new(),
+            probing: HashMap::new(),
             probes: JoinSet::new(),
             limit: Arc::new(Semaphore::new(CONCURRENT_PROBES)),
         }
@@ -111,13 +113,14 @@ impl HealthSweep {
             let Ok(name) = InstanceName::parse(&name) else {
                 continue;
             };
-            if !self.probing.insert(id) {
+            if self.probing.values().any(|(probing, _)| *probing == id) {
                 continue;
             }
             let deps = Arc::clone(&self.deps);
             let limit = Arc::clone(&self.limit);
             let probe_key = slot.clone();
-            self.probes.spawn(async move {
+            let watched = (id, name.clone());
+            let task = self.probes.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 let actor = instance_ids::instance_actor(id);
                 let probe = examine(&deps, &name, |warning| {
@@ -131,6 +134,7 @@ impl HealthSweep {
                 };
                 (name, probed)
             });
+            self.probing.insert(task.id(), watched);
         }
     }
 
@@ -139,11 +143,19 @@ impl HealthSweep {
         let deadline = tokio::time::Instant::now() + self.interval.mul_f64(WAIT_FOR_PROBES);
         let mut probed = Vec::new();
         while let Ok(Some(joined)) =
-            tokio::time::timeout_at(deadline, self.probes.join_next()).await
+            tokio::time::timeout_at(deadline, self.probes.join_next_with_id()).await
         {
-            if let Ok((name, probe)) = joined {
-                self.probing.remove(&probe.instance_id);
-                probed.push((name, probe));
+            match joined {
+                Ok((task, done)) => {
+                    self.probing.remove(&task);
+                    probed.push(done);
+                }
+                Err(failed) => {
+                    if let Some((id, name)) = self.probing.remove(&failed.id()) {
+                        let actor = instance_ids::instance_actor(id);
+                        tracing::error!(instance = %name, orchestration_id = %actor, error = %failed, "health sweep: the probe ended abnormally; probed again next tick");
+                    }
+                }
             }
         }
         probed
