@@ -165,6 +165,9 @@ pub enum Command {
     /// Back instances up, list backups, schedule them, delete them.
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// See and change an instance's PostgreSQL parameters.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// See and steer operations: every create, delete, health watch, backup, ... the
     /// server runs, with its steps.
     #[command(subcommand)]
@@ -224,6 +227,38 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// The parameters that differ from PostgreSQL's defaults or were asked for: value,
+    /// where it comes from, whether a change needs a restart and waits for one.
+    Show { name: String },
+    /// Set parameters (NAME=VALUE ...), checked against the instance's server first; the
+    /// server reloads, and restarts (rolling, with standbys) only when one needs it.
+    Set {
+        name: String,
+        #[arg(required = true, value_name = "NAME=VALUE")]
+        parameters: Vec<String>,
+        /// Wait until they are applied.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Put parameters back to their defaults.
+    Reset {
+        name: String,
+        #[arg(required = true, value_name = "NAME")]
+        parameters: Vec<String>,
+        /// Wait until they are applied.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Switch {
     On,
@@ -240,8 +275,9 @@ pub enum OperationsCommand {
         /// Only those that are: running, completed, failed.
         #[arg(long)]
         status: Option<toygres_domain::OperationStatus>,
-        /// Only those of a kind: create, delete, actor, stop, start, restart, backup,
-        /// backup_schedule, delete_backup, system.
+        /// Only those of a kind: create, delete, actor, stop, start, restart,
+        /// superuser_access, switchover, failover, configure, backup, backup_schedule,
+        /// delete_backup, system.
         #[arg(long)]
         kind: Option<toygres_domain::OperationKind>,
         /// At most this many (1-500).

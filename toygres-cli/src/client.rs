@@ -4,10 +4,10 @@ use reqwest::{Method, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use toygres_domain::api::{
-    Accepted, BackupAccepted, BackupList, BackupView, CaCertificateView, ConnectionView,
-    CreateInstanceRequest, ErrorBody, HealthHistory, InstanceEvents, InstanceList, InstanceView,
-    OperationAction, OperationDetail, OperationList, PREFIX, ScheduleRequest, ScheduleView,
-    SuperuserAccessRequest, SwitchoverRequest,
+    Accepted, BackupAccepted, BackupList, BackupView, CaCertificateView, ConfigChangeRequest,
+    ConfigView, ConnectionView, CreateInstanceRequest, ErrorBody, HealthHistory, InstanceEvents,
+    InstanceList, InstanceView, OperationAction, OperationDetail, OperationList, PREFIX,
+    ScheduleRequest, ScheduleView, SuperuserAccessRequest, SwitchoverRequest,
 };
 use toygres_domain::{OperationKind, OperationStatus};
 use uuid::Uuid;
@@ -248,6 +248,24 @@ impl ApiClient {
             Some(&SwitchoverRequest {
                 to: to.map(str::to_string),
             }),
+        )
+        .await
+    }
+
+    pub async fn config(&self, name: &str) -> Result<ConfigView, CliError> {
+        self.send::<(), _>(Method::GET, &format!("/instances/{name}/config"), None)
+            .await
+    }
+
+    pub async fn change_config(
+        &self,
+        name: &str,
+        change: &ConfigChangeRequest,
+    ) -> Result<Accepted, CliError> {
+        self.send(
+            Method::POST,
+            &format!("/instances/{name}/config"),
+            Some(change),
         )
         .await
     }

@@ -9,6 +9,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::{HealthStatus, InstanceState};
+use toygres_domain::parameters::Settings;
 use toygres_domain::{DatabaseName, RoleName, Standbys, UnknownText};
 use toygres_platform::{Access, Endpoint, InstanceSpec};
 
@@ -71,6 +72,8 @@ pub struct InstanceRecord {
     pub synchronous_standbys: bool,
     /// The member the switchover in progress (or last) was asked to move the primary to.
     pub switchover_to: Option<i16>,
+    /// The PostgreSQL parameters its tenant asked for.
+    pub settings: sqlx::types::Json<Settings>,
 }
 
 impl InstanceRecord {
@@ -242,6 +245,8 @@ pub struct Change<'a> {
     /// The member a switchover moves the primary to (moving to `switching_over`; none:
     /// the most caught-up standby).
     pub switchover_to: Option<u8>,
+    /// Every parameter the tenant now asks for (moving to `configuring`).
+    pub settings: Option<&'a Settings>,
 }
 
 /// What a transition did.
@@ -328,7 +333,8 @@ async fn transition_in(
              superuser_access = COALESCE($11, superuser_access)
                  OR COALESCE($5 = 'postgres', false),
              superuser_access_wanted = COALESCE($12, superuser_access_wanted),
-             switchover_to = CASE WHEN $2 = 'switching_over' THEN $13 ELSE switchover_to END
+             switchover_to = CASE WHEN $2 = 'switching_over' THEN $13 ELSE switchover_to END,
+             settings = COALESCE($14, settings)
          WHERE id = $1",
     )
     .bind(id)
@@ -344,6 +350,7 @@ async fn transition_in(
     .bind(change.superuser_access)
     .bind(change.superuser_access_wanted)
     .bind(change.switchover_to.map(i16::from))
+    .bind(change.settings.map(sqlx::types::Json))
     .execute(&mut **tx)
     .await?;
     append_event(tx, id, Some(current), to, change.error, orchestration_id).await?;
@@ -402,7 +409,7 @@ const SELECT_RECORD: &str = "SELECT id, name, state, platform, postgres_version,
         actor_orchestration_id, created_at, updated_at, deleted_at, last_error,
         operation_orchestration_id, restore_source, owner_role, database_name, superuser_access,
         superuser_access_wanted, health_reason, wal_archived_until, standbys,
-        synchronous_standbys, switchover_to
+        synchronous_standbys, switchover_to, settings
      FROM toygres_cms.instances";
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<InstanceRecord>, CmsError> {

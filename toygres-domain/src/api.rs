@@ -440,3 +440,40 @@ pub struct HealthCheckView {
     /// Why it failed, or why the instance it reached is degraded.
     pub error: Option<String>,
 }
+
+/// `POST /api/v1/instances/{name}/config`: parameters to set (`name` → value, as in
+/// `postgresql.conf`) and parameters to put back to their defaults, in one operation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigChangeRequest {
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub set: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reset: Vec<String>,
+}
+
+/// `GET /api/v1/instances/{name}/config`: the parameters that differ from PostgreSQL's
+/// defaults, and those the tenant asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigView {
+    pub instance: String,
+    pub parameters: Vec<ParameterView>,
+}
+
+/// One parameter as the instance's server has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParameterView {
+    pub name: String,
+    /// The value in use, with its unit (`4096kB`).
+    pub value: String,
+    /// Where the value in use came from: `default`, `configuration file`, `toygres`
+    /// (the control plane's own), ...
+    pub source: String,
+    /// What the tenant asked for, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<String>,
+    /// A change takes effect only after a restart.
+    pub needs_restart: bool,
+    /// Changed, waiting for a restart.
+    pub pending_restart: bool,
+}

@@ -48,6 +48,9 @@ error_codes! {
     InvalidRestore = (400, "invalid_restore"),
     /// A number of standbys outside 0–4, or synchronous commit without a standby.
     InvalidStandbys = (400, "invalid_standbys"),
+    /// A PostgreSQL parameter the instance does not have, a value it would refuse, or
+    /// one the control plane keeps to itself.
+    InvalidParameter = (400, "invalid_parameter"),
     /// The platform cannot do this (backups and restores on Kubernetes, for now).
     UnsupportedOnPlatform = (400, "unsupported_on_platform"),
     Unauthorized = (401, "unauthorized"),

@@ -13,6 +13,7 @@ pub mod api;
 mod error_code;
 mod instance_name;
 mod member;
+pub mod parameters;
 mod postgres_version;
 mod sql_name;
 mod standbys;

@@ -215,6 +215,8 @@ text_enum! {
         Switchover = "switchover",
         /// A standby promoted because the primary failed.
         Failover = "failover",
+        /// A change of an instance's PostgreSQL parameters.
+        Configure = "configure",
         Backup = "backup",
         BackupSchedule = "backup_schedule",
         DeleteBackup = "delete_backup",

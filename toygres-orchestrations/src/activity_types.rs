@@ -430,3 +430,30 @@ pub enum MovePrimaryOutcome {
         reason: String,
     },
 }
+
+/// apply-settings: the tenant's parameters, all of them, onto the instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplySettingsInput {
+    pub record_id: Uuid,
+    pub name: InstanceName,
+    pub settings: toygres_domain::parameters::Settings,
+    /// Names the restart a changed parameter may need, so a re-run restarts nothing twice.
+    pub restart_token: String,
+}
+
+/// What apply-settings found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ApplySettingsOutcome {
+    Applied {
+        #[serde(flatten)]
+        applied: crate::platform::AppliedSettings,
+    },
+    /// The record was not `configuring` (a delete overtook the change).
+    Skipped {
+        state: InstanceState,
+    },
+    Refused {
+        reason: String,
+    },
+}

@@ -13,17 +13,18 @@ use tracing::field::Empty;
 use uuid::Uuid;
 
 use crate::activity_types::{
-    CheckHealthInput, DeployInstanceInput, DestroyInstanceInput, ExpireBackupsInput,
-    FinishBackupInput, InstanceRef, MarkFailedInput, MarkRunningInput, MovePrimaryInput,
-    OperateInput, ProvisionInstanceInput, RecordHealthInput, RemoveBackupInput, ReserveBackupInput,
-    ReserveInstanceInput, RestoreInstanceInput, TakeBackupInput, TransitionInput, WatchInput,
+    ApplySettingsInput, CheckHealthInput, DeployInstanceInput, DestroyInstanceInput,
+    ExpireBackupsInput, FinishBackupInput, InstanceRef, MarkFailedInput, MarkRunningInput,
+    MovePrimaryInput, OperateInput, ProvisionInstanceInput, RecordHealthInput, RemoveBackupInput,
+    ReserveBackupInput, ReserveInstanceInput, RestoreInstanceInput, TakeBackupInput,
+    TransitionInput, WatchInput,
 };
 use crate::domain::InstanceName;
 use crate::names::instance_ids;
 use crate::types::{
-    BackupInput, BackupScheduleInput, CreateInstanceInput, DeleteBackupInput, DeleteInstanceInput,
-    HistoryPrunerInput, InstanceActorInput, OperationInput, SuperuserAccessInput, SwitchoverInput,
-    WarmPoolInput, v1_1, v1_2,
+    BackupInput, BackupScheduleInput, ConfigureInput, CreateInstanceInput, DeleteBackupInput,
+    DeleteInstanceInput, HistoryPrunerInput, InstanceActorInput, OperationInput,
+    SuperuserAccessInput, SwitchoverInput, WarmPoolInput, v1_1, v1_2,
 };
 
 /// What an orchestration or activity acts on, as far as its input tells.
@@ -107,6 +108,7 @@ named_by! {
     CheckHealthInput => name;
     TransitionInput => name;
     OperateInput => name;
+    ApplySettingsInput => name;
     MovePrimaryInput => name;
     WatchInput => name;
     TakeBackupInput => name;
@@ -122,6 +124,12 @@ named_by! {
 }
 
 impl About for SuperuserAccessInput {
+    fn concerns(&self) -> Concerns {
+        self.operation.concerns()
+    }
+}
+
+impl About for ConfigureInput {
     fn concerns(&self) -> Concerns {
         self.operation.concerns()
     }

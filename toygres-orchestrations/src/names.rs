@@ -38,6 +38,8 @@ pub mod orchestrations {
         SWITCHOVER_INSTANCE = "toygres-orchestrations::orchestration::switchover-instance";
         /// Promotes a standby of an instance whose primary failed.
         FAILOVER_INSTANCE = "toygres-orchestrations::orchestration::failover-instance";
+        /// Changes an instance's PostgreSQL parameters.
+        CONFIGURE_INSTANCE = "toygres-orchestrations::orchestration::configure-instance";
     }
 }
 
@@ -83,6 +85,8 @@ pub mod activities {
         MOVE_PRIMARY = "toygres-orchestrations::activity::move-primary";
         /// Since instance-actor 1.2.0: dead standbys started or cloned again.
         REJOIN_STANDBYS = "toygres-orchestrations::activity::rejoin-standbys";
+        /// The tenant's PostgreSQL parameters onto every server of an instance.
+        APPLY_SETTINGS = "toygres-orchestrations::activity::apply-settings";
     }
 }
 
@@ -141,6 +145,7 @@ pub mod versions {
         (DELETE_BACKUP, &[V1_0_0]),
         (SWITCHOVER_INSTANCE, &[V1_0_0]),
         (FAILOVER_INSTANCE, &[V1_0_0, V1_1_0]),
+        (CONFIGURE_INSTANCE, &[V1_0_0]),
     ];
 }
 
@@ -177,16 +182,18 @@ pub mod instance_ids {
         SuperuserAccess,
         Switchover,
         Failover,
+        Configure,
     }
 
     impl RecordOperation {
-        pub const ALL: [Self; 6] = [
+        pub const ALL: [Self; 7] = [
             Self::Stop,
             Self::Start,
             Self::Restart,
             Self::SuperuserAccess,
             Self::Switchover,
             Self::Failover,
+            Self::Configure,
         ];
 
         /// Its word in ids and logs.
@@ -198,6 +205,7 @@ pub mod instance_ids {
                 Self::SuperuserAccess => "superuser-access",
                 Self::Switchover => "switchover",
                 Self::Failover => "failover",
+                Self::Configure => "configure",
             }
         }
     }

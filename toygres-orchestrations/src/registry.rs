@@ -19,7 +19,7 @@ use crate::activities::{self, cms};
 use crate::log_fields::{self, About, Concerns};
 use crate::names::{orchestrations, versions};
 use crate::orchestrations::{
-    backup_instance, backup_schedule, create_instance, create_instance_v1_1_0,
+    backup_instance, backup_schedule, configure_instance, create_instance, create_instance_v1_1_0,
     create_instance_v1_2_0, delete_backup, delete_instance, delete_instance_v1_1_0,
     failover_instance, failover_instance_v1_1_0, history_pruner, instance_actor,
     instance_actor_v1_1_0, instance_actor_v1_2_0, restart_instance, set_superuser_access,
@@ -104,6 +104,7 @@ pub fn activity_registry(deps: Arc<Dependencies>) -> Result<ActivityRegistry, St
     let builder = with_deps!(builder, deps, activities::operate_instance);
     let builder = with_deps!(builder, deps, activities::move_primary);
     let builder = with_deps!(builder, deps, activities::rejoin_standbys);
+    let builder = with_deps!(builder, deps, activities::apply_settings);
     let builder = with_deps!(builder, deps, activities::watch_instance);
     let builder = with_deps!(builder, deps, activities::take_backup);
     let builder = with_deps!(builder, deps, cms::finish_backup);
@@ -221,6 +222,11 @@ pub fn orchestration_registry() -> Result<OrchestrationRegistry, String> {
             orchestrations::FAILOVER_INSTANCE,
             versions::V1_1_0,
             traced(failover_instance_v1_1_0::failover_instance),
+        )
+        .register_versioned_typed(
+            orchestrations::CONFIGURE_INSTANCE,
+            versions::V1_0_0,
+            traced(configure_instance::configure_instance),
         )
         .build_result()
 }

@@ -263,6 +263,29 @@ pub struct SuperuserAccessInput {
     pub enabled: bool,
 }
 
+/// Input of configure-instance: an operation, and every parameter the tenant asked for
+/// (what is not in it goes back to its default).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigureInput {
+    #[serde(flatten)]
+    pub operation: OperationInput,
+    pub settings: toygres_domain::parameters::Settings,
+}
+
+/// Output of configure-instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigureOutput {
+    pub record_id: Uuid,
+    pub name: InstanceName,
+    pub state: crate::domain::InstanceState,
+    /// The parameters whose change needed a restart (none: a reload sufficed).
+    #[serde(default)]
+    pub restarted_for: Vec<String>,
+    /// Parameters the server would not take, with its reason.
+    #[serde(default)]
+    pub not_applied: Vec<String>,
+}
+
 /// Input of switchover-instance: an operation, and the member to move the primary to
 /// (none: the standby with the least lag).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,6 +26,7 @@ pub mod scram;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use toygres_domain::parameters::Settings;
 use toygres_domain::{InstanceName, PostgresVersion, Standbys, StorageSize};
 pub use toygres_domain::{MemberRole, MemberState};
 use uuid::Uuid;
@@ -94,6 +95,17 @@ pub struct InstanceSpec {
     /// Its standbys (none is not written, for the same reason).
     #[serde(default, skip_serializing_if = "Standbys::is_none")]
     pub standbys: Standbys,
+}
+
+/// What applying the tenant's parameters did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedSettings {
+    /// The parameters whose change needed a restart (none: a reload was enough).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restarted_for: Vec<String>,
+    /// Parameters the server would not take, with its reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_applied: Vec<String>,
 }
 
 /// How far an instance is from accepting connections.
@@ -412,6 +424,33 @@ pub trait Platform: Send + Sync {
             self.superuser_access_support()
                 .err()
                 .unwrap_or_else(|| format!("{} cannot change superuser access", self.kind())),
+        ))
+    }
+
+    /// Whether the tenant's PostgreSQL parameters can be changed here: `Err` says why not,
+    /// for the user.
+    fn settings_support(&self) -> Result<(), String> {
+        Err(format!(
+            "PostgreSQL parameters cannot be changed on the {} platform yet",
+            self.kind()
+        ))
+    }
+
+    /// Makes `settings` the tenant's parameters on every server of the instance (those not
+    /// in it go back to their defaults), reloads, and restarts (rolling, with standbys,
+    /// under `restart_token`, as [`Self::restart`]) when a changed parameter needs it.
+    /// Repeatable.
+    async fn apply_settings(
+        &self,
+        _name: &InstanceName,
+        _whose: Whose,
+        _settings: &Settings,
+        _restart_token: &str,
+    ) -> Result<AppliedSettings, PlatformError> {
+        Err(PlatformError::Unsupported(
+            self.settings_support()
+                .err()
+                .unwrap_or_else(|| format!("{} cannot change parameters", self.kind())),
         ))
     }
 

@@ -1,5 +1,5 @@
 //! The day-2 operations on an instance (stop, start, restart, superuser access on or off,
-//! switchover):
+//! switchover, parameters):
 //! what each moves the record to, which orchestration runs it, and how to start that
 //! orchestration. Shared by the API, which starts them, and reconciliation, which starts
 //! one a crash left unstarted.
@@ -8,9 +8,10 @@ use duroxide::Client;
 use toygres_cms::instances::InstanceRecord;
 use toygres_domain::{InstanceName, InstanceState};
 use toygres_orchestrations::names;
-use toygres_orchestrations::names::instance_ids::RecordOperation;
+use toygres_orchestrations::names::instance_ids::{OperationId, RecordOperation};
 use toygres_orchestrations::types::{
-    DEFAULT_READINESS_TIMEOUT_SECS, OperationInput, SuperuserAccessInput, SwitchoverInput,
+    ConfigureInput, DEFAULT_READINESS_TIMEOUT_SECS, OperationInput, SuperuserAccessInput,
+    SwitchoverInput,
 };
 
 /// The operations, and what each needs.
@@ -25,6 +26,8 @@ pub enum InstanceOperation {
     Switchover,
     /// The primary failed: a standby takes over (started by failure detection).
     Failover,
+    /// The tenant's PostgreSQL parameters: which ones are on the record (`settings`).
+    Configure,
 }
 
 impl InstanceOperation {
@@ -37,6 +40,7 @@ impl InstanceOperation {
             Self::SuperuserAccess => RecordOperation::SuperuserAccess,
             Self::Switchover => RecordOperation::Switchover,
             Self::Failover => RecordOperation::Failover,
+            Self::Configure => RecordOperation::Configure,
         }
     }
 
@@ -54,21 +58,35 @@ impl InstanceOperation {
             Self::SuperuserAccess => InstanceState::Configuring,
             Self::Switchover => InstanceState::SwitchingOver,
             Self::Failover => InstanceState::FailingOver,
+            Self::Configure => InstanceState::Configuring,
         }
     }
 
-    /// The operation a record in `state` is in the middle of, if any.
-    pub fn running_in(state: InstanceState) -> Option<Self> {
-        [
+    /// The operation `record` is in the middle of, if any: the one its operation's id
+    /// names, when that id is of an operation of the record's state (two operations share
+    /// `configuring`).
+    pub fn running_on(record: &InstanceRecord) -> Option<Self> {
+        let all = [
             Self::Stop,
             Self::Start,
             Self::Restart,
             Self::SuperuserAccess,
             Self::Switchover,
             Self::Failover,
-        ]
-        .into_iter()
-        .find(|operation| operation.state() == state)
+            Self::Configure,
+        ];
+        let named = record
+            .operation_orchestration_id
+            .as_deref()
+            .and_then(|id| id.parse::<OperationId>().ok())
+            .and_then(|id| match id {
+                OperationId::OnRecord { operation, .. } => Some(operation),
+                _ => None,
+            });
+        all.into_iter().find(|operation| {
+            operation.state() == record.state
+                && named.is_none_or(|named| named == operation.record_operation())
+        })
     }
 
     pub fn orchestration(self) -> &'static str {
@@ -79,6 +97,7 @@ impl InstanceOperation {
             Self::SuperuserAccess => names::orchestrations::SET_SUPERUSER_ACCESS,
             Self::Switchover => names::orchestrations::SWITCHOVER_INSTANCE,
             Self::Failover => names::orchestrations::FAILOVER_INSTANCE,
+            Self::Configure => names::orchestrations::CONFIGURE_INSTANCE,
         }
     }
 
@@ -90,6 +109,7 @@ impl InstanceOperation {
             Self::SuperuserAccess => "superuser access changes only on a running instance",
             Self::Switchover => "only a running instance can switch over",
             Self::Failover => "only a running instance fails over",
+            Self::Configure => "parameters change only on a running instance",
         }
     }
 
@@ -108,6 +128,15 @@ impl InstanceOperation {
                     anyhow::anyhow!("record {} names no superuser access to set", record.id)
                 })?;
                 let input = SuperuserAccessInput { operation, enabled };
+                client
+                    .start_orchestration_typed(id, self.orchestration(), input)
+                    .await?;
+            }
+            Self::Configure => {
+                let input = ConfigureInput {
+                    operation,
+                    settings: record.settings.0.clone(),
+                };
                 client
                     .start_orchestration_typed(id, self.orchestration(), input)
                     .await?;

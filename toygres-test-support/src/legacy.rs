@@ -66,6 +66,7 @@ pub async fn make(instances: &Path, name: &str, port: u16) -> LegacyInstance {
                 ("unix_socket_permissions".into(), "0700".into()),
                 ("hba_file".into(), quoted(&hba)),
             ],
+            tenant: Vec::new(),
         })
         .await
         .expect("the earlier release's settings");

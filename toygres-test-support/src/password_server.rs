@@ -51,6 +51,7 @@ impl PasswordServer {
             .configure(&ClusterSettings {
                 port,
                 extra: Vec::new(),
+                tenant: Vec::new(),
             })
             .await
             .expect("configure");
@@ -114,6 +115,7 @@ impl PasswordServer {
                     .iter()
                     .map(|(name, value)| (name.to_string(), value.to_string()))
                     .collect(),
+                tenant: Vec::new(),
             })
             .await
             .expect("configure the pod's server");

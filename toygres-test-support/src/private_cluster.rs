@@ -52,7 +52,11 @@ impl PrivateCluster {
             .map(|(name, value)| (name.to_string(), value.to_string()))
             .collect();
         cluster
-            .configure(&ClusterSettings { port, extra })
+            .configure(&ClusterSettings {
+                port,
+                extra,
+                tenant: Vec::new(),
+            })
             .await
             .expect("configure a test cluster");
         Self {

@@ -1,6 +1,7 @@
 //! One file per subcommand; this one resolves the token and dispatches.
 
 mod backup;
+mod config;
 mod connection_string;
 mod create;
 mod delete;
@@ -63,6 +64,7 @@ pub async fn run(args: Args) -> Result<(), CliError> {
             create::run(&client, format, request).await
         }
         Command::Backup(command) => backup::run(&client, format, command).await,
+        Command::Config(command) => config::run(&client, format, command).await,
         Command::Operations(command) => operations::run(&client, format, command).await,
         Command::Events { name } => history::events(&client, format, &parse_name(&name)?).await,
         Command::Health { name, limit } => {

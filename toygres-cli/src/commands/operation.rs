@@ -1,8 +1,9 @@
 //! `stop|start|restart NAME`, `superuser-access NAME on|off` and `switchover NAME [--to
-//! MEMBER]`, `[--wait] [--timeout SECS]`: one shape, five operations.
+//! MEMBER]` and `config set|reset NAME ...`, `[--wait] [--timeout SECS]`: one shape, six
+//! operations.
 
 use toygres_domain::InstanceName;
-use toygres_domain::api::Accepted;
+use toygres_domain::api::{Accepted, ConfigChangeRequest};
 
 use super::wait;
 use crate::args::{Format, Target};
@@ -17,6 +18,7 @@ pub enum Kind {
     Restart,
     SuperuserAccess { enabled: bool },
     Switchover { to: Option<String> },
+    Configure { change: ConfigChangeRequest },
 }
 
 impl Kind {
@@ -28,6 +30,7 @@ impl Kind {
             Self::SuperuserAccess { enabled: true } => "turning on superuser access of",
             Self::SuperuserAccess { enabled: false } => "turning off superuser access of",
             Self::Switchover { .. } => "switching over",
+            Self::Configure { .. } => "changing the parameters of",
         }
     }
 
@@ -37,7 +40,8 @@ impl Kind {
             Self::Start
             | Self::Restart
             | Self::SuperuserAccess { .. }
-            | Self::Switchover { .. } => Target::Running,
+            | Self::Switchover { .. }
+            | Self::Configure { .. } => Target::Running,
         }
     }
 
@@ -49,6 +53,7 @@ impl Kind {
             Self::Restart => client.operate(name, "restart").await,
             Self::SuperuserAccess { enabled } => client.superuser_access(name, *enabled).await,
             Self::Switchover { to } => client.switchover(name, to.as_deref()).await,
+            Self::Configure { change } => client.change_config(name, change).await,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! it checks what is already done before doing anything, because duroxide runs activities
 //! at least once.
 
+pub mod apply_settings;
 pub mod check_health;
 pub mod cms;
 pub mod delete_instance_resources;

@@ -22,6 +22,8 @@ pub struct ClusterSettings {
     pub port: u16,
     /// Additional `name = value` lines (values already quoted as PostgreSQL wants them).
     pub extra: Vec<(String, String)>,
+    /// The tenant's parameters, written first so the control plane's own lines win.
+    pub tenant: Vec<(String, String)>,
 }
 
 /// How `pg_ctl stop` shuts a server down.
@@ -251,14 +253,17 @@ impl PgCluster {
 
     /// Writes the settings Toygres owns; the rest of `postgresql.conf` is left alone.
     pub async fn configure(&self, settings: &ClusterSettings) -> Result<(), PlatformError> {
-        let mut conf = format!(
-            "# Written by Toygres; rewritten at every deploy.\n\
-             listen_addresses = '127.0.0.1'\n\
+        let mut conf = String::from("# Written by Toygres; rewritten at every deploy.\n");
+        for (name, value) in &settings.tenant {
+            conf.push_str(&format!("{name} = {value}\n"));
+        }
+        conf.push_str(&format!(
+            "listen_addresses = '127.0.0.1'\n\
              port = {}\n\
              unix_socket_directories = ''\n\
              password_encryption = 'scram-sha-256'\n",
             settings.port
-        );
+        ));
         for (name, value) in &settings.extra {
             conf.push_str(&format!("{name} = {value}\n"));
         }

@@ -15,6 +15,7 @@ use super::os_user::{Identity, OsUsers};
 use crate::PlatformError;
 use crate::access::{self, Access};
 use toygres_domain::Standbys;
+use toygres_domain::parameters::Settings;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceFile {
@@ -51,6 +52,9 @@ pub struct InstanceFile {
     /// moves it; 1 is not written).
     #[serde(default = "first_member", skip_serializing_if = "is_first_member")]
     pub primary: u8,
+    /// The tenant's PostgreSQL parameters, written into every server's configuration.
+    #[serde(default, skip_serializing_if = "Settings::is_empty")]
+    pub settings: Settings,
 }
 
 fn first_member() -> u8 {

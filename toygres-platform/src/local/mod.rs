@@ -23,6 +23,7 @@ mod layout;
 mod logins;
 mod members;
 pub mod os_user;
+mod parameters;
 mod pgbackrest_processes;
 pub mod ports;
 mod provision;
@@ -52,11 +53,13 @@ use self::os_user::{Identity, OsUsers, RunAs};
 use self::ports::PortRange;
 use self::warm_pool::WarmPool;
 use super::{
-    Address, BackupSet, Credentials, Deployed, DiskUsage, Endpoint, InstanceSpec, InstanceStatus,
-    Login, Member, Platform, PlatformError, PrimaryHealth, RestoreFrom, Tls, WarmPoolFill, Whose,
+    Address, AppliedSettings, BackupSet, Credentials, Deployed, DiskUsage, Endpoint, InstanceSpec,
+    InstanceStatus, Login, Member, Platform, PlatformError, PrimaryHealth, RestoreFrom, Tls,
+    WarmPoolFill, Whose,
 };
 use crate::access;
 use crate::certificates::CertificateAuthority;
+use toygres_domain::parameters::Settings;
 use toygres_domain::{InstanceName, PostgresVersion};
 
 pub use self::socket_dir::of_earlier_version as socket_dir_of_earlier_version;
@@ -459,6 +462,21 @@ impl Platform for LocalPlatform {
     ) -> Result<(), PlatformError> {
         self.read_file_of(name, whose).await?;
         self.change_superuser_access(name, enabled).await
+    }
+
+    fn settings_support(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn apply_settings(
+        &self,
+        name: &InstanceName,
+        whose: Whose,
+        settings: &Settings,
+        restart_token: &str,
+    ) -> Result<AppliedSettings, PlatformError> {
+        self.apply_parameters(name, whose, settings, restart_token)
+            .await
     }
 
     async fn delete(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError> {

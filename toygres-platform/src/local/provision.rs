@@ -110,6 +110,7 @@ impl LocalPlatform {
                     standbys: spec.standbys,
                     members: Vec::new(),
                     primary: FIRST_MEMBER,
+                    settings: Default::default(),
                 };
                 file.write(layout).await?;
                 Ok(file)
@@ -259,6 +260,11 @@ impl LocalPlatform {
         settings
             .extra
             .extend(self.role_settings(layout, number, file));
+        settings.tenant = file
+            .settings
+            .iter()
+            .map(|(name, value)| (name.to_string(), quoted(value.clone())))
+            .collect();
         cluster.configure(&settings).await
     }
     /// Notes that the instance's server now speaks TLS (it was started with `configure`'s
@@ -303,7 +309,11 @@ impl LocalPlatform {
             ("wal_log_hints".into(), "on".into()),
         ];
         extra.extend(server_tls::settings());
-        ClusterSettings { port, extra }
+        ClusterSettings {
+            port,
+            extra,
+            tenant: Vec::new(),
+        }
     }
 
     /// Makes warm data directories until `size` are ready for the default version.
@@ -368,6 +378,7 @@ impl LocalPlatform {
                     ("listen_addresses".into(), "''".into()),
                     ("unix_socket_directories".into(), quoted),
                 ],
+                tenant: Vec::new(),
             })
             .await?;
         let log = entry.join("premake.log");

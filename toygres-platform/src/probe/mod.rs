@@ -19,6 +19,7 @@ use sqlx::{Connection, Row};
 pub use archiving::Archiving;
 
 use crate::{Credentials, Endpoint, Tls};
+use toygres_domain::parameters::ParameterSetting;
 
 /// What one health probe found.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +53,27 @@ pub async fn vitals(
         latency,
         archiving: Archiving::from_row(&row)?,
     })
+}
+
+/// Every row of the server's `pg_settings`, in one JSON value so one text row carries it.
+const PARAMETERS: &str = "SELECT json_agg(json_build_object(
+        'name', name, 'setting', setting, 'unit', unit, 'vartype', vartype,
+        'context', context, 'source', source, 'min_val', min_val, 'max_val', max_val,
+        'enumvals', enumvals, 'pending_restart', pending_restart) ORDER BY name)::text
+    FROM pg_settings";
+
+/// Logs in (the monitor's login reads every setting: `pg_monitor`) and reads what the
+/// server says about each of its parameters.
+pub async fn parameters(
+    endpoint: &Endpoint,
+    credentials: &Credentials,
+    timeout: Duration,
+) -> Result<Vec<ParameterSetting>, String> {
+    let (row, _) = query_row(endpoint, credentials, PARAMETERS, timeout).await?;
+    match row.as_slice() {
+        [Some(json)] => serde_json::from_str(json).map_err(|e| format!("reading pg_settings: {e}")),
+        other => Err(format!("pg_settings returned {other:?}")),
+    }
 }
 
 /// Runs `sql` (text columns only) and returns its row and how long the login and query

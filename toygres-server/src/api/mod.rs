@@ -111,6 +111,10 @@ pub fn router(state: AppState) -> Router {
             post(instances::switchover::handle),
         )
         .route(
+            "/instances/{name}/config",
+            get(instances::config::show).post(instances::config::change),
+        )
+        .route(
             "/instances/{name}/superuser-access",
             post(instances::superuser_access::handle),
         )

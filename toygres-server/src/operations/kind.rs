@@ -23,6 +23,10 @@ const KINDS: &[(OperationKind, &[&str])] = &[
         OperationKind::Failover,
         &[orchestrations::FAILOVER_INSTANCE],
     ),
+    (
+        OperationKind::Configure,
+        &[orchestrations::CONFIGURE_INSTANCE],
+    ),
     (OperationKind::Backup, &[orchestrations::BACKUP_INSTANCE]),
     (
         OperationKind::BackupSchedule,

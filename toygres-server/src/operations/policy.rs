@@ -72,6 +72,9 @@ pub fn cancel(kind: OperationKind, instance: Option<&str>) -> Cancel {
         OperationKind::Failover => refused(format!(
             "cancelling could leave {name} without a primary, or with two: it ends on its own (failed if no standby can take over)"
         )),
+        OperationKind::Configure => refused(format!(
+            "cancelling could leave {name} between its old and new parameters: it ends on its own; then change them again (toygres-cli config set {name} ...)"
+        )),
     }
 }
 
@@ -94,6 +97,9 @@ pub fn retry(kind: OperationKind, instance: Option<&str>) -> Retry {
         OperationKind::Switchover => {
             refused(format!("ask for it again: toygres-cli switchover {name}"))
         }
+        OperationKind::Configure => refused(format!(
+            "ask for it again: toygres-cli config set {name} NAME=VALUE (the parameters asked for are kept: toygres-cli config show {name})"
+        )),
         OperationKind::Failover => refused(format!(
             "failure detection starts a failover when the primary of a running instance fails; a failed one leaves {name} failed: start it (toygres-cli start {name})"
         )),

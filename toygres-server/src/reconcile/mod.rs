@@ -134,8 +134,8 @@ pub async fn run(cms: &PgPool, client: &Client, settings: &Settings) -> anyhow::
                 let restarted = restart_dead_actor(client, record, health_check_interval_secs);
                 done.actors_restarted += counted(restarted.await, &record.name);
             }
-            state => {
-                if let Some(operation) = InstanceOperation::running_in(state) {
+            _ => {
+                if let Some(operation) = InstanceOperation::running_on(record) {
                     let resumed =
                         resume_operation(client, record, operation, health_check_interval_secs);
                     done.operations_resumed += counted(resumed.await, &record.name);

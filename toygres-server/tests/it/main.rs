@@ -4,6 +4,7 @@
 mod auth;
 mod backup_guard;
 mod bad_input;
+mod config;
 mod console;
 mod crash;
 mod end_to_end;

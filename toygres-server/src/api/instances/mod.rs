@@ -1,6 +1,7 @@
 //! `/api/v1/instances`: one file per operation, plus how a record is shown and how a name
 //! comes out of a URL.
 
+pub mod config;
 pub mod connection;
 pub mod create;
 pub mod delete;

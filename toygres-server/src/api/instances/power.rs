@@ -19,6 +19,7 @@ use toygres_orchestrations::names;
 use uuid::Uuid;
 
 use toygres_domain::InstanceName;
+use toygres_domain::parameters::Settings;
 
 use super::{NamePath, view};
 use crate::api::{ApiError, AppState};
@@ -57,12 +58,14 @@ pub(super) async fn live(app: &AppState, name: &InstanceName) -> Result<Instance
 
 /// What an operation is for, kept with the record so reconciliation can start it again
 /// as asked.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Asked {
     /// Which way a superuser-access change goes.
     pub superuser_access: Option<bool>,
     /// The member a switchover moves the primary to (none: the least lagging standby).
     pub switchover_to: Option<u8>,
+    /// Every PostgreSQL parameter the tenant now asks for.
+    pub settings: Option<Settings>,
 }
 
 /// Moves `record` into `operation`'s state and starts the operation.
@@ -79,6 +82,7 @@ pub(super) async fn operate(
         operation_orchestration_id: Some(&id),
         superuser_access_wanted: asked.superuser_access,
         switchover_to: asked.switchover_to,
+        settings: asked.settings.as_ref(),
         ..Change::default()
     };
     let (to, cms) = (operation.state(), &app.cms);
