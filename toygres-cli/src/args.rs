@@ -96,6 +96,13 @@ pub enum Command {
         /// Commits wait until one standby has them (needs --standbys).
         #[arg(long)]
         sync: bool,
+        /// A label, KEY=VALUE (repeat for more).
+        #[arg(long = "label", value_name = "KEY=VALUE")]
+        labels: Vec<String>,
+        /// Create this many, NAME-1 .. NAME-COUNT, as one batch operation (not with a
+        /// restore).
+        #[arg(long, conflicts_with_all = ["from", "from_backup", "at"])]
+        count: Option<u32>,
         /// Wait until it is running (or failed).
         #[arg(long)]
         wait: bool,
@@ -104,12 +111,31 @@ pub enum Command {
         timeout: u64,
     },
     /// List live instances.
-    List,
+    List {
+        /// Only those whose labels match: team=web, team!=web, "team in (web,db)",
+        /// "team notin (db)", tier, !tier; comma-separated requirements must all hold.
+        #[arg(short = 'l', long = "selector")]
+        selector: Option<String>,
+    },
+    /// Add, change or remove labels of an instance: KEY=VALUE sets, KEY- removes.
+    Label {
+        name: String,
+        #[arg(required = true, value_name = "KEY=VALUE|KEY-")]
+        changes: Vec<String>,
+    },
     /// Show one instance.
     Get { name: String },
-    /// Delete an instance.
+    /// Delete an instance; or several (names, or -l SELECTOR) as one batch operation,
+    /// after asking (unless --yes).
     Delete {
-        name: String,
+        #[arg(required_unless_present = "selector", conflicts_with = "selector")]
+        names: Vec<String>,
+        /// Every live instance whose labels match (as `list -l`).
+        #[arg(short = 'l', long = "selector")]
+        selector: Option<String>,
+        /// Do not ask before deleting several.
+        #[arg(long, short = 'y')]
+        yes: bool,
         /// Wait until it is deleted.
         #[arg(long)]
         wait: bool,

@@ -4,10 +4,11 @@ use reqwest::{Method, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use toygres_domain::api::{
-    Accepted, BackupAccepted, BackupList, BackupView, CaCertificateView, ConfigChangeRequest,
-    ConfigView, ConnectionView, CreateInstanceRequest, ErrorBody, HealthHistory, InstanceEvents,
-    InstanceList, InstanceView, OperationAction, OperationDetail, OperationList, PREFIX,
-    ScheduleRequest, ScheduleView, SuperuserAccessRequest, SwitchoverRequest,
+    Accepted, BackupAccepted, BackupList, BackupView, BatchAccepted, BatchCreateRequest,
+    BatchDeleteRequest, CaCertificateView, ConfigChangeRequest, ConfigView, ConnectionView,
+    CreateInstanceRequest, ErrorBody, HealthHistory, InstanceEvents, InstanceList, InstanceView,
+    LabelsRequest, OperationAction, OperationDetail, OperationList, PREFIX, ScheduleRequest,
+    ScheduleView, SuperuserAccessRequest, SwitchoverRequest,
 };
 use toygres_domain::{OperationKind, OperationStatus};
 use uuid::Uuid;
@@ -86,8 +87,42 @@ impl ApiClient {
         self.send(Method::POST, "/instances", Some(request)).await
     }
 
-    pub async fn list(&self) -> Result<InstanceList, CliError> {
-        self.send::<(), _>(Method::GET, "/instances", None).await
+    pub async fn batch_create(
+        &self,
+        request: &BatchCreateRequest,
+    ) -> Result<BatchAccepted, CliError> {
+        self.send(Method::POST, "/batches/create", Some(request))
+            .await
+    }
+
+    pub async fn batch_delete(
+        &self,
+        request: &BatchDeleteRequest,
+    ) -> Result<BatchAccepted, CliError> {
+        self.send(Method::POST, "/batches/delete", Some(request))
+            .await
+    }
+
+    /// Live instances; with `selector`, those whose labels match it.
+    pub async fn list(&self, selector: Option<&str>) -> Result<InstanceList, CliError> {
+        let path = match selector {
+            Some(selector) => format!("/instances?selector={}", url_escape(selector)),
+            None => "/instances".to_string(),
+        };
+        self.send::<(), _>(Method::GET, &path, None).await
+    }
+
+    pub async fn label(
+        &self,
+        name: &str,
+        change: &LabelsRequest,
+    ) -> Result<InstanceView, CliError> {
+        self.send(
+            Method::POST,
+            &format!("/instances/{name}/labels"),
+            Some(change),
+        )
+        .await
     }
 
     pub async fn get(&self, name: &str) -> Result<InstanceView, CliError> {

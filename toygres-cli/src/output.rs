@@ -62,6 +62,7 @@ pub fn instance_details(i: &InstanceView) {
         ("owner", login(i)),
         ("superuser", superuser_access(i.superuser_access)),
         ("standbys", standbys(i)),
+        ("labels", labels(&i.labels)),
         ("postgres", i.postgres_version.clone()),
         ("storage", format!("{} GiB", i.storage_gb)),
         ("platform", i.platform.clone()),
@@ -190,6 +191,18 @@ pub fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
     for row in rows {
         line(row.iter().map(String::as_str).collect());
     }
+}
+
+/// `team=web, tier=gold`, or `-` for none.
+pub fn labels(labels: &toygres_domain::Labels) -> String {
+    if labels.is_empty() {
+        return "-".into();
+    }
+    labels
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

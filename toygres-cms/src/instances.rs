@@ -9,6 +9,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::{HealthStatus, InstanceState};
+use toygres_domain::Labels;
 use toygres_domain::parameters::Settings;
 use toygres_domain::{DatabaseName, RoleName, Standbys, UnknownText};
 use toygres_platform::{Access, Endpoint, InstanceSpec};
@@ -74,6 +75,7 @@ pub struct InstanceRecord {
     pub switchover_to: Option<i16>,
     /// The PostgreSQL parameters its tenant asked for.
     pub settings: sqlx::types::Json<Settings>,
+    pub labels: sqlx::types::Json<Labels>,
 }
 
 impl InstanceRecord {
@@ -149,7 +151,15 @@ pub async fn reserve(
     platform: &str,
     create_orchestration_id: &str,
 ) -> Result<Uuid, CmsError> {
-    reserve_restored(pool, spec, platform, create_orchestration_id, None).await
+    reserve_restored(
+        pool,
+        spec,
+        platform,
+        create_orchestration_id,
+        None,
+        &Labels::new(),
+    )
+    .await
 }
 
 /// [`reserve`], for an instance whose data comes from `restore_source` (kept with the
@@ -160,6 +170,7 @@ pub async fn reserve_restored(
     platform: &str,
     create_orchestration_id: &str,
     restore_source: Option<&serde_json::Value>,
+    labels: &Labels,
 ) -> Result<Uuid, CmsError> {
     let mut tx = pool.begin().await?;
     let existing: Option<(Uuid, String)> = sqlx::query_as(
@@ -176,8 +187,8 @@ pub async fn reserve_restored(
         "INSERT INTO toygres_cms.instances
              (id, name, state, platform, postgres_version, storage_gb, create_orchestration_id,
               restore_source, owner_role, database_name, superuser_access, standbys,
-              synchronous_standbys)
-         VALUES ($1, $2, 'creating', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+              synchronous_standbys, labels)
+         VALUES ($1, $2, 'creating', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(id)
     .bind(spec.name.as_str())
@@ -191,6 +202,7 @@ pub async fn reserve_restored(
     .bind(spec.access.superuser_access)
     .bind(i16::from(spec.standbys.count()))
     .bind(spec.standbys.synchronous())
+    .bind(sqlx::types::Json(labels))
     .execute(&mut *tx)
     .await;
     match inserted {
@@ -409,7 +421,7 @@ const SELECT_RECORD: &str = "SELECT id, name, state, platform, postgres_version,
         actor_orchestration_id, created_at, updated_at, deleted_at, last_error,
         operation_orchestration_id, restore_source, owner_role, database_name, superuser_access,
         superuser_access_wanted, health_reason, wal_archived_until, standbys,
-        synchronous_standbys, switchover_to, settings
+        synchronous_standbys, switchover_to, settings, labels
      FROM toygres_cms.instances";
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<InstanceRecord>, CmsError> {
@@ -556,4 +568,28 @@ pub async fn events(pool: &PgPool, id: Uuid) -> Result<Vec<InstanceEvent>, CmsEr
     .bind(id)
     .fetch_all(pool)
     .await?)
+}
+
+/// Sets `set` and removes `remove` among the labels of live record `id`, in one statement
+/// (two changes at once both land); the record as it now is, or `None` when it is gone.
+pub async fn change_labels(
+    pool: &PgPool,
+    id: Uuid,
+    set: &Labels,
+    remove: &[String],
+) -> Result<Option<InstanceRecord>, CmsError> {
+    let changed = sqlx::query(
+        "UPDATE toygres_cms.instances SET labels = (labels || $2) - $3::text[],
+             updated_at = clock_timestamp()
+         WHERE id = $1 AND state <> 'deleted'",
+    )
+    .bind(id)
+    .bind(sqlx::types::Json(set))
+    .bind(remove)
+    .execute(pool)
+    .await?;
+    if changed.rows_affected() == 0 {
+        return Ok(None);
+    }
+    get(pool, id).await
 }

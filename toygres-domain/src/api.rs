@@ -48,6 +48,9 @@ pub struct CreateInstanceRequest {
     /// Commits wait until one standby has them (needs standbys; default no).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synchronous: Option<bool>,
+    /// Labels, key → value (Kubernetes' rules).
+    #[serde(default, skip_serializing_if = "crate::Labels::is_empty")]
+    pub labels: crate::Labels,
 }
 
 /// A PostgreSQL major version as `"16"` or `16`.
@@ -106,6 +109,18 @@ pub struct InstanceView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub labels: crate::Labels,
+}
+
+/// `POST /instances/{name}/labels`: labels to add or change, and keys to remove.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelsRequest {
+    #[serde(default, skip_serializing_if = "crate::Labels::is_empty")]
+    pub set: crate::Labels,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<String>,
 }
 
 /// `POST /instances/{name}/switchover`: the member to move the primary to (default: the
@@ -476,4 +491,46 @@ pub struct ParameterView {
     pub needs_restart: bool,
     /// Changed, waiting for a restart.
     pub pending_restart: bool,
+}
+
+/// `POST /api/v1/batches/create`: `count` instances made from `template`, named
+/// `{template.name}-1` .. `{template.name}-{count}`, as one batch operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchCreateRequest {
+    pub count: u32,
+    pub template: CreateInstanceRequest,
+}
+
+/// `POST /api/v1/batches/delete`: the live instances a selector picks, or those named.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchDeleteRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+}
+
+/// A batch accepted: its operation (none when there was nothing to do) and the instances
+/// it acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchAccepted {
+    pub orchestration_id: Option<String>,
+    pub instances: Vec<String>,
+}
+
+/// What a batch operation returns: how each of its instances ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchOutput {
+    pub total: u32,
+    pub succeeded: Vec<crate::InstanceName>,
+    pub failed: Vec<BatchFailure>,
+}
+
+/// An instance of a batch that did not make it, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchFailure {
+    pub name: crate::InstanceName,
+    pub error: String,
 }

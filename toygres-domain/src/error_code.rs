@@ -51,6 +51,9 @@ error_codes! {
     /// A PostgreSQL parameter the instance does not have, a value it would refuse, or
     /// one the control plane keeps to itself.
     InvalidParameter = (400, "invalid_parameter"),
+    /// A label key or value outside Kubernetes' rules, or a label selector that does not
+    /// parse.
+    InvalidLabels = (400, "invalid_labels"),
     /// The platform cannot do this (backups and restores on Kubernetes, for now).
     UnsupportedOnPlatform = (400, "unsupported_on_platform"),
     Unauthorized = (401, "unauthorized"),

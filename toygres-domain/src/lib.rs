@@ -12,6 +12,7 @@
 pub mod api;
 mod error_code;
 mod instance_name;
+mod labels;
 mod member;
 pub mod parameters;
 mod postgres_version;
@@ -22,6 +23,7 @@ mod storage_size;
 
 pub use error_code::ErrorCode;
 pub use instance_name::InstanceName;
+pub use labels::{Labels, Selector, check_label, check_labels};
 pub use member::{MemberRole, MemberState};
 pub use postgres_version::PostgresVersion;
 pub use sql_name::{DatabaseName, RoleName};

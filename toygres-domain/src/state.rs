@@ -217,6 +217,8 @@ text_enum! {
         Failover = "failover",
         /// A change of an instance's PostgreSQL parameters.
         Configure = "configure",
+        /// Many creates or deletes as one operation.
+        Batch = "batch",
         Backup = "backup",
         BackupSchedule = "backup_schedule",
         DeleteBackup = "delete_backup",

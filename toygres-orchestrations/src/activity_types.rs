@@ -457,3 +457,36 @@ pub enum ApplySettingsOutcome {
         reason: String,
     },
 }
+
+/// start-batch-children: these children of a batch, each under its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartChildrenInput {
+    pub children: Vec<crate::types::BatchChild>,
+}
+
+/// How starting one child went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ChildStart {
+    /// Its orchestration runs (started now, or found running or done).
+    Started,
+    /// Nothing left to do (a delete of a record already deleted).
+    AlreadyDone,
+    /// It cannot start (a create whose name another instance took meanwhile).
+    Refused { error: String },
+}
+
+/// batch-progress: where these orchestrations are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressInput {
+    pub orchestration_ids: Vec<String>,
+}
+
+/// How one child orchestration stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ChildStatus {
+    Running,
+    Completed,
+    Failed { error: String },
+}

@@ -22,8 +22,8 @@ use crate::activity_types::{
 use crate::domain::InstanceName;
 use crate::names::instance_ids;
 use crate::types::{
-    BackupInput, BackupScheduleInput, ConfigureInput, CreateInstanceInput, DeleteBackupInput,
-    DeleteInstanceInput, HistoryPrunerInput, InstanceActorInput, OperationInput,
+    BackupInput, BackupScheduleInput, BatchInput, ConfigureInput, CreateInstanceInput,
+    DeleteBackupInput, DeleteInstanceInput, HistoryPrunerInput, InstanceActorInput, OperationInput,
     SuperuserAccessInput, SwitchoverInput, WarmPoolInput, v1_1, v1_2,
 };
 
@@ -126,6 +126,12 @@ named_by! {
 impl About for SuperuserAccessInput {
     fn concerns(&self) -> Concerns {
         self.operation.concerns()
+    }
+}
+
+impl About for BatchInput {
+    fn concerns(&self) -> Concerns {
+        Concerns::Fleet
     }
 }
 

@@ -40,6 +40,8 @@ pub mod orchestrations {
         FAILOVER_INSTANCE = "toygres-orchestrations::orchestration::failover-instance";
         /// Changes an instance's PostgreSQL parameters.
         CONFIGURE_INSTANCE = "toygres-orchestrations::orchestration::configure-instance";
+        /// Many creates or many deletes as one operation.
+        BATCH = "toygres-orchestrations::orchestration::batch";
     }
 }
 
@@ -87,6 +89,9 @@ pub mod activities {
         REJOIN_STANDBYS = "toygres-orchestrations::activity::rejoin-standbys";
         /// The tenant's PostgreSQL parameters onto every server of an instance.
         APPLY_SETTINGS = "toygres-orchestrations::activity::apply-settings";
+        // Batches.
+        START_BATCH_CHILDREN = "toygres-orchestrations::activity::start-batch-children";
+        BATCH_PROGRESS = "toygres-orchestrations::activity::batch-progress";
     }
 }
 
@@ -146,6 +151,7 @@ pub mod versions {
         (SWITCHOVER_INSTANCE, &[V1_0_0]),
         (FAILOVER_INSTANCE, &[V1_0_0, V1_1_0]),
         (CONFIGURE_INSTANCE, &[V1_0_0]),
+        (BATCH, &[V1_0_0]),
     ];
 }
 
@@ -262,6 +268,10 @@ pub mod instance_ids {
         },
         HistoryPruner,
         WarmPool,
+        /// Many creates or deletes as one operation: unique per request.
+        Batch {
+            attempt: Uuid,
+        },
         /// A sub-orchestration of `parent` (`{parent}::{path}`, as duroxide names it).
         Sub {
             parent: Box<OperationId>,
@@ -301,7 +311,7 @@ pub mod instance_ids {
                 | Self::ScheduledBackup { record, .. }
                 | Self::BackupSchedule { record } => Subject::Record(*record),
                 Self::DeleteBackup { backup } => Subject::Backup(*backup),
-                Self::HistoryPruner | Self::WarmPool => Subject::None,
+                Self::HistoryPruner | Self::WarmPool | Self::Batch { .. } => Subject::None,
                 Self::Sub { parent, .. } => parent.subject(),
                 Self::Retry(of) => of.subject(),
             }
@@ -335,6 +345,7 @@ pub mod instance_ids {
                 Self::DeleteBackup { backup } => write!(f, "delete-backup-{backup}"),
                 Self::HistoryPruner => f.write_str(HISTORY_PRUNER),
                 Self::WarmPool => f.write_str(WARM_POOL),
+                Self::Batch { attempt } => write!(f, "batch-{}", attempt.simple()),
                 Self::Sub { parent, path } => write!(f, "{parent}{SUB_SEPARATOR}{path}"),
                 Self::Retry(of) => write!(
                     f,
@@ -423,6 +434,11 @@ pub mod instance_ids {
                 attempt: attempt(rest)?,
             });
         }
+        if let Some(rest) = id.strip_prefix("batch-") {
+            return Some(Batch {
+                attempt: attempt(rest)?,
+            });
+        }
         if let Some(rest) = id.strip_prefix("create-") {
             let (name, rest) = rest.rsplit_once('-')?;
             return Some(Create {
@@ -466,6 +482,10 @@ pub mod instance_ids {
     /// Whether `id` is the id of an instance actor.
     pub fn is_instance_actor(id: &str) -> bool {
         matches!(id.parse(), Ok(OperationId::InstanceActor { .. }))
+    }
+
+    pub fn batch(attempt: Uuid) -> String {
+        OperationId::Batch { attempt }.to_string()
     }
 
     pub fn create_instance(name: &InstanceName, attempt: Uuid) -> String {

@@ -19,11 +19,11 @@ use crate::activities::{self, cms};
 use crate::log_fields::{self, About, Concerns};
 use crate::names::{orchestrations, versions};
 use crate::orchestrations::{
-    backup_instance, backup_schedule, configure_instance, create_instance, create_instance_v1_1_0,
-    create_instance_v1_2_0, delete_backup, delete_instance, delete_instance_v1_1_0,
-    failover_instance, failover_instance_v1_1_0, history_pruner, instance_actor,
-    instance_actor_v1_1_0, instance_actor_v1_2_0, restart_instance, set_superuser_access,
-    start_instance, stop_instance, switchover_instance, warm_pool,
+    backup_instance, backup_schedule, batch, configure_instance, create_instance,
+    create_instance_v1_1_0, create_instance_v1_2_0, delete_backup, delete_instance,
+    delete_instance_v1_1_0, failover_instance, failover_instance_v1_1_0, history_pruner,
+    instance_actor, instance_actor_v1_1_0, instance_actor_v1_2_0, restart_instance,
+    set_superuser_access, start_instance, stop_instance, switchover_instance, warm_pool,
 };
 
 /// Registers `$module::run` under `$module::NAME`, handing it the shared dependencies and
@@ -105,6 +105,7 @@ pub fn activity_registry(deps: Arc<Dependencies>) -> Result<ActivityRegistry, St
     let builder = with_deps!(builder, deps, activities::move_primary);
     let builder = with_deps!(builder, deps, activities::rejoin_standbys);
     let builder = with_deps!(builder, deps, activities::apply_settings);
+    let builder = with_deps!(builder, deps, activities::start_batch_children, fleet);
     let builder = with_deps!(builder, deps, activities::watch_instance);
     let builder = with_deps!(builder, deps, activities::take_backup);
     let builder = with_deps!(builder, deps, cms::finish_backup);
@@ -112,6 +113,15 @@ pub fn activity_registry(deps: Arc<Dependencies>) -> Result<ActivityRegistry, St
     let builder = with_deps!(builder, deps, activities::expire_backups);
     let builder = with_deps!(builder, deps, activities::remove_backup);
     builder
+        .register_typed(activities::batch_progress::NAME, |ctx, input| {
+            let span = log_fields::activity_span(
+                ctx.activity_name(),
+                ctx.instance_id(),
+                &Concerns::Fleet,
+                None,
+            );
+            activities::batch_progress::run(ctx, input).instrument(span)
+        })
         .register_typed(activities::signal_instance_deleted::NAME, |ctx, input| {
             let concerns = About::concerns(&input);
             let span =
@@ -227,6 +237,11 @@ pub fn orchestration_registry() -> Result<OrchestrationRegistry, String> {
             orchestrations::CONFIGURE_INSTANCE,
             versions::V1_0_0,
             traced(configure_instance::configure_instance),
+        )
+        .register_versioned_typed(
+            orchestrations::BATCH,
+            versions::V1_0_0,
+            traced(batch::batch),
         )
         .build_result()
 }

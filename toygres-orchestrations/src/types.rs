@@ -286,6 +286,62 @@ pub struct ConfigureOutput {
     pub not_applied: Vec<String>,
 }
 
+/// Input of batch: many creates or many deletes as one operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchInput {
+    pub children: Vec<BatchChild>,
+    /// How many children may be unfinished at once: the rest wait their turn, so a
+    /// large batch never fills the platform's queue ahead of everybody else's work.
+    pub parallelism: u32,
+}
+
+/// One instance of a batch: what to do to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum BatchChild {
+    /// Reserve a record (with these labels) and start create-instance on it.
+    Create {
+        /// The create's id, made by the API (`create-<name>-<uuid>`).
+        orchestration_id: String,
+        spec: InstanceSpec,
+        #[serde(default, skip_serializing_if = "toygres_domain::Labels::is_empty")]
+        labels: toygres_domain::Labels,
+        health_check_interval_secs: u64,
+        readiness_timeout_secs: u64,
+    },
+    /// Start (or find) the delete of this record, as `DELETE /instances/{name}` does.
+    Delete {
+        /// The record's delete id (always the same for one record).
+        orchestration_id: String,
+        record_id: Uuid,
+        name: InstanceName,
+    },
+}
+
+impl BatchChild {
+    pub fn name(&self) -> &InstanceName {
+        match self {
+            Self::Create { spec, .. } => &spec.name,
+            Self::Delete { name, .. } => name,
+        }
+    }
+
+    /// The id its orchestration runs under.
+    pub fn orchestration_id(&self) -> &str {
+        match self {
+            Self::Create {
+                orchestration_id, ..
+            }
+            | Self::Delete {
+                orchestration_id, ..
+            } => orchestration_id,
+        }
+    }
+}
+
+/// Output of batch: how each child ended (an API shape too: `operations show` prints it).
+pub use toygres_domain::api::{BatchFailure, BatchOutput};
+
 /// Input of switchover-instance: an operation, and the member to move the primary to
 /// (none: the standby with the least lag).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -66,6 +66,11 @@ pub struct Config {
     #[arg(long, env = "TOYGRES_PLATFORM_WORKERS", default_value_t = 4, value_parser = at_least_one())]
     pub platform_workers: usize,
 
+    /// How many creates or deletes of one batch may be under way at once; the rest wait
+    /// their turn, so a large batch never queues ahead of everybody else's work.
+    #[arg(long, env = "TOYGRES_BATCH_PARALLELISM", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_parallelism: u32,
+
     /// Workers for health probes in this process.
     #[arg(long, env = "TOYGRES_HEALTH_WORKERS", default_value_t = 4, value_parser = at_least_one())]
     pub health_workers: usize,

@@ -211,6 +211,7 @@ async fn serve(
         platform: platform.clone(),
         token,
         health_check_interval_secs: config.health_check_interval_secs,
+        batch_parallelism: config.batch_parallelism,
         exporter,
         refusals: Arc::default(),
     };

@@ -2,7 +2,7 @@
 //! [--superuser-access] [--standbys N [--sync]] [--from-backup ID | --from SRC [--at TIME]]
 //! [--wait] [--timeout SECS]`
 
-use toygres_domain::api::{CreateInstanceRequest, VersionField};
+use toygres_domain::api::{BatchCreateRequest, CreateInstanceRequest, VersionField};
 use toygres_domain::{DatabaseName, PostgresVersion, RoleName, Standbys, StorageSize};
 
 use super::{parse_name, wait};
@@ -23,6 +23,8 @@ pub struct Request {
     pub superuser_access: bool,
     pub standbys: Option<u32>,
     pub sync: bool,
+    pub labels: Vec<String>,
+    pub count: Option<u32>,
     pub wait: bool,
     pub timeout: u64,
 }
@@ -42,21 +44,25 @@ pub async fn run(client: &ApiClient, format: Format, request: Request) -> Result
         DatabaseName::parse(database.as_str()).map_err(|e| CliError::Usage(e.0))?;
     }
     Standbys::new(request.standbys.unwrap_or(0), request.sync).map_err(|e| CliError::Usage(e.0))?;
-    let accepted = client
-        .create(&CreateInstanceRequest {
-            name: name.to_string(),
-            postgres_version: request.postgres_version.map(VersionField::Text),
-            storage_gb: request.storage_gb,
-            from_backup: request.from_backup,
-            from_instance: request.from,
-            at: request.at,
-            owner: request.owner,
-            database: request.database,
-            superuser_access: request.superuser_access.then_some(true),
-            standbys: request.standbys,
-            synchronous: request.sync.then_some(true),
-        })
-        .await?;
+    let template = CreateInstanceRequest {
+        name: name.to_string(),
+        postgres_version: request.postgres_version.map(VersionField::Text),
+        storage_gb: request.storage_gb,
+        from_backup: request.from_backup,
+        from_instance: request.from,
+        at: request.at,
+        owner: request.owner,
+        database: request.database,
+        superuser_access: request.superuser_access.then_some(true),
+        standbys: request.standbys,
+        synchronous: request.sync.then_some(true),
+        labels: super::label::pairs(&request.labels)?,
+    };
+    if let Some(count) = request.count {
+        let batch = BatchCreateRequest { count, template };
+        return super::batch::create(client, format, &batch, request.wait, request.timeout).await;
+    }
+    let accepted = client.create(&template).await?;
     if !request.wait {
         match format {
             Format::Json => output::json(&accepted),

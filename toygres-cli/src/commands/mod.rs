@@ -1,12 +1,14 @@
 //! One file per subcommand; this one resolves the token and dispatches.
 
 mod backup;
+mod batch;
 mod config;
 mod connection_string;
 mod create;
 mod delete;
 mod get;
 mod history;
+mod label;
 mod list;
 mod operation;
 mod operations;
@@ -43,6 +45,8 @@ pub async fn run(args: Args) -> Result<(), CliError> {
             superuser_access,
             standbys,
             sync,
+            labels,
+            count,
             wait,
             timeout,
         } => {
@@ -58,6 +62,8 @@ pub async fn run(args: Args) -> Result<(), CliError> {
                 superuser_access,
                 standbys,
                 sync,
+                labels,
+                count,
                 wait,
                 timeout,
             };
@@ -70,13 +76,24 @@ pub async fn run(args: Args) -> Result<(), CliError> {
         Command::Health { name, limit } => {
             history::health(&client, format, &parse_name(&name)?, limit).await
         }
-        Command::List => list::run(&client, format).await,
+        Command::List { selector } => list::run(&client, format, selector.as_deref()).await,
+        Command::Label { name, changes } => {
+            label::run(&client, format, &parse_name(&name)?, &changes).await
+        }
         Command::Get { name } => get::run(&client, format, &parse_name(&name)?).await,
         Command::Delete {
-            name,
+            names,
+            selector,
+            yes,
             wait,
             timeout,
-        } => delete::run(&client, format, &parse_name(&name)?, wait, timeout).await,
+        } => match (names.as_slice(), selector) {
+            ([name], None) => delete::run(&client, format, &parse_name(name)?, wait, timeout).await,
+            (_, selector) => {
+                let chosen = batch::Chosen { names, selector };
+                batch::delete(&client, format, chosen, yes, wait, timeout).await
+            }
+        },
         Command::Stop {
             name,
             wait,

@@ -6,6 +6,7 @@
 //! at least once.
 
 pub mod apply_settings;
+pub mod batch_progress;
 pub mod check_health;
 pub mod cms;
 pub mod delete_instance_resources;
@@ -29,6 +30,7 @@ pub mod rejoin_standbys;
 pub mod remove_backup;
 pub mod restore_instance;
 pub mod signal_instance_deleted;
+pub mod start_batch_children;
 pub mod take_backup;
 pub mod test_connection;
 pub mod watch_instance;

@@ -15,6 +15,7 @@
 
 pub mod backup_instance;
 pub mod backup_schedule;
+pub mod batch;
 pub mod configure_instance;
 pub mod create_instance;
 pub mod create_instance_v1_1_0;

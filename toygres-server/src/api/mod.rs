@@ -7,6 +7,7 @@
 
 mod auth;
 mod backups;
+mod batches;
 mod ca_certificate;
 mod deadline;
 mod error;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub platform: Arc<dyn Platform>,
     pub token: ApiToken,
     pub health_check_interval_secs: u64,
+    /// How many children of a batch may be under way at once.
+    pub batch_parallelism: u32,
     pub exporter: crate::metrics::Exporter,
     /// Requests refused for want of a token, by source (for logging them sparingly).
     pub refusals: Arc<refusals::Refusals>,
@@ -110,6 +113,7 @@ pub fn router(state: AppState) -> Router {
             "/instances/{name}/switchover",
             post(instances::switchover::handle),
         )
+        .route("/instances/{name}/labels", post(instances::labels::handle))
         .route(
             "/instances/{name}/config",
             get(instances::config::show).post(instances::config::change),
@@ -119,6 +123,8 @@ pub fn router(state: AppState) -> Router {
             post(instances::superuser_access::handle),
         )
         .route("/ca-certificate", get(ca_certificate::handle))
+        .route("/batches/create", post(batches::create))
+        .route("/batches/delete", post(batches::delete))
         .route("/instances/{name}/backups", post(backups::create::handle))
         .route(
             "/instances/{name}/backup-schedule",

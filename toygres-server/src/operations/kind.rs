@@ -27,6 +27,7 @@ const KINDS: &[(OperationKind, &[&str])] = &[
         OperationKind::Configure,
         &[orchestrations::CONFIGURE_INSTANCE],
     ),
+    (OperationKind::Batch, &[orchestrations::BATCH]),
     (OperationKind::Backup, &[orchestrations::BACKUP_INSTANCE]),
     (
         OperationKind::BackupSchedule,

@@ -72,6 +72,9 @@ pub fn cancel(kind: OperationKind, instance: Option<&str>) -> Cancel {
         OperationKind::Failover => refused(format!(
             "cancelling could leave {name} without a primary, or with two: it ends on its own (failed if no standby can take over)"
         )),
+        OperationKind::Batch => allowed(
+            "the creates and deletes it started go on; those it had not started yet never start".into(),
+        ),
         OperationKind::Configure => refused(format!(
             "cancelling could leave {name} between its old and new parameters: it ends on its own; then change them again (toygres-cli config set {name} ...)"
         )),
@@ -97,6 +100,9 @@ pub fn retry(kind: OperationKind, instance: Option<&str>) -> Retry {
         OperationKind::Switchover => {
             refused(format!("ask for it again: toygres-cli switchover {name}"))
         }
+        OperationKind::Batch => refused(
+            "ask for it again: a repeated delete finds what is left; a repeated create refuses names already taken".into(),
+        ),
         OperationKind::Configure => refused(format!(
             "ask for it again: toygres-cli config set {name} NAME=VALUE (the parameters asked for are kept: toygres-cli config show {name})"
         )),

@@ -11,6 +11,7 @@ mod end_to_end;
 mod failed_delete;
 mod failover;
 mod fences;
+mod fleets;
 mod kubernetes;
 mod logs;
 mod metrics;

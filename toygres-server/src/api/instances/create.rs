@@ -13,7 +13,7 @@ use toygres_cms::instances::{self, CmsError};
 use toygres_domain::ErrorCode;
 use toygres_domain::api::{Accepted, CreateInstanceRequest};
 use toygres_domain::{
-    DatabaseName, InstanceName, PostgresVersion, RoleName, Standbys, StorageSize,
+    DatabaseName, InstanceName, PostgresVersion, RoleName, Standbys, StorageSize, check_labels,
 };
 use toygres_orchestrations::names;
 use toygres_orchestrations::types::DEFAULT_READINESS_TIMEOUT_SECS;
@@ -30,6 +30,8 @@ pub async fn handle(
     ApiJson(request): ApiJson<CreateInstanceRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let source = restore::source(&app, &request).await?;
+    check_labels(&request.labels).map_err(|e| ApiError::new(ErrorCode::InvalidLabels, e.0))?;
+    let labels = request.labels.clone();
     let spec = validate(&app, request, source.as_ref())?;
     let restore = source.map(|source| source.restore);
     let restore_json = restore
@@ -44,6 +46,7 @@ pub async fn handle(
         app.platform.kind(),
         &orchestration_id,
         restore_json.as_ref(),
+        &labels,
     )
     .await
     .map_err(|error| match error {
@@ -87,7 +90,7 @@ pub async fn handle(
 
 /// The spec of the new instance; a restore runs its source's version (which must be
 /// installed like any other) with its source's owner and database.
-fn validate(
+pub(crate) fn validate(
     app: &AppState,
     request: CreateInstanceRequest,
     source: Option<&restore::Source>,

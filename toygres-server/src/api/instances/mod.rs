@@ -3,10 +3,11 @@
 
 pub mod config;
 pub mod connection;
-pub mod create;
+pub(crate) mod create;
 pub mod delete;
 pub mod get;
 pub mod history;
+pub mod labels;
 pub mod list;
 mod name_path;
 pub mod power;

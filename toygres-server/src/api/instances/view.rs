@@ -38,6 +38,7 @@ pub fn instance(record: &InstanceRecord, health_interval: std::time::Duration) -
             .clone()
             .or_else(|| record.endpoint_database.clone()),
         superuser_access: record.superuser_access,
+        labels: record.labels.0.clone(),
         standbys: record.standbys().count(),
         synchronous: record.standbys().synchronous(),
         members: Vec::new(),

@@ -1,0 +1,127 @@
+//! Fleets through the real server and CLI: labels set at create and changed later,
+//! `list -l` with kubectl's selectors, a batch create as one operation, and a bulk delete
+//! by selector that deletes exactly the selected instances, asks first, and does nothing
+//! more when repeated.
+
+use toygres_domain::api::{InstanceList, InstanceView, OperationDetail};
+use toygres_test_support::server::{ServerOptions, TestServer};
+
+/// The names `list -l selector` prints, sorted.
+async fn selected(server: &TestServer, selector: &str) -> Vec<String> {
+    let list: InstanceList =
+        serde_json::from_str(&server.cli_ok(&["-o", "json", "list", "-l", selector]).await)
+            .unwrap();
+    let mut names: Vec<String> = list.instances.into_iter().map(|i| i.name).collect();
+    names.sort();
+    names
+}
+
+async fn get(server: &TestServer, name: &str) -> InstanceView {
+    serde_json::from_str(&server.cli_ok(&["-o", "json", "get", name]).await).unwrap()
+}
+
+/// The ids of the batch operations, newest first, with their status.
+async fn batches(server: &TestServer) -> Vec<(String, String)> {
+    let list = server
+        .cli_ok(&["operations", "list", "--kind", "batch"])
+        .await;
+    list.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            Some((words.next()?.to_string(), line.to_string()))
+        })
+        .filter(|(id, _)| id.starts_with("batch-"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labels_pick_instances_and_a_bulk_delete_removes_exactly_those() {
+    let server = TestServer::start(ServerOptions::embedded()).await;
+    let created = server
+        .cli_ok(&[
+            "create", "web", "--count", "3", "--label", "team=web", "--wait",
+        ])
+        .await;
+    assert!(created.contains("created 3 of 3"), "{created}");
+    server
+        .cli_ok(&[
+            "create",
+            "db",
+            "--label",
+            "team=db",
+            "--label",
+            "tier=gold",
+            "--wait",
+        ])
+        .await;
+    assert_eq!(get(&server, "web-2").await.labels["team"], "web");
+
+    assert_eq!(
+        selected(&server, "team=web").await,
+        ["web-1", "web-2", "web-3"]
+    );
+    assert_eq!(selected(&server, "team in (web, db)").await.len(), 4);
+    assert_eq!(
+        selected(&server, "!tier").await,
+        ["web-1", "web-2", "web-3"]
+    );
+    assert_eq!(selected(&server, "tier,team!=web").await, ["db"]);
+    let bad = server.cli(&["list", "-l", "team in (web"]).await;
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+
+    let labelled = server
+        .cli_ok(&["label", "db", "tier-", "team=data", "owner=ops"])
+        .await;
+    assert!(labelled.contains("owner=ops, team=data"), "{labelled}");
+    assert_eq!(selected(&server, "team=data").await, ["db"]);
+    assert!(selected(&server, "tier").await.is_empty());
+    let refused = server.cli(&["label", "db", "team_=x"]).await;
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("label key"));
+
+    let unconfirmed = server.cli(&["delete", "-l", "team=web"]).await;
+    assert_eq!(unconfirmed.status.code(), Some(2), "{unconfirmed:?}");
+    assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("--yes"));
+    assert_eq!(
+        selected(&server, "team=web").await.len(),
+        3,
+        "nothing deleted"
+    );
+
+    let deleted = server
+        .cli_ok(&["delete", "-l", "team=web", "--yes", "--wait"])
+        .await;
+    assert!(deleted.contains("deleted 3 of 3"), "{deleted}");
+    assert!(selected(&server, "team=web").await.is_empty());
+    assert_eq!(selected(&server, "team=data").await, ["db"], "untouched");
+    let again = server
+        .cli_ok(&["delete", "-l", "team=web", "--yes", "--wait"])
+        .await;
+    assert!(again.contains("nothing to delete"), "{again}");
+
+    let batches = batches(&server).await;
+    assert_eq!(
+        batches.len(),
+        2,
+        "one create batch, one delete batch: {batches:?}"
+    );
+    assert!(
+        batches.iter().all(|(_, line)| line.contains("completed")),
+        "{batches:?}"
+    );
+    let detail: OperationDetail = serde_json::from_str(
+        &server
+            .cli_ok(&["-o", "json", "operations", "show", &batches[0].0])
+            .await,
+    )
+    .unwrap();
+    let output = detail.output.unwrap();
+    assert_eq!(output["total"], 3);
+    assert_eq!(output["failed"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        detail.summary.step.as_deref(),
+        Some("3 of 3 done, 0 failed, 0 running, 0 waiting")
+    );
+    server.cli_ok(&["delete", "db", "--wait"]).await;
+}
