@@ -74,10 +74,20 @@ pub async fn run(
     report.health_checks_deleted = health::trim(&deps.cms, checked_before, HEALTH_BATCH)
         .await
         .map_err(|e| e.to_string())?;
-    if report != PruneReport::default() {
-        ctx.trace_info(format!("history pruned: {report:?}"));
+    if report == PruneReport::default() {
+        ctx.trace_debug("history pruning found nothing to remove");
+    } else {
+        ctx.trace_info(summary(&report));
     }
     Ok(report)
+}
+
+/// What a pass removed, in words an operator reads at a glance.
+fn summary(report: &PruneReport) -> String {
+    format!(
+        "history pruned: {} old executions, {} finished orchestrations, {} health checks",
+        report.executions_deleted, report.orchestrations_deleted, report.health_checks_deleted
+    )
 }
 
 /// `secs` before now, as time since the Unix epoch.
