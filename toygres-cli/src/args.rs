@@ -191,6 +191,12 @@ pub enum Command {
     /// Back instances up, list backups, schedule them, delete them.
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Print a completion script for a shell: `source <(toygres-cli completion bash)`, or
+    /// save it where the shell loads completions from.
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// See and change an instance's PostgreSQL parameters.
     #[command(subcommand)]
     Config(ConfigCommand),

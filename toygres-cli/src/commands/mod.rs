@@ -2,6 +2,7 @@
 
 mod backup;
 mod batch;
+mod completion;
 mod config;
 mod connection_string;
 mod create;
@@ -23,6 +24,10 @@ use crate::client::ApiClient;
 use crate::error::CliError;
 
 pub async fn run(args: Args) -> Result<(), CliError> {
+    if let Command::Completion { shell } = args.command {
+        completion::print(shell);
+        return Ok(());
+    }
     let token = match (&args.token, &args.token_file) {
         (Some(token), _) => Some(token.clone()),
         (None, Some(file)) => Some(read_token(file)?.ok_or_else(|| {
@@ -70,6 +75,7 @@ pub async fn run(args: Args) -> Result<(), CliError> {
             create::run(&client, format, request).await
         }
         Command::Backup(command) => backup::run(&client, format, command).await,
+        Command::Completion { .. } => Ok(()),
         Command::Config(command) => config::run(&client, format, command).await,
         Command::Operations(command) => operations::run(&client, format, command).await,
         Command::Events { name } => history::events(&client, format, &parse_name(&name)?).await,
