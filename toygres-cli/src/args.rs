@@ -204,6 +204,20 @@ pub enum Command {
     /// server runs, with its steps.
     #[command(subcommand)]
     Operations(OperationsCommand),
+    /// The instance's own PostgreSQL server log: the last lines, or streamed with --follow
+    /// until interrupted.
+    Logs {
+        name: String,
+        /// Keep printing what the server writes, until interrupted.
+        #[arg(short = 'f', long)]
+        follow: bool,
+        /// Only what was written in this last while: 30s, 10m, 2h.
+        #[arg(long, value_parser = crate::duration::parse_secs)]
+        since: Option<u64>,
+        /// How many of the last lines (default 100; with --since, all of that while).
+        #[arg(long)]
+        tail: Option<u32>,
+    },
     /// The state transitions of an instance, oldest first.
     Events { name: String },
     /// The latest health checks of an instance, newest first.

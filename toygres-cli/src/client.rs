@@ -103,6 +103,27 @@ impl ApiClient {
             .await
     }
 
+    /// The instance's server log as it streams in (`follow`: until the server ends it).
+    pub async fn logs(&self, name: &str, query: &LogQuery) -> Result<Response, CliError> {
+        let mut path = format!("/instances/{name}/logs?follow={}", query.follow);
+        if let Some(tail) = query.tail {
+            path.push_str(&format!("&tail={tail}"));
+        }
+        if let Some(since) = query.since_secs {
+            path.push_str(&format!("&since_secs={since}"));
+        }
+        let mut request = self.request(Method::GET, &path);
+        if query.follow {
+            // The stream lasts until it is interrupted: no overall deadline.
+            request = request.timeout(std::time::Duration::from_secs(u32::MAX.into()));
+        }
+        let response = self.execute(request).await?;
+        match response.status().is_success() {
+            true => Ok(response),
+            false => Err(Self::failure(response).await),
+        }
+    }
+
     /// Live instances; with `selector`, those whose labels match it.
     pub async fn list(&self, selector: Option<&str>) -> Result<InstanceList, CliError> {
         let path = match selector {
@@ -359,17 +380,22 @@ impl ApiClient {
     }
 
     async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, CliError> {
-        let status = response.status();
-        if status.is_success() {
+        if response.status().is_success() {
             return response.json().await.map_err(|e| {
                 CliError::Failed(format!("unexpected response from the server: {e}"))
             });
         }
+        Err(Self::failure(response).await)
+    }
+
+    /// The error an unsuccessful `response` stands for.
+    async fn failure(response: Response) -> CliError {
+        let status = response.status();
         let message = match response.json::<ErrorBody>().await {
             Ok(body) => body.message,
             Err(_) => format!("the server answered {status}"),
         };
-        Err(match status {
+        match status {
             StatusCode::UNAUTHORIZED => CliError::Unreachable(format!(
                 "unauthorized: {message} (set --token or TOYGRES_TOKEN)"
             )),
@@ -378,7 +404,7 @@ impl ApiClient {
                 CliError::Usage(message)
             }
             _ => CliError::Failed(message),
-        })
+        }
     }
 }
 
@@ -389,4 +415,12 @@ fn root_cause(error: &dyn std::error::Error) -> String {
         current = source;
     }
     current.to_string()
+}
+
+/// What `logs` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct LogQuery {
+    pub tail: Option<u32>,
+    pub since_secs: Option<u64>,
+    pub follow: bool,
 }

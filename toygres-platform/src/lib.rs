@@ -97,6 +97,31 @@ pub struct InstanceSpec {
     pub standbys: Standbys,
 }
 
+/// Where a read of an instance's server log starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogStart {
+    /// The last lines.
+    Tail { lines: usize },
+    /// What was written after an earlier read.
+    After(LogCursor),
+}
+
+/// Where the next read of a server log starts: the member whose log it is, the file (so a
+/// replaced log is noticed) and the offset in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogCursor {
+    pub member: u8,
+    pub file: u64,
+    pub offset: u64,
+}
+
+/// Whole lines of a server log, and where to read on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRead {
+    pub text: String,
+    pub next: LogCursor,
+}
+
 /// What applying the tenant's parameters did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppliedSettings {
@@ -425,6 +450,20 @@ pub trait Platform: Send + Sync {
                 .err()
                 .unwrap_or_else(|| format!("{} cannot change superuser access", self.kind())),
         ))
+    }
+
+    /// Reads the instance's PostgreSQL server log (its primary's): the last lines, or what
+    /// was written after a cursor an earlier read returned. Bounded: never the whole of a
+    /// large log.
+    async fn read_log(
+        &self,
+        _name: &InstanceName,
+        _start: LogStart,
+    ) -> Result<LogRead, PlatformError> {
+        Err(PlatformError::Unsupported(format!(
+            "the {} platform cannot read an instance's server log yet",
+            self.kind()
+        )))
     }
 
     /// Whether the tenant's PostgreSQL parameters can be changed here: `Err` says why not,

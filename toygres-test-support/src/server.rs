@@ -235,6 +235,16 @@ impl TestServer {
             .expect("wait for toygres-cli")
     }
 
+    /// Starts `toygres-cli ARGS` and leaves it running, its stdout a pipe to read (for
+    /// commands that stream until interrupted). Killed when dropped.
+    pub fn cli_spawn(&self, args: &[&str]) -> tokio::process::Child {
+        self.cli_command(args, Some(&self.token))
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("run toygres-cli")
+    }
+
     fn cli_command(&self, args: &[&str], token: Option<&str>) -> Command {
         let mut command = Command::new(binary("toygres-cli"));
         command

@@ -11,6 +11,7 @@ mod get;
 mod history;
 mod label;
 mod list;
+mod logs;
 mod operation;
 mod operations;
 mod wait;
@@ -78,6 +79,19 @@ pub async fn run(args: Args) -> Result<(), CliError> {
         Command::Completion { .. } => Ok(()),
         Command::Config(command) => config::run(&client, format, command).await,
         Command::Operations(command) => operations::run(&client, format, command).await,
+        Command::Logs {
+            name,
+            follow,
+            since,
+            tail,
+        } => {
+            let query = crate::client::LogQuery {
+                tail,
+                since_secs: since,
+                follow,
+            };
+            logs::run(&client, &parse_name(&name)?, &query).await
+        }
         Command::Events { name } => history::events(&client, format, &parse_name(&name)?).await,
         Command::Health { name, limit } => {
             history::health(&client, format, &parse_name(&name)?, limit).await

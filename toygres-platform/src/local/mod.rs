@@ -30,6 +30,7 @@ mod provision;
 mod restore;
 mod roles;
 mod secret_file;
+mod server_log;
 mod server_tls;
 mod socket_dir;
 mod superuser;
@@ -54,8 +55,8 @@ use self::ports::PortRange;
 use self::warm_pool::WarmPool;
 use super::{
     Address, AppliedSettings, BackupSet, Credentials, Deployed, DiskUsage, Endpoint, InstanceSpec,
-    InstanceStatus, Login, Member, Platform, PlatformError, PrimaryHealth, RestoreFrom, Tls,
-    WarmPoolFill, Whose,
+    InstanceStatus, LogRead, LogStart, Login, Member, Platform, PlatformError, PrimaryHealth,
+    RestoreFrom, Tls, WarmPoolFill, Whose,
 };
 use crate::access;
 use crate::certificates::CertificateAuthority;
@@ -462,6 +463,14 @@ impl Platform for LocalPlatform {
     ) -> Result<(), PlatformError> {
         self.read_file_of(name, whose).await?;
         self.change_superuser_access(name, enabled).await
+    }
+
+    async fn read_log(
+        &self,
+        name: &InstanceName,
+        start: LogStart,
+    ) -> Result<LogRead, PlatformError> {
+        self.read_server_log(name, start).await
     }
 
     fn settings_support(&self) -> Result<(), String> {

@@ -114,6 +114,7 @@ pub fn router(state: AppState) -> Router {
             post(instances::switchover::handle),
         )
         .route("/instances/{name}/labels", post(instances::labels::handle))
+        .route("/instances/{name}/logs", get(instances::logs::handle))
         .route(
             "/instances/{name}/config",
             get(instances::config::show).post(instances::config::change),

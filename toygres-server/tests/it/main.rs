@@ -12,6 +12,7 @@ mod failed_delete;
 mod failover;
 mod fences;
 mod fleets;
+mod instance_logs;
 mod kubernetes;
 mod logs;
 mod metrics;

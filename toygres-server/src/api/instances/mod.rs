@@ -9,6 +9,7 @@ pub mod get;
 pub mod history;
 pub mod labels;
 pub mod list;
+pub mod logs;
 mod name_path;
 pub mod power;
 mod restore;
