@@ -322,7 +322,7 @@ pub enum OperationsCommand {
         #[arg(long)]
         status: Option<toygres_domain::OperationStatus>,
         /// Only those of a kind: create, delete, actor, stop, start, restart,
-        /// superuser_access, switchover, failover, configure, backup, backup_schedule,
+        /// superuser_access, switchover, failover, configure, batch, backup, backup_schedule,
         /// delete_backup, system.
         #[arg(long)]
         kind: Option<toygres_domain::OperationKind>,

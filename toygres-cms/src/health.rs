@@ -161,6 +161,9 @@ pub struct SweptProbe {
     /// key, so an instance gets one row per slot however many servers probe it.
     pub probe_key: String,
     pub probe: Probe,
+    /// When the probe ended: the moment of the check (its row may be written later, with
+    /// a later tick's batch).
+    pub at: DateTime<Utc>,
 }
 
 /// A change of health that [`record_probes`] kept.
@@ -191,11 +194,12 @@ pub async fn record_probes(
     let messages: Vec<Option<String>> = probes.iter().map(|p| p.probe.message.clone()).collect();
     let archived: Vec<Option<DateTime<Utc>>> =
         probes.iter().map(|p| p.probe.wal_archived_until).collect();
+    let ats: Vec<DateTime<Utc>> = probes.iter().map(|p| p.at).collect();
     let rows: Vec<(Uuid, String, String, Option<String>)> = sqlx::query_as(
         "WITH input AS (
              SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bool[], $4::int[], $5::text[],
-                                  $6::text[], $7::timestamptz[])
-                 AS t(id, probe_key, ok, latency_ms, message, status, wal_archived_until)
+                                  $6::text[], $7::timestamptz[], $8::timestamptz[])
+                 AS t(id, probe_key, ok, latency_ms, message, status, wal_archived_until, at)
          ), record AS (
              SELECT i.id, i.health_status FROM toygres_cms.instances i
              WHERE i.id IN (SELECT id FROM input) AND i.state = 'running'
@@ -203,7 +207,7 @@ pub async fn record_probes(
          ), inserted AS (
              INSERT INTO toygres_cms.health_checks
                  (instance_id, checked_at, ok, latency_ms, message, probe_key)
-             SELECT input.id, clock_timestamp(), input.ok, input.latency_ms, input.message,
+             SELECT input.id, input.at, input.ok, input.latency_ms, input.message,
                     input.probe_key
              FROM input JOIN record USING (id)
              ON CONFLICT (instance_id, probe_key) WHERE probe_key IS NOT NULL DO NOTHING
@@ -233,6 +237,7 @@ pub async fn record_probes(
     .bind(messages)
     .bind(statuses)
     .bind(archived)
+    .bind(ats)
     .fetch_all(pool)
     .await?;
     Ok(rows

@@ -11,7 +11,9 @@
 //! its actor (instance-actor 1.2.0), which keeps it.
 //!
 //! A probe that hangs (a frozen server) holds up nobody: its result, whenever it comes, is
-//! written with a later tick's batch, and the instance is not probed again until then. Rows
+//! written with a later tick's batch, and the instance is not probed again until then; a
+//! probe that merely missed its tick's wait (a loaded machine) is taken at the start of
+//! the next tick, so its instance is probed again at once rather than a tick later. Rows
 //! are keyed by the time slot the probe started in, so when several servers sweep, each
 //! instance still gets one row per interval. The control database is read for the list and
 //! written once per tick; when it does not answer, the tick is skipped.
@@ -75,17 +77,20 @@ impl HealthSweep {
         }
     }
 
-    /// One tick: probe, wait for most of the interval at most, record, tell.
+    /// One tick: take the probes that ended after the last tick's wait (so their
+    /// instances are probed again now, not a tick later), probe, wait for most of the
+    /// interval at most, record, tell.
     async fn tick(&mut self) {
+        let late = self.finished();
         match instances::running(&self.deps.cms).await {
             Ok(running) => self.probe(running),
             Err(error) => {
                 tracing::debug!(%error, "health sweep: the instances could not be listed")
             }
         }
-        let (names, probed): (HashMap<Uuid, InstanceName>, Vec<SweptProbe>) = self
-            .collect()
-            .await
+        let mut ended = late;
+        ended.extend(self.collect().await);
+        let (names, probed): (HashMap<Uuid, InstanceName>, Vec<SweptProbe>) = ended
             .into_iter()
             .map(|(name, probe)| ((probe.instance_id, name), probe))
             .unzip();
@@ -131,6 +136,7 @@ impl HealthSweep {
                     instance_id: id,
                     probe_key,
                     probe,
+                    at: chrono::Utc::now(),
                 };
                 (name, probed)
             });
@@ -145,20 +151,38 @@ impl HealthSweep {
         while let Ok(Some(joined)) =
             tokio::time::timeout_at(deadline, self.probes.join_next_with_id()).await
         {
-            match joined {
-                Ok((task, done)) => {
-                    self.probing.remove(&task);
-                    probed.push(done);
-                }
-                Err(failed) => {
-                    if let Some((id, name)) = self.probing.remove(&failed.id()) {
-                        let actor = instance_ids::instance_actor(id);
-                        tracing::error!(instance = %name, orchestration_id = %actor, error = %failed, "health sweep: the probe ended abnormally; probed again next tick");
-                    }
-                }
-            }
+            probed.extend(self.ended(joined));
         }
         probed
+    }
+
+    /// The probes that have ended by now, without waiting.
+    fn finished(&mut self) -> Vec<(InstanceName, SweptProbe)> {
+        let mut probed = Vec::new();
+        while let Some(joined) = self.probes.try_join_next_with_id() {
+            probed.extend(self.ended(joined));
+        }
+        probed
+    }
+
+    /// Frees the instance of a probe task that ended; its result, when it has one.
+    fn ended(
+        &mut self,
+        joined: Result<(tokio::task::Id, (InstanceName, SweptProbe)), tokio::task::JoinError>,
+    ) -> Option<(InstanceName, SweptProbe)> {
+        match joined {
+            Ok((task, done)) => {
+                self.probing.remove(&task);
+                Some(done)
+            }
+            Err(failed) => {
+                if let Some((id, name)) = self.probing.remove(&failed.id()) {
+                    let actor = instance_ids::instance_actor(id);
+                    tracing::error!(instance = %name, orchestration_id = %actor, error = %failed, "health sweep: the probe ended abnormally; probed again next tick");
+                }
+                None
+            }
+        }
     }
 
     /// Queues the change to the instance's actor, which records it in its history.
