@@ -187,8 +187,8 @@ pub async fn reserve_restored(
         "INSERT INTO toygres_cms.instances
              (id, name, state, platform, postgres_version, storage_gb, create_orchestration_id,
               restore_source, owner_role, database_name, superuser_access, standbys,
-              synchronous_standbys, labels)
-         VALUES ($1, $2, 'creating', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+              synchronous_standbys, labels, settings)
+         VALUES ($1, $2, 'creating', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(id)
     .bind(spec.name.as_str())
@@ -203,6 +203,7 @@ pub async fn reserve_restored(
     .bind(i16::from(spec.standbys.count()))
     .bind(spec.standbys.synchronous())
     .bind(sqlx::types::Json(labels))
+    .bind(sqlx::types::Json(&spec.settings))
     .execute(&mut *tx)
     .await;
     match inserted {

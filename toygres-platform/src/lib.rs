@@ -95,6 +95,10 @@ pub struct InstanceSpec {
     /// Its standbys (none is not written, for the same reason).
     #[serde(default, skip_serializing_if = "Standbys::is_none")]
     pub standbys: Standbys,
+    /// The tenant's PostgreSQL parameters it starts with (a restore gets its source's;
+    /// none is not written, for the same reason).
+    #[serde(default, skip_serializing_if = "Settings::is_empty")]
+    pub settings: Settings,
 }
 
 /// Where a read of an instance's server log starts.

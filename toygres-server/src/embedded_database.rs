@@ -60,6 +60,7 @@ impl EmbeddedDatabase {
                 superuser_access: false,
             },
             standbys: Standbys::NONE,
+            settings: Default::default(),
         };
         platform
             .deploy(&spec, Uuid::nil())

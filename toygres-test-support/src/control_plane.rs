@@ -317,6 +317,7 @@ pub fn spec(name: &str) -> InstanceSpec {
         storage: StorageSize::default(),
         access: Access::default(),
         standbys: Standbys::NONE,
+        settings: Default::default(),
     }
 }
 

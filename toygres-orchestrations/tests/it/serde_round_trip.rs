@@ -25,6 +25,7 @@ fn spec() -> InstanceSpec {
         storage: StorageSize::from_gib(20).unwrap(),
         access: Access::default(),
         standbys: Standbys::new(2, true).unwrap(),
+        settings: Default::default(),
     }
 }
 

@@ -110,7 +110,7 @@ impl LocalPlatform {
                     standbys: spec.standbys,
                     members: Vec::new(),
                     primary: FIRST_MEMBER,
-                    settings: Default::default(),
+                    settings: spec.settings.clone(),
                 };
                 file.write(layout).await?;
                 Ok(file)

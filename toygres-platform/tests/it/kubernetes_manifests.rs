@@ -86,6 +86,7 @@ fn every_object_the_platform_builds_is_valid() {
                 storage: StorageSize::from_gib(gib).unwrap(),
                 access: Access::default(),
                 standbys: Default::default(),
+                settings: Default::default(),
             };
             let stem = format!("{}", spec.name);
             let passwords = objects::Passwords {
@@ -160,6 +161,7 @@ fn the_validator_rejects_what_strict_mode_should() {
         storage: StorageSize::default(),
         access: Access::default(),
         standbys: Default::default(),
+        settings: Default::default(),
     };
     let mut object = serde_json::to_value(objects::stateful_set(
         &KubernetesConfig::default(),

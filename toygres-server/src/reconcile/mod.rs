@@ -204,6 +204,7 @@ async fn start_orphaned_create(
         storage: StorageSize::from_gib(record.storage_gb.try_into()?)?,
         access: record.access(),
         standbys: record.standbys(),
+        settings: record.settings.0.clone(),
     };
     let restore = record
         .restore_source

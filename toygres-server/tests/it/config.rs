@@ -1,8 +1,8 @@
 //! PostgreSQL parameters as an operation, through the real server and CLI: a reloadable
 //! one takes effect without a restart, one that needs a restart gets exactly that (rolling,
-//! on every member), a reset goes back to the default, bad values and the control plane's
-//! own parameters are refused and change nothing, and a server killed during a change
-//! finishes it once.
+//! on every member), a reset goes back to the default, a restore gets its source's, bad
+//! values and the control plane's own parameters are refused and change nothing, and a
+//! server killed during a change finishes it once.
 
 use std::time::Duration;
 
@@ -196,6 +196,28 @@ async fn parameters_are_checked_then_reloaded_or_restarted_as_each_needs() {
             .any(|l| l.starts_with("max_connections") && l.contains("needed")),
         "{table}"
     );
+
+    server
+        .cli_ok(&["backup", "create", "tuned", "--wait"])
+        .await;
+    server
+        .cli_ok(&["create", "tuned-copy", "--from", "tuned", "--wait"])
+        .await;
+    assert_eq!(
+        show(&server, "tuned-copy", "statement_timeout").await,
+        "5s",
+        "a restore gets its source's parameters"
+    );
+    assert_eq!(show(&server, "tuned-copy", "max_connections").await, "150");
+    let copied = config(&server, "tuned-copy").await;
+    assert!(
+        copied
+            .parameters
+            .iter()
+            .any(|p| p.name == "statement_timeout" && p.desired.as_deref() == Some("5s")),
+        "{copied:?}"
+    );
+    server.cli_ok(&["delete", "tuned-copy", "--wait"]).await;
     server.cli_ok(&["delete", "tuned", "--wait"]).await;
 }
 

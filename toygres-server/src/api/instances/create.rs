@@ -139,6 +139,9 @@ pub(crate) fn validate(
         storage,
         access,
         standbys,
+        settings: source
+            .map(|source| source.settings.clone())
+            .unwrap_or_default(),
     })
 }
 

@@ -11,6 +11,7 @@ use chrono::Utc;
 use toygres_cms::backups::{self, BackupRecord};
 use toygres_cms::instances;
 use toygres_domain::api::CreateInstanceRequest;
+use toygres_domain::parameters::Settings;
 use toygres_domain::{BackupState, ErrorCode, InstanceName, InstanceState, PostgresVersion};
 use toygres_orchestrations::types::v1_2::Restore;
 use toygres_platform::{Access, RestoreFrom, RestoreTarget};
@@ -27,6 +28,8 @@ pub struct Source {
     pub version: PostgresVersion,
     /// The source's owner and database; superuser access when the source had no owner.
     pub access: Access,
+    /// The PostgreSQL parameters its tenant had asked for.
+    pub settings: Settings,
 }
 
 /// The restore a create asks for (with what it implies), or `None`.
@@ -105,6 +108,7 @@ pub async fn source(
         restore,
         version,
         access,
+        settings: source.settings.0.clone(),
     }))
 }
 
