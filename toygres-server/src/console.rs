@@ -50,6 +50,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/operation_table.js", JS),
     asset!("js/operations.js", JS),
     asset!("js/operation.js", JS),
+    asset!("js/labels.js", JS),
 ];
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \

@@ -70,7 +70,8 @@ function query(params) {
 export const api = {
   /** Checks a token without keeping it. */
   check: (token) => call("GET", "/instances", { token }),
-  instances: () => call("GET", "/instances"),
+  /** Live instances; those whose labels match `selector` (kubectl's syntax) when given. */
+  instances: (selector) => call("GET", `/instances${query({ selector })}`),
   instance: (name) => call("GET", `/instances/${segment(name)}`),
   create: (request) => call("POST", "/instances", { body: request }),
   remove: (name) => call("DELETE", `/instances/${segment(name)}`),

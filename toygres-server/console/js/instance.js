@@ -1,10 +1,11 @@
-// One instance's page: what it is and how to reach it, its members when it has standbys,
-// the buttons that change it (the same API calls the CLI makes), its health over time,
-// its state transitions and the operations that acted on it. Refreshes every two seconds
-// while open.
+// One instance's page: what it is and how to reach it, its labels, its members when it
+// has standbys, the buttons that change it (the same API calls the CLI makes), its health
+// over time, its state transitions and the operations that acted on it. Refreshes every
+// two seconds while open.
 
 import { api } from "./api.js";
 import { healthChart } from "./health_chart.js";
+import { labelChips } from "./labels.js";
 import { operationTable } from "./operation_table.js";
 import {
   ago, banner, card, h, link, operationHref, pill, replace, timestamp, toast,
@@ -43,7 +44,7 @@ export function instancePage(main, name) {
     h("div", { class: "grid spaced" },
       card(["Health", h("span", { class: "hint" }, `last ${HEALTH_POINTS} checks`)], chart),
       card("Events", events)),
-        card("Operations", operations),
+    card("Operations", operations),
   );
   const act = (action, button) => runAction(name, action, notice, button);
   let headShows = "";
@@ -176,6 +177,7 @@ function details(instance) {
       h("dt", {}, "PostgreSQL"), h("dd", {}, instance.postgres_version),
       h("dt", {}, "Storage"), h("dd", {}, `${instance.storage_gb} GB on ${instance.platform}`),
       h("dt", {}, "Created"), h("dd", {}, timestamp(instance.created_at)),
+      h("dt", {}, "Labels"), h("dd", { "data-test": "instance-labels" }, labelChips(instance.labels)),
       h("dt", {}, "In progress"), h("dd", {}, inProgress.length
         ? inProgress.map((operation) => h("div", {}, link(operationHref(operation.id), operation.step ?? operation.id)))
         : h("span", { class: "muted-text" }, "nothing")),

@@ -1,15 +1,16 @@
 //! The web console in a real browser (headless Chromium through WebDriver): a wrong token
-//! sees nothing; the right one signs in, creates an instance with the form, sees it become
-//! running, opens its page (endpoint, health chart, events, operations), stops and starts
-//! it with the buttons, switches an instance with a standby over from its members' table,
-//! follows an operation's timeline, and deletes the instance. Each
-//! page is saved as a screenshot under `target/console-screenshots/`. The pages come with
-//! a Content-Security-Policy that forbids inline script and framing.
+//! sees nothing; the right one signs in, creates an instance with labels with the form,
+//! sees it become running, narrows the list with a label selector (kept across a reload;
+//! a bad one shows the server's message), opens its page (endpoint, labels, health chart,
+//! events, operations), stops and starts it with the buttons, switches an instance with a
+//! standby over from its members' table, follows an operation's timeline, and deletes the
+//! instance. Each page is saved as a screenshot under `target/console-screenshots/`. The
+//! pages come with a Content-Security-Policy that forbids inline script and framing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use toygres_test_support::browser::{self, Browser};
 use toygres_test_support::eventually;
 use toygres_test_support::server::{ServerOptions, TestServer};
@@ -38,6 +39,92 @@ async fn sign_in(browser: &Browser, console: &str, token: &str) {
     browser.click_on("[data-test=sign-in]").await;
 }
 
+/// The API's answer to a GET, as the CLI's user would see it: status and JSON body.
+async fn api_get(server: &TestServer, path: &str) -> (reqwest::StatusCode, Value) {
+    let answer = reqwest::Client::new()
+        .get(format!("{}/api/v1{path}", server.url))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (status, answer.json().await.unwrap())
+}
+
+/// Which of these instances the console's list shows now.
+async fn listed(browser: &Browser, names: &[&str]) -> Vec<bool> {
+    let script = "return arguments[0].map((name) => \
+                  document.querySelector(`[data-instance=\"${name}\"]`) !== null);";
+    let shown = browser.execute(script, vec![json!(names)]).await;
+    serde_json::from_value(shown).unwrap()
+}
+
+async fn type_selector(browser: &Browser, selector: &str) {
+    let field = browser.wait_for("[data-test=filter-selector]").await;
+    browser.clear(&field).await;
+    // U+E007 is WebDriver's Enter key.
+    browser
+        .type_into(&field, &format!("{selector}\u{E007}"))
+        .await;
+}
+
+/// The instances page narrowed by a label selector: only shop (team=web) stays, the
+/// selector rides in the hash and survives a reload, and a selector the server refuses
+/// shows its message.
+async fn filters_by_label(browser: &Browser, server: &TestServer, shots: &Path) {
+    browser
+        .wait_for("[data-instance=shop] [data-label=team]")
+        .await;
+    let chips = browser
+        .execute(
+            "return document.querySelector('[data-instance=shop] [data-test=labels]').innerText;",
+            vec![],
+        )
+        .await;
+    assert!(
+        chips.as_str().unwrap().contains("team=web") && chips.as_str().unwrap().contains("tier=db"),
+        "{chips}"
+    );
+    type_selector(browser, "team=web").await;
+    eventually("only shop listed", Duration::from_secs(10), || async {
+        (listed(browser, &["shop", "ledger"]).await == [true, false]).then_some(())
+    })
+    .await;
+    let hash = browser.execute("return location.hash;", vec![]).await;
+    assert_eq!(hash, "#/instances?selector=team%3Dweb");
+    browser
+        .screenshot(&shots.join("instances-selected.png"))
+        .await;
+
+    browser.execute("location.reload();", vec![]).await;
+    browser.wait_for("[data-instance=shop]").await;
+    let kept = "return document.querySelector('[data-test=filter-selector]').value;";
+    assert_eq!(browser.execute(kept, vec![]).await, "team=web");
+    assert_eq!(listed(browser, &["shop", "ledger"]).await, [true, false]);
+
+    type_selector(browser, "team!=web,team").await;
+    eventually("only ledger listed", Duration::from_secs(10), || async {
+        (listed(browser, &["shop", "ledger"]).await == [false, true]).then_some(())
+    })
+    .await;
+
+    let bad = "team in (web";
+    let (status, refusal) = api_get(server, "/instances?selector=team%20in%20(web").await;
+    assert_eq!(status, 400, "{refusal}");
+    assert_eq!(refusal["error"], "invalid_labels");
+    type_selector(browser, bad).await;
+    browser
+        .wait_for_text(refusal["message"].as_str().unwrap())
+        .await;
+    assert_eq!(listed(browser, &["shop", "ledger"]).await, [false, false]);
+
+    browser.click_on("[data-test=nav-instances]").await;
+    eventually("the whole fleet again", Duration::from_secs(10), || async {
+        (listed(browser, &["shop", "ledger"]).await == [true, true]).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_runs_an_instance_from_the_console() {
     if !browser::installed() {
@@ -50,7 +137,15 @@ async fn an_operator_runs_an_instance_from_the_console() {
     })
     .await;
     server
-        .cli_ok(&["create", "ledger", "--standbys", "1", "--wait"])
+        .cli_ok(&[
+            "create",
+            "ledger",
+            "--standbys",
+            "1",
+            "--label",
+            "team=payments",
+            "--wait",
+        ])
         .await;
     let shots = screenshots();
     let console = format!("{}/console/", server.url);
@@ -116,6 +211,8 @@ async fn an_operator_runs_an_instance_from_the_console() {
     browser.click_on("[data-test=new-instance]").await;
     let name = browser.wait_for("[data-test=new-name]").await;
     browser.type_into(&name, "shop").await;
+    let labels = browser.wait_for("[data-test=new-labels]").await;
+    browser.type_into(&labels, "team=web, tier=db").await;
     browser.click_on("[data-test=create]").await;
     let running = "[data-instance=shop] [data-status=running]";
     eventually("shop to show as running", Duration::from_secs(90), || {
@@ -126,6 +223,7 @@ async fn an_operator_runs_an_instance_from_the_console() {
         .wait_for("[data-instance=shop] [data-status=healthy]")
         .await;
     browser.screenshot(&shots.join("instances.png")).await;
+    filters_by_label(&browser, &server, &shots).await;
 
     browser.click_on("[data-instance=shop] a").await;
     browser.wait_for("[data-test=endpoint]").await;
@@ -153,6 +251,9 @@ async fn an_operator_runs_an_instance_from_the_console() {
         page.contains("creating") && page.contains("PostgreSQL"),
         "{page}"
     );
+    let labels = "return document.querySelector('[data-test=instance-labels]').innerText;";
+    let labels = browser.execute(labels, vec![]).await;
+    assert!(labels.as_str().unwrap().contains("team=web"), "{labels}");
 
     browser.click_on("[data-test=action-stop]").await;
     browser
