@@ -80,6 +80,13 @@ export const api = {
   switchover: (name) => call("POST", `/instances/${segment(name)}/switchover`, { body: {} }),
   events: (name) => call("GET", `/instances/${segment(name)}/events`),
   health: (name, limit) => call("GET", `/instances/${segment(name)}/health${query({ limit })}`),
+  /** The backups of every instance that had this name, newest first. */
+  backups: (name) => call("GET", `/backups${query({ instance: name })}`),
+  backUp: (name) => call("POST", `/instances/${segment(name)}/backups`),
+  schedule: (name) => call("GET", `/instances/${segment(name)}/backup-schedule`),
+  setSchedule: (name, every_secs, keep) =>
+    call("PUT", `/instances/${segment(name)}/backup-schedule`, { body: { every_secs, keep } }),
+  endSchedule: (name) => call("DELETE", `/instances/${segment(name)}/backup-schedule`),
   operations: (filters) => call("GET", `/operations${query(filters)}`),
   operation: (id) => call("GET", `/operations/${segment(id)}`),
   cancel: (id) => call("POST", `/operations/${segment(id)}/cancel`),

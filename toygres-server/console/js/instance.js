@@ -1,9 +1,10 @@
 // One instance's page: what it is and how to reach it, its labels, its members when it
 // has standbys, the buttons that change it (the same API calls the CLI makes), its health
-// over time, its state transitions and the operations that acted on it. Refreshes every
-// two seconds while open.
+// over time, its state transitions, its backups (taken, scheduled, restored from) and the
+// operations that acted on it. Refreshes every two seconds while open.
 
 import { api } from "./api.js";
+import { backupsCard } from "./backups.js";
 import { healthChart } from "./health_chart.js";
 import { labelChips } from "./labels.js";
 import { operationTable } from "./operation_table.js";
@@ -38,12 +39,14 @@ export function instancePage(main, name) {
   const chart = h("div", { class: "card-body chart" });
   const events = h("div", {});
   const operations = h("div", {});
+  const backups = backupsCard(name);
   replace(main,
     h("div", { class: "crumbs" }, link("#/instances", "Instances"), " / ", name),
     head, notice, overview,
     h("div", { class: "grid spaced" },
       card(["Health", h("span", { class: "hint" }, `last ${HEALTH_POINTS} checks`)], chart),
       card("Events", events)),
+    backups.element,
     card("Operations", operations),
   );
   const act = (action, button) => runAction(name, action, notice, button);
@@ -68,6 +71,7 @@ export function instancePage(main, name) {
     replace(overview, details(instance));
     const [health, history, ops] = await Promise.allSettled([
       api.health(name, HEALTH_POINTS), api.events(name), api.operations({ instance: name, limit: 15 }),
+      backups.refresh(instance),
     ]);
     replace(chart, health.status === "fulfilled" ? healthChart(health.value.checks) : failed(health));
     replace(events, history.status === "fulfilled" ? eventList(history.value) : failed(history));

@@ -2,17 +2,21 @@
 //! sees nothing; the right one signs in, creates an instance with labels with the form,
 //! sees it become running, narrows the list with a label selector (kept across a reload;
 //! a bad one shows the server's message), opens its page (endpoint, labels, health chart,
-//! events, operations), stops and starts it with the buttons, switches an instance with a
-//! standby over from its members' table, follows an operation's timeline, and deletes the
-//! instance. Each page is saved as a screenshot under `target/console-screenshots/`. The
-//! pages come with a Content-Security-Policy that forbids inline script and framing.
+//! events, operations), stops and starts it with the buttons, takes a backup,
+//! sets and ends a backup schedule, restores the backup to a moment into a new instance
+//! and sees it run, switches an instance with a standby over from its members' table,
+//! follows an operation's timeline, and deletes the instance. Each page is saved as a
+//! screenshot under `target/console-screenshots/`. The pages come with a
+//! Content-Security-Policy that forbids inline script and framing.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use toygres_test_support::browser::{self, Browser};
 use toygres_test_support::eventually;
+use toygres_test_support::psql::psql;
 use toygres_test_support::server::{ServerOptions, TestServer};
 
 const TOKEN_KEY: &str = "toygres.token";
@@ -123,6 +127,143 @@ async fn filters_by_label(browser: &Browser, server: &TestServer, shots: &Path) 
         (listed(browser, &["shop", "ledger"]).await == [true, true]).then_some(())
     })
     .await;
+}
+
+/// On shop's page: a backup taken with the button shows as completed; a schedule is set
+/// and ended (the API agrees each time); the backup is restored to a moment picked within
+/// its bounds into `restored`, which runs. A restore the server refuses says why.
+async fn backs_up_and_restores(browser: &Browser, server: &TestServer, shots: &Path) {
+    browser
+        .click_on("[data-test=take-backup]:not([disabled])")
+        .await;
+    eventually("a completed backup listed", Duration::from_secs(90), || {
+        browser.find("[data-test=backups] [data-backup] [data-status=completed]")
+    })
+    .await;
+    let (_, list) = api_get(server, "/backups?instance=shop").await;
+    let backups = list["backups"].as_array().unwrap();
+    assert_eq!(backups.len(), 1, "{list}");
+    let backup = &backups[0];
+    assert_eq!(backup["state"], "completed", "{backup}");
+    let id = backup["id"].as_str().unwrap();
+    browser
+        .wait_for(&format!("[data-backup=\"{id}\"] [data-status=completed]"))
+        .await;
+
+    // A schedule: every 2 hours, the newest 3 kept; then none.
+    browser
+        .wait_for("[data-test=schedule-status][data-schedule=none]")
+        .await;
+    let every = browser.wait_for("[data-test=schedule-every]").await;
+    browser.clear(&every).await;
+    browser.type_into(&every, "2").await;
+    browser
+        .click_on("[data-test=schedule-unit] option[value='3600']")
+        .await;
+    let keep = browser.wait_for("[data-test=schedule-keep]").await;
+    browser.clear(&keep).await;
+    browser.type_into(&keep, "3").await;
+    browser.click_on("[data-test=schedule-set]").await;
+    browser
+        .wait_for("[data-test=schedule-status][data-schedule='7200/3']")
+        .await;
+    browser
+        .wait_for_text("Every 2 hours, keeping the newest 3.")
+        .await;
+    let (_, schedule) = api_get(server, "/instances/shop/backup-schedule").await;
+    assert_eq!(
+        schedule["schedule"],
+        json!({ "every_secs": 7200, "keep": 3 }),
+        "{schedule}"
+    );
+    browser.screenshot(&shots.join("backups.png")).await;
+    browser
+        .click_on("[data-test=schedule-end]:not([disabled])")
+        .await;
+    browser
+        .wait_for("[data-test=schedule-status][data-schedule=none]")
+        .await;
+    let (_, schedule) = api_get(server, "/instances/shop/backup-schedule").await;
+    assert!(schedule["schedule"].is_null(), "{schedule}");
+
+    // A table written after the backup and before the moment the restore picks; the
+    // picker's latest moment is a whole second, so a second later is after that.
+    let shop = server.cli_ok(&["connection-string", "shop"]).await;
+    psql(shop.trim(), "CREATE TABLE before_the_moment ()").unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // The restore form, bounded by what can be restored: from the backup's end to now.
+    browser
+        .click_on(&format!(
+            "[data-backup=\"{id}\"] [data-test=restore-backup]"
+        ))
+        .await;
+    let name = browser.wait_for("[data-test=restore-name]").await;
+    let bounds = "const at = document.querySelector('[data-test=restore-at]'); \
+                  return [new Date(at.min).getTime(), new Date(at.max).getTime(), Date.now()];";
+    let bounds: [i64; 3] = serde_json::from_value(browser.execute(bounds, vec![]).await).unwrap();
+    let finished: DateTime<Utc> = backup["finished_at"].as_str().unwrap().parse().unwrap();
+    let finished_ms = finished.timestamp_millis();
+    assert_eq!(
+        bounds[0],
+        finished_ms.div_euclid(1000) * 1000 + if finished_ms % 1000 == 0 { 0 } else { 1000 },
+        "the earliest moment is the backup's end, {finished}: {bounds:?}"
+    );
+    assert!(
+        bounds[0] <= bounds[1] && bounds[1] <= bounds[2] && bounds[2] - bounds[1] < 60_000,
+        "the latest is about now: {bounds:?}"
+    );
+
+    browser.type_into(&name, "ledger").await;
+    browser.click_on("[data-test=restore-submit]").await;
+    browser
+        .wait_for_text(r#"an instance named "ledger" already exists"#)
+        .await;
+    browser.wait_for(".dialog [role=alert]").await;
+    browser.screenshot(&shots.join("restore.png")).await;
+
+    // Written after the moment, this commit is where the replay stops (a replay to a
+    // moment needs a later commit in the archive to know it got there).
+    psql(shop.trim(), "CREATE TABLE after_the_moment ()").unwrap();
+    browser.clear(&name).await;
+    browser.type_into(&name, "restored").await;
+    let latest = "const at = document.querySelector('[data-test=restore-at]'); \
+                  at.value = at.max; at.dispatchEvent(new Event('input', { bubbles: true })); \
+                  return at.value;";
+    let picked = browser.execute(latest, vec![]).await;
+    assert!(!picked.as_str().unwrap().is_empty(), "a moment picked");
+    browser.click_on("[data-test=restore-submit]").await;
+    browser.wait_for_text("Restoring shop into restored").await;
+    let hash = browser.execute("return location.hash;", vec![]).await;
+    assert_eq!(hash, "#/instances/restored");
+    eventually("restored to run", Duration::from_secs(120), || async {
+        let (_, restored) = api_get(server, "/instances/restored").await;
+        assert_ne!(restored["state"], "failed", "{restored}");
+        browser
+            .find("[data-test=state] [data-status=running]")
+            .await
+    })
+    .await;
+    let (_, operation) = api_get(server, "/operations?instance=restored&kind=create").await;
+    let create = operation["operations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, create) = api_get(server, &format!("/operations/{create}")).await;
+    let from = &create["input"]["restore"]["from"];
+    assert_eq!(from["label"], backup["label"], "from the backup: {create}");
+    assert_eq!(
+        from["target"]["to"], "time",
+        "to the moment picked: {create}"
+    );
+    let restored = server.cli_ok(&["connection-string", "restored"]).await;
+    let tables = "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables \
+                  WHERE tablename LIKE '%the_moment'";
+    assert_eq!(
+        psql(restored.trim(), tables).unwrap(),
+        "before_the_moment",
+        "the data as it was at the moment picked"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,6 +411,8 @@ async fn an_operator_runs_an_instance_from_the_console() {
         stopped_and_started.contains("stopped"),
         "{stopped_and_started}"
     );
+
+    backs_up_and_restores(&browser, &server, &shots).await;
 
     // An instance with a standby: its members, and a switchover from the page.
     browser.goto(&format!("{console}#/instances/ledger")).await;
