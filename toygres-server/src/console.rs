@@ -54,6 +54,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/backups.js", JS),
     asset!("js/backup_schedule.js", JS),
     asset!("js/restore.js", JS),
+    asset!("js/parameters.js", JS),
 ];
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \

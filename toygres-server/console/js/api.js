@@ -80,6 +80,8 @@ export const api = {
   switchover: (name) => call("POST", `/instances/${segment(name)}/switchover`, { body: {} }),
   events: (name) => call("GET", `/instances/${segment(name)}/events`),
   health: (name, limit) => call("GET", `/instances/${segment(name)}/health${query({ limit })}`),
+  /** Its running server's parameters that differ from the defaults or were asked for. */
+  config: (name) => call("GET", `/instances/${segment(name)}/config`),
   /** The backups of every instance that had this name, newest first. */
   backups: (name) => call("GET", `/backups${query({ instance: name })}`),
   backUp: (name) => call("POST", `/instances/${segment(name)}/backups`),

@@ -1,13 +1,14 @@
 // One instance's page: what it is and how to reach it, its labels, its members when it
 // has standbys, the buttons that change it (the same API calls the CLI makes), its health
-// over time, its state transitions, its backups (taken, scheduled, restored from) and the
-// operations that acted on it. Refreshes every two seconds while open.
+// over time, its state transitions, its backups (taken, scheduled, restored from), its
+// parameters and the operations that acted on it. Refreshes every two seconds while open.
 
 import { api } from "./api.js";
 import { backupsCard } from "./backups.js";
 import { healthChart } from "./health_chart.js";
 import { labelChips } from "./labels.js";
 import { operationTable } from "./operation_table.js";
+import { parametersCard } from "./parameters.js";
 import {
   ago, banner, card, h, link, operationHref, pill, replace, timestamp, toast,
 } from "./dom.js";
@@ -40,6 +41,7 @@ export function instancePage(main, name) {
   const events = h("div", {});
   const operations = h("div", {});
   const backups = backupsCard(name);
+  const parameters = parametersCard(name);
   replace(main,
     h("div", { class: "crumbs" }, link("#/instances", "Instances"), " / ", name),
     head, notice, overview,
@@ -47,6 +49,7 @@ export function instancePage(main, name) {
       card(["Health", h("span", { class: "hint" }, `last ${HEALTH_POINTS} checks`)], chart),
       card("Events", events)),
     backups.element,
+    parameters.element,
     card("Operations", operations),
   );
   const act = (action, button) => runAction(name, action, notice, button);
@@ -69,6 +72,7 @@ export function instancePage(main, name) {
         h("span", { class: "spacer" }), buttons(instance, act));
     }
     replace(overview, details(instance));
+    parameters.refresh(instance);
     const [health, history, ops] = await Promise.allSettled([
       api.health(name, HEALTH_POINTS), api.events(name), api.operations({ instance: name, limit: 15 }),
       backups.refresh(instance),

@@ -2,7 +2,7 @@
 //! sees nothing; the right one signs in, creates an instance with labels with the form,
 //! sees it become running, narrows the list with a label selector (kept across a reload;
 //! a bad one shows the server's message), opens its page (endpoint, labels, health chart,
-//! events, operations), stops and starts it with the buttons, takes a backup,
+//! events, parameters, operations), stops and starts it with the buttons, takes a backup,
 //! sets and ends a backup schedule, restores the backup to a moment into a new instance
 //! and sees it run, switches an instance with a standby over from its members' table,
 //! follows an operation's timeline, and deletes the instance. Each page is saved as a
@@ -395,6 +395,25 @@ async fn an_operator_runs_an_instance_from_the_console() {
     let labels = "return document.querySelector('[data-test=instance-labels]').innerText;";
     let labels = browser.execute(labels, vec![]).await;
     assert!(labels.as_str().unwrap().contains("team=web"), "{labels}");
+    // Its parameters, read from its server: the port is the one its endpoint names.
+    let port = browser
+        .execute(
+            "return document.querySelector('[data-test=endpoint]').innerText;",
+            vec![],
+        )
+        .await;
+    let port = port
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    browser
+        .wait_for("[data-test=parameters] [data-parameter=port]")
+        .await;
+    let shown = "return document.querySelector('[data-parameter=port] td:nth-child(2)').innerText;";
+    assert_eq!(browser.execute(shown, vec![]).await, json!(port));
 
     browser.click_on("[data-test=action-stop]").await;
     browser
