@@ -50,6 +50,11 @@ static ASSETS: &[Asset] = &[
     asset!("js/operation_table.js", JS),
     asset!("js/operations.js", JS),
     asset!("js/operation.js", JS),
+    asset!("js/labels.js", JS),
+    asset!("js/backups.js", JS),
+    asset!("js/backup_schedule.js", JS),
+    asset!("js/restore.js", JS),
+    asset!("js/parameters.js", JS),
 ];
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \

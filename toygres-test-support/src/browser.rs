@@ -172,6 +172,16 @@ impl Browser {
         .await;
     }
 
+    /// Empties an input, as a reader selecting all and deleting would.
+    pub async fn clear(&self, element: &Element) {
+        self.call(
+            "POST",
+            &format!("/element/{}/clear", element.0),
+            Some(json!({})),
+        )
+        .await;
+    }
+
     /// Waits for `css`, then clicks it; found again if a redraw replaced it meanwhile.
     pub async fn click_on(&self, css: &str) {
         eventually(&format!("a click on {css}"), PAGE_WAIT, || async {

@@ -70,7 +70,8 @@ function query(params) {
 export const api = {
   /** Checks a token without keeping it. */
   check: (token) => call("GET", "/instances", { token }),
-  instances: () => call("GET", "/instances"),
+  /** Live instances; those whose labels match `selector` (kubectl's syntax) when given. */
+  instances: (selector) => call("GET", `/instances${query({ selector })}`),
   instance: (name) => call("GET", `/instances/${segment(name)}`),
   create: (request) => call("POST", "/instances", { body: request }),
   remove: (name) => call("DELETE", `/instances/${segment(name)}`),
@@ -79,6 +80,15 @@ export const api = {
   switchover: (name) => call("POST", `/instances/${segment(name)}/switchover`, { body: {} }),
   events: (name) => call("GET", `/instances/${segment(name)}/events`),
   health: (name, limit) => call("GET", `/instances/${segment(name)}/health${query({ limit })}`),
+  /** Its running server's parameters that differ from the defaults or were asked for. */
+  config: (name) => call("GET", `/instances/${segment(name)}/config`),
+  /** The backups of every instance that had this name, newest first. */
+  backups: (name) => call("GET", `/backups${query({ instance: name })}`),
+  backUp: (name) => call("POST", `/instances/${segment(name)}/backups`),
+  schedule: (name) => call("GET", `/instances/${segment(name)}/backup-schedule`),
+  setSchedule: (name, every_secs, keep) =>
+    call("PUT", `/instances/${segment(name)}/backup-schedule`, { body: { every_secs, keep } }),
+  endSchedule: (name) => call("DELETE", `/instances/${segment(name)}/backup-schedule`),
   operations: (filters) => call("GET", `/operations${query(filters)}`),
   operation: (id) => call("GET", `/operations/${segment(id)}`),
   cancel: (id) => call("POST", `/operations/${segment(id)}/cancel`),

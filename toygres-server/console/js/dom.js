@@ -30,7 +30,7 @@ const TONES = {
   ok: ["running", "healthy", "completed", "streaming"],
   busy: ["creating", "starting", "stopping", "restarting", "deleting", "configuring",
     "switching_over", "failing_over"],
-  warn: ["stale", "degraded", "continued_as_new", "disconnected"],
+  warn: ["stale", "degraded", "continued_as_new", "disconnected", "pending_restart"],
   bad: ["failed", "unhealthy", "not_found", "unreachable"],
 };
 

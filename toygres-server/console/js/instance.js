@@ -1,11 +1,14 @@
-// One instance's page: what it is and how to reach it, its members when it has standbys,
-// the buttons that change it (the same API calls the CLI makes), its health over time,
-// its state transitions and the operations that acted on it. Refreshes every two seconds
-// while open.
+// One instance's page: what it is and how to reach it, its labels, its members when it
+// has standbys, the buttons that change it (the same API calls the CLI makes), its health
+// over time, its state transitions, its backups (taken, scheduled, restored from), its
+// parameters and the operations that acted on it. Refreshes every two seconds while open.
 
 import { api } from "./api.js";
+import { backupsCard } from "./backups.js";
 import { healthChart } from "./health_chart.js";
+import { labelChips } from "./labels.js";
 import { operationTable } from "./operation_table.js";
+import { parametersCard } from "./parameters.js";
 import {
   ago, banner, card, h, link, operationHref, pill, replace, timestamp, toast,
 } from "./dom.js";
@@ -37,13 +40,17 @@ export function instancePage(main, name) {
   const chart = h("div", { class: "card-body chart" });
   const events = h("div", {});
   const operations = h("div", {});
+  const backups = backupsCard(name);
+  const parameters = parametersCard(name);
   replace(main,
     h("div", { class: "crumbs" }, link("#/instances", "Instances"), " / ", name),
     head, notice, overview,
     h("div", { class: "grid spaced" },
       card(["Health", h("span", { class: "hint" }, `last ${HEALTH_POINTS} checks`)], chart),
       card("Events", events)),
-        card("Operations", operations),
+    backups.element,
+    parameters.element,
+    card("Operations", operations),
   );
   const act = (action, button) => runAction(name, action, notice, button);
   let headShows = "";
@@ -65,8 +72,10 @@ export function instancePage(main, name) {
         h("span", { class: "spacer" }), buttons(instance, act));
     }
     replace(overview, details(instance));
+    parameters.refresh(instance);
     const [health, history, ops] = await Promise.allSettled([
       api.health(name, HEALTH_POINTS), api.events(name), api.operations({ instance: name, limit: 15 }),
+      backups.refresh(instance),
     ]);
     replace(chart, health.status === "fulfilled" ? healthChart(health.value.checks) : failed(health));
     replace(events, history.status === "fulfilled" ? eventList(history.value) : failed(history));
@@ -176,6 +185,7 @@ function details(instance) {
       h("dt", {}, "PostgreSQL"), h("dd", {}, instance.postgres_version),
       h("dt", {}, "Storage"), h("dd", {}, `${instance.storage_gb} GB on ${instance.platform}`),
       h("dt", {}, "Created"), h("dd", {}, timestamp(instance.created_at)),
+      h("dt", {}, "Labels"), h("dd", { "data-test": "instance-labels" }, labelChips(instance.labels)),
       h("dt", {}, "In progress"), h("dd", {}, inProgress.length
         ? inProgress.map((operation) => h("div", {}, link(operationHref(operation.id), operation.step ?? operation.id)))
         : h("span", { class: "muted-text" }, "nothing")),

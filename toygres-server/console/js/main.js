@@ -1,6 +1,7 @@
 // The console's entry point: sign-in, the frame around every page, and the router that
 // maps `#/...` to a page. A page is a function that fills an element and returns how to
-// stop it (its polling), called when the reader leaves.
+// stop it (its polling), called when the reader leaves. A page's own state (the instances
+// page's label selector) rides in the hash after `?`.
 
 import { ApiError, api, onUnauthorized, session } from "./api.js";
 import { h, replace } from "./dom.js";
@@ -15,7 +16,7 @@ let signInNotice = null;
 
 const ROUTES = [
   [/^#\/instances\/([^/]+)$/, (main, name) => instancePage(main, name)],
-  [/^#\/instances$/, (main) => instancesPage(main)],
+  [/^#\/instances$/, (main, search) => instancesPage(main, search)],
   [/^#\/operations\/([^/]+)$/, (main, id) => operationPage(main, id)],
   [/^#\/operations$/, (main) => operationsPage(main)],
 ];
@@ -29,16 +30,25 @@ function decoded(segment) {
   }
 }
 
+/** `#/instances?selector=team%3Dweb` as its path and its parameters (a page's state, kept
+ * in the hash so that a reload or a shared link shows the same). */
+function splitQuery(hash) {
+  const at = hash.indexOf("?");
+  if (at < 0) return [hash, new URLSearchParams()];
+  return [hash.slice(0, at), new URLSearchParams(hash.slice(at + 1))];
+}
+
 function route() {
   leave();
   leave = () => {};
   document.querySelectorAll(".backdrop").forEach((dialog) => dialog.remove());
   if (!session.token()) return showSignIn();
   const hash = location.hash || "#/instances";
+  const [path, search] = splitQuery(hash);
   for (const [pattern, page] of ROUTES) {
-    const match = hash.match(pattern);
+    const match = path.match(pattern);
     const segments = match?.slice(1).map(decoded);
-    if (segments && !segments.includes(null)) return showPage(hash, (main) => page(main, ...segments));
+    if (segments && !segments.includes(null)) return showPage(hash, (main) => page(main, ...segments, search));
   }
   location.replace("#/instances");
 }

@@ -1,17 +1,22 @@
 //! The web console in a real browser (headless Chromium through WebDriver): a wrong token
-//! sees nothing; the right one signs in, creates an instance with the form, sees it become
-//! running, opens its page (endpoint, health chart, events, operations), stops and starts
-//! it with the buttons, switches an instance with a standby over from its members' table,
-//! follows an operation's timeline, and deletes the instance. Each
-//! page is saved as a screenshot under `target/console-screenshots/`. The pages come with
-//! a Content-Security-Policy that forbids inline script and framing.
+//! sees nothing; the right one signs in, creates an instance with labels with the form,
+//! sees it become running, narrows the list with a label selector (kept across a reload;
+//! a bad one shows the server's message), opens its page (endpoint, labels, health chart,
+//! events, parameters, operations), stops and starts it with the buttons, takes a backup,
+//! sets and ends a backup schedule, restores the backup to a moment into a new instance
+//! and sees it run, switches an instance with a standby over from its members' table,
+//! follows an operation's timeline, and deletes the instance. Each page is saved as a
+//! screenshot under `target/console-screenshots/`. The pages come with a
+//! Content-Security-Policy that forbids inline script and framing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
 use toygres_test_support::browser::{self, Browser};
 use toygres_test_support::eventually;
+use toygres_test_support::psql::psql;
 use toygres_test_support::server::{ServerOptions, TestServer};
 
 const TOKEN_KEY: &str = "toygres.token";
@@ -38,6 +43,229 @@ async fn sign_in(browser: &Browser, console: &str, token: &str) {
     browser.click_on("[data-test=sign-in]").await;
 }
 
+/// The API's answer to a GET, as the CLI's user would see it: status and JSON body.
+async fn api_get(server: &TestServer, path: &str) -> (reqwest::StatusCode, Value) {
+    let answer = reqwest::Client::new()
+        .get(format!("{}/api/v1{path}", server.url))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (status, answer.json().await.unwrap())
+}
+
+/// Which of these instances the console's list shows now.
+async fn listed(browser: &Browser, names: &[&str]) -> Vec<bool> {
+    let script = "return arguments[0].map((name) => \
+                  document.querySelector(`[data-instance=\"${name}\"]`) !== null);";
+    let shown = browser.execute(script, vec![json!(names)]).await;
+    serde_json::from_value(shown).unwrap()
+}
+
+async fn type_selector(browser: &Browser, selector: &str) {
+    let field = browser.wait_for("[data-test=filter-selector]").await;
+    browser.clear(&field).await;
+    // U+E007 is WebDriver's Enter key.
+    browser
+        .type_into(&field, &format!("{selector}\u{E007}"))
+        .await;
+}
+
+/// The instances page narrowed by a label selector: only shop (team=web) stays, the
+/// selector rides in the hash and survives a reload, and a selector the server refuses
+/// shows its message.
+async fn filters_by_label(browser: &Browser, server: &TestServer, shots: &Path) {
+    browser
+        .wait_for("[data-instance=shop] [data-label=team]")
+        .await;
+    let chips = browser
+        .execute(
+            "return document.querySelector('[data-instance=shop] [data-test=labels]').innerText;",
+            vec![],
+        )
+        .await;
+    assert!(
+        chips.as_str().unwrap().contains("team=web") && chips.as_str().unwrap().contains("tier=db"),
+        "{chips}"
+    );
+    type_selector(browser, "team=web").await;
+    eventually("only shop listed", Duration::from_secs(10), || async {
+        (listed(browser, &["shop", "ledger"]).await == [true, false]).then_some(())
+    })
+    .await;
+    let hash = browser.execute("return location.hash;", vec![]).await;
+    assert_eq!(hash, "#/instances?selector=team%3Dweb");
+    browser
+        .screenshot(&shots.join("instances-selected.png"))
+        .await;
+
+    browser.execute("location.reload();", vec![]).await;
+    browser.wait_for("[data-instance=shop]").await;
+    let kept = "return document.querySelector('[data-test=filter-selector]').value;";
+    assert_eq!(browser.execute(kept, vec![]).await, "team=web");
+    assert_eq!(listed(browser, &["shop", "ledger"]).await, [true, false]);
+
+    type_selector(browser, "team!=web,team").await;
+    eventually("only ledger listed", Duration::from_secs(10), || async {
+        (listed(browser, &["shop", "ledger"]).await == [false, true]).then_some(())
+    })
+    .await;
+
+    let bad = "team in (web";
+    let (status, refusal) = api_get(server, "/instances?selector=team%20in%20(web").await;
+    assert_eq!(status, 400, "{refusal}");
+    assert_eq!(refusal["error"], "invalid_labels");
+    type_selector(browser, bad).await;
+    browser
+        .wait_for_text(refusal["message"].as_str().unwrap())
+        .await;
+    assert_eq!(listed(browser, &["shop", "ledger"]).await, [false, false]);
+
+    browser.click_on("[data-test=nav-instances]").await;
+    eventually("the whole fleet again", Duration::from_secs(10), || async {
+        (listed(browser, &["shop", "ledger"]).await == [true, true]).then_some(())
+    })
+    .await;
+}
+
+/// On shop's page: a backup taken with the button shows as completed; a schedule is set
+/// and ended (the API agrees each time); the backup is restored to a moment picked within
+/// its bounds into `restored`, which runs. A restore the server refuses says why.
+async fn backs_up_and_restores(browser: &Browser, server: &TestServer, shots: &Path) {
+    browser
+        .click_on("[data-test=take-backup]:not([disabled])")
+        .await;
+    eventually("a completed backup listed", Duration::from_secs(90), || {
+        browser.find("[data-test=backups] [data-backup] [data-status=completed]")
+    })
+    .await;
+    let (_, list) = api_get(server, "/backups?instance=shop").await;
+    let backups = list["backups"].as_array().unwrap();
+    assert_eq!(backups.len(), 1, "{list}");
+    let backup = &backups[0];
+    assert_eq!(backup["state"], "completed", "{backup}");
+    let id = backup["id"].as_str().unwrap();
+    browser
+        .wait_for(&format!("[data-backup=\"{id}\"] [data-status=completed]"))
+        .await;
+
+    // A schedule: every 2 hours, the newest 3 kept; then none.
+    browser
+        .wait_for("[data-test=schedule-status][data-schedule=none]")
+        .await;
+    let every = browser.wait_for("[data-test=schedule-every]").await;
+    browser.clear(&every).await;
+    browser.type_into(&every, "2").await;
+    browser
+        .click_on("[data-test=schedule-unit] option[value='3600']")
+        .await;
+    let keep = browser.wait_for("[data-test=schedule-keep]").await;
+    browser.clear(&keep).await;
+    browser.type_into(&keep, "3").await;
+    browser.click_on("[data-test=schedule-set]").await;
+    browser
+        .wait_for("[data-test=schedule-status][data-schedule='7200/3']")
+        .await;
+    browser
+        .wait_for_text("Every 2 hours, keeping the newest 3.")
+        .await;
+    let (_, schedule) = api_get(server, "/instances/shop/backup-schedule").await;
+    assert_eq!(
+        schedule["schedule"],
+        json!({ "every_secs": 7200, "keep": 3 }),
+        "{schedule}"
+    );
+    browser.screenshot(&shots.join("backups.png")).await;
+    browser
+        .click_on("[data-test=schedule-end]:not([disabled])")
+        .await;
+    browser
+        .wait_for("[data-test=schedule-status][data-schedule=none]")
+        .await;
+    let (_, schedule) = api_get(server, "/instances/shop/backup-schedule").await;
+    assert!(schedule["schedule"].is_null(), "{schedule}");
+
+    // A table written after the backup and before the moment the restore picks; the
+    // picker's latest moment is a whole second, so a second later is after that.
+    let shop = server.cli_ok(&["connection-string", "shop"]).await;
+    psql(shop.trim(), "CREATE TABLE before_the_moment ()").unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // The restore form, bounded by what can be restored: from the backup's end to now.
+    browser
+        .click_on(&format!(
+            "[data-backup=\"{id}\"] [data-test=restore-backup]"
+        ))
+        .await;
+    let name = browser.wait_for("[data-test=restore-name]").await;
+    let bounds = "const at = document.querySelector('[data-test=restore-at]'); \
+                  return [new Date(at.min).getTime(), new Date(at.max).getTime(), Date.now()];";
+    let bounds: [i64; 3] = serde_json::from_value(browser.execute(bounds, vec![]).await).unwrap();
+    let finished: DateTime<Utc> = backup["finished_at"].as_str().unwrap().parse().unwrap();
+    let finished_ms = finished.timestamp_millis();
+    assert_eq!(
+        bounds[0],
+        finished_ms.div_euclid(1000) * 1000 + if finished_ms % 1000 == 0 { 0 } else { 1000 },
+        "the earliest moment is the backup's end, {finished}: {bounds:?}"
+    );
+    assert!(
+        bounds[0] <= bounds[1] && bounds[1] <= bounds[2] && bounds[2] - bounds[1] < 60_000,
+        "the latest is about now: {bounds:?}"
+    );
+
+    browser.type_into(&name, "ledger").await;
+    browser.click_on("[data-test=restore-submit]").await;
+    browser
+        .wait_for_text(r#"an instance named "ledger" already exists"#)
+        .await;
+    browser.wait_for(".dialog [role=alert]").await;
+    browser.screenshot(&shots.join("restore.png")).await;
+
+    // Written after the moment, this commit is where the replay stops (a replay to a
+    // moment needs a later commit in the archive to know it got there).
+    psql(shop.trim(), "CREATE TABLE after_the_moment ()").unwrap();
+    browser.clear(&name).await;
+    browser.type_into(&name, "restored").await;
+    let latest = "const at = document.querySelector('[data-test=restore-at]'); \
+                  at.value = at.max; at.dispatchEvent(new Event('input', { bubbles: true })); \
+                  return at.value;";
+    let picked = browser.execute(latest, vec![]).await;
+    assert!(!picked.as_str().unwrap().is_empty(), "a moment picked");
+    browser.click_on("[data-test=restore-submit]").await;
+    browser.wait_for_text("Restoring shop into restored").await;
+    let hash = browser.execute("return location.hash;", vec![]).await;
+    assert_eq!(hash, "#/instances/restored");
+    eventually("restored to run", Duration::from_secs(120), || async {
+        let (_, restored) = api_get(server, "/instances/restored").await;
+        assert_ne!(restored["state"], "failed", "{restored}");
+        browser
+            .find("[data-test=state] [data-status=running]")
+            .await
+    })
+    .await;
+    let (_, operation) = api_get(server, "/operations?instance=restored&kind=create").await;
+    let create = operation["operations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, create) = api_get(server, &format!("/operations/{create}")).await;
+    let from = &create["input"]["restore"]["from"];
+    assert_eq!(from["label"], backup["label"], "from the backup: {create}");
+    assert_eq!(
+        from["target"]["to"], "time",
+        "to the moment picked: {create}"
+    );
+    let restored = server.cli_ok(&["connection-string", "restored"]).await;
+    let tables = "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables \
+                  WHERE tablename LIKE '%the_moment'";
+    assert_eq!(
+        psql(restored.trim(), tables).unwrap(),
+        "before_the_moment",
+        "the data as it was at the moment picked"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_runs_an_instance_from_the_console() {
     if !browser::installed() {
@@ -50,7 +278,15 @@ async fn an_operator_runs_an_instance_from_the_console() {
     })
     .await;
     server
-        .cli_ok(&["create", "ledger", "--standbys", "1", "--wait"])
+        .cli_ok(&[
+            "create",
+            "ledger",
+            "--standbys",
+            "1",
+            "--label",
+            "team=payments",
+            "--wait",
+        ])
         .await;
     let shots = screenshots();
     let console = format!("{}/console/", server.url);
@@ -116,6 +352,8 @@ async fn an_operator_runs_an_instance_from_the_console() {
     browser.click_on("[data-test=new-instance]").await;
     let name = browser.wait_for("[data-test=new-name]").await;
     browser.type_into(&name, "shop").await;
+    let labels = browser.wait_for("[data-test=new-labels]").await;
+    browser.type_into(&labels, "team=web, tier=db").await;
     browser.click_on("[data-test=create]").await;
     let running = "[data-instance=shop] [data-status=running]";
     eventually("shop to show as running", Duration::from_secs(90), || {
@@ -126,6 +364,7 @@ async fn an_operator_runs_an_instance_from_the_console() {
         .wait_for("[data-instance=shop] [data-status=healthy]")
         .await;
     browser.screenshot(&shots.join("instances.png")).await;
+    filters_by_label(&browser, &server, &shots).await;
 
     browser.click_on("[data-instance=shop] a").await;
     browser.wait_for("[data-test=endpoint]").await;
@@ -153,6 +392,28 @@ async fn an_operator_runs_an_instance_from_the_console() {
         page.contains("creating") && page.contains("PostgreSQL"),
         "{page}"
     );
+    let labels = "return document.querySelector('[data-test=instance-labels]').innerText;";
+    let labels = browser.execute(labels, vec![]).await;
+    assert!(labels.as_str().unwrap().contains("team=web"), "{labels}");
+    // Its parameters, read from its server: the port is the one its endpoint names.
+    let port = browser
+        .execute(
+            "return document.querySelector('[data-test=endpoint]').innerText;",
+            vec![],
+        )
+        .await;
+    let port = port
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    browser
+        .wait_for("[data-test=parameters] [data-parameter=port]")
+        .await;
+    let shown = "return document.querySelector('[data-parameter=port] td:nth-child(2)').innerText;";
+    assert_eq!(browser.execute(shown, vec![]).await, json!(port));
 
     browser.click_on("[data-test=action-stop]").await;
     browser
@@ -169,6 +430,8 @@ async fn an_operator_runs_an_instance_from_the_console() {
         stopped_and_started.contains("stopped"),
         "{stopped_and_started}"
     );
+
+    backs_up_and_restores(&browser, &server, &shots).await;
 
     // An instance with a standby: its members, and a switchover from the page.
     browser.goto(&format!("{console}#/instances/ledger")).await;
