@@ -138,6 +138,12 @@ impl LocalPlatform {
         name: &InstanceName,
     ) -> Result<(), PlatformError> {
         let mut connection = self.connect_socket(name).await?;
+        // A commit stamped now: recovery to a moment stops at the first commit after it,
+        // and an idle instance may have written none since the moment asked for.
+        sqlx::query("SELECT txid_current()")
+            .execute(&mut connection)
+            .await
+            .map_err(|e| PlatformError::Failed(format!("marking the WAL of {name}: {e}")))?;
         let segment: String = sqlx::query_scalar("SELECT pg_walfile_name(pg_switch_wal())")
             .fetch_one(&mut connection)
             .await

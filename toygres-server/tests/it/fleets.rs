@@ -1,9 +1,11 @@
 //! Fleets through the real server and CLI: labels set at create and changed later,
-//! `list -l` with kubectl's selectors, a batch create as one operation, and a bulk delete
-//! by selector that deletes exactly the selected instances, asks first, and does nothing
-//! more when repeated.
+//! `list -l` with kubectl's selectors, a batch create as one operation, a bulk delete by
+//! selector that deletes exactly the selected instances, asks first, and does nothing more
+//! when repeated; and a batch of 50 creates that leaves watched instances' health checks
+//! on time.
 
-use toygres_domain::api::{InstanceList, InstanceView, OperationDetail};
+use chrono::{DateTime, Utc};
+use toygres_domain::api::{HealthHistory, InstanceList, InstanceView, OperationDetail};
 use toygres_test_support::server::{ServerOptions, TestServer};
 
 /// The names `list -l selector` prints, sorted.
@@ -124,4 +126,123 @@ async fn labels_pick_instances_and_a_bulk_delete_removes_exactly_those() {
         Some("3 of 3 done, 0 failed, 0 running, 0 waiting")
     );
     server.cli_ok(&["delete", "db", "--wait"]).await;
+}
+
+/// Gaps between the health checks of `name` since `from`, in seconds.
+async fn check_gaps(server: &TestServer, name: &str, from: DateTime<Utc>) -> Vec<f64> {
+    let history: HealthHistory = serde_json::from_str(
+        &server
+            .cli_ok(&["-o", "json", "health", name, "--limit", "500"])
+            .await,
+    )
+    .unwrap();
+    let mut times: Vec<DateTime<Utc>> = history
+        .checks
+        .iter()
+        .map(|check| check.at)
+        .filter(|at| *at >= from)
+        .collect();
+    times.sort();
+    times
+        .windows(2)
+        .map(|pair| (pair[1] - pair[0]).as_seconds_f64())
+        .collect()
+}
+
+/// The load: a batch of 50 creates while 20 instances are watched every 5 s. All
+/// 50 run, none fails, and the batch's throttle keeps the watched instances' health
+/// checks on time (95th percentile of the gaps within 1.2× the interval; the largest gap
+/// is printed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_50_creates_leaves_watched_instances_checked_on_time() {
+    const INTERVAL: f64 = 5.0;
+    let server = TestServer::start(ServerOptions {
+        health_check_interval_secs: INTERVAL as u64,
+        extra_args: std::env::var("BATCH_PARALLELISM")
+            .map(|p| vec!["--batch-parallelism".to_string(), p])
+            .unwrap_or_default(),
+        ..ServerOptions::embedded()
+    })
+    .await;
+    let watched = server
+        .cli_ok(&[
+            "create",
+            "watched",
+            "--count",
+            "20",
+            "--label",
+            "role=watched",
+            "--wait",
+            "--timeout",
+            "600",
+        ])
+        .await;
+    assert!(watched.contains("created 20 of 20"), "{watched}");
+    let from = Utc::now();
+    let started = std::time::Instant::now();
+    let batch = server
+        .cli_ok(&[
+            "create",
+            "burst",
+            "--count",
+            "50",
+            "--label",
+            "role=burst",
+            "--wait",
+            "--timeout",
+            "900",
+        ])
+        .await;
+    eprintln!(
+        "batch of 50 creates beside 20 watched instances: {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(batch.contains("created 50 of 50"), "{batch}");
+    let list: InstanceList = serde_json::from_str(
+        &server
+            .cli_ok(&["-o", "json", "list", "-l", "role=burst"])
+            .await,
+    )
+    .unwrap();
+    assert_eq!(list.instances.len(), 50);
+    assert!(
+        list.instances
+            .iter()
+            .all(|i| i.state == toygres_domain::InstanceState::Running),
+        "all 50 run"
+    );
+
+    let mut gaps = Vec::new();
+    for number in 1..=20 {
+        gaps.extend(check_gaps(&server, &format!("watched-{number}"), from).await);
+    }
+    gaps.sort_by(f64::total_cmp);
+    assert!(
+        gaps.len() >= 20,
+        "the watched instances were checked: {gaps:?}"
+    );
+    let p95 = gaps[gaps.len() * 95 / 100];
+    let max = gaps[gaps.len() - 1];
+    eprintln!(
+        "health gaps of 20 watched instances during the batch: {} gaps, median {:.2} s, p95 {p95:.2} s, max {max:.2} s (interval {INTERVAL} s)",
+        gaps.len(),
+        gaps[gaps.len() / 2]
+    );
+    assert!(
+        p95 <= 1.2 * INTERVAL,
+        "p95 gap {p95:.2} s over 1.2 × {INTERVAL} s"
+    );
+
+    let deleted = server
+        .cli_ok(&[
+            "delete",
+            "-l",
+            "role",
+            "--yes",
+            "--wait",
+            "--timeout",
+            "600",
+        ])
+        .await;
+    assert!(deleted.contains("deleted 70 of 70"), "{deleted}");
 }
