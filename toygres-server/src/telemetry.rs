@@ -2,9 +2,9 @@
 //! install its own otherwise). `RUST_LOG` filters; the format is text or JSON lines.
 //!
 //! Text is for a person watching the log: one short line per event ([`line`]), with the
-//! instance and operation of the span it was written in ([`labels`]). JSON is for
+//! instance and operation of the span it was written in (`labels`). JSON is for
 //! machines and keeps every field. Both leave out pruning passes that removed nothing
-//! unless debug lines are on ([`quiet_passes`]).
+//! unless debug lines are on (`quiet_passes`).
 
 mod labels;
 mod line;

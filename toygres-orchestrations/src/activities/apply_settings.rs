@@ -39,10 +39,13 @@ pub async fn run(
     .map_err(|e| e.to_string())?;
     match fenced {
         Ok(Fenced::Done(applied)) => {
+            let restart = match applied.restarted_for.as_slice() {
+                [] => "no restart needed".to_string(),
+                names => format!("restarted for {}", names.join(", ")),
+            };
             ctx.trace_info(format!(
-                "{} parameters applied, restarted for [{}]",
-                input.settings.len(),
-                applied.restarted_for.join(", ")
+                "the tenant's {} parameter(s) applied; {restart}",
+                input.settings.len()
             ));
             Ok(ApplySettingsOutcome::Applied { applied })
         }

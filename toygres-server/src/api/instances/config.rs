@@ -1,9 +1,10 @@
 //! `/api/v1/instances/{name}/config`: an instance's PostgreSQL parameters.
 //!
 //! `GET` reads the running server's `pg_settings` (with the monitor's login, as the health
-//! probe does) and answers the parameters that differ from PostgreSQL's defaults and those
-//! the tenant asked for, each with where its value comes from and whether a change waits
-//! for a restart.
+//! probe does) and answers the parameters set for the instance (not PostgreSQL's defaults,
+//! not the reading session's own, not the control plane's paths) and those the tenant
+//! asked for, each with where its value comes from and
+//! whether a change waits for a restart.
 //!
 //! `POST` with `{"set": {"work_mem": "64MB"}, "reset": ["statement_timeout"]}` checks every
 //! name and value against that same server's `pg_settings` before anything changes: a
@@ -42,10 +43,9 @@ pub async fn show(
     let parameters = settings
         .into_iter()
         .filter_map(|setting| {
-            let asked = ParameterName::parse(&setting.name)
-                .ok()
-                .and_then(|name| desired.get(&name).cloned());
-            (setting.source != "default" || asked.is_some() || setting.pending_restart)
+            let name = ParameterName::parse(&setting.name).ok()?;
+            let asked = desired.get(&name).cloned();
+            (asked.is_some() || setting.pending_restart || tenants_to_see(&name, &setting))
                 .then(|| view(setting, asked))
         })
         .collect();
@@ -171,6 +171,19 @@ fn known_setting<'a>(
                 format!("unrecognized configuration parameter \"{parameter}\""),
             )
         })
+}
+
+/// A parameter set for the whole instance (not by the reading session, not left at its
+/// default), unless it is one of the control plane's that names a path: where the control
+/// plane keeps its files is not the tenant's business.
+fn tenants_to_see(name: &ParameterName, setting: &ParameterSetting) -> bool {
+    let instance_wide = !matches!(
+        setting.source.as_str(),
+        "default" | "client" | "session" | "override"
+    );
+    let control_plane_path =
+        name.owned_by_control_plane().is_some() && setting.setting.contains('/');
+    instance_wide && !control_plane_path
 }
 
 fn view(setting: ParameterSetting, desired: Option<String>) -> ParameterView {
