@@ -152,8 +152,10 @@ async fn check_gaps(server: &TestServer, name: &str, from: DateTime<Utc>) -> Vec
 /// The load: a batch of 50 creates while 20 instances are watched every 5 s. All
 /// 50 run, none fails, and the batch's throttle keeps the watched instances' health
 /// checks on time (95th percentile of the gaps within 1.2× the interval; the largest gap
-/// is printed).
+/// is printed). Run alone: beside other tests on two cores, their load, not the batch's,
+/// decides the gaps (p95 10.6 s when it ran among the others).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a load test: it measures timing under the load it makes, so it runs alone (scripts/test runs it after the rest)"]
 async fn a_batch_of_50_creates_leaves_watched_instances_checked_on_time() {
     const INTERVAL: f64 = 5.0;
     let server = TestServer::start(ServerOptions {
