@@ -90,7 +90,7 @@ impl HealthSweep {
         }
         let mut ended = late;
         ended.extend(self.collect().await);
-        let (names, probed): (HashMap<Uuid, InstanceName>, Vec<SweptProbe>) = ended
+        let (names, probed): (HashMap<Uuid, InstanceName>, Vec<SweptProbe>) = newest_of_each(ended)
             .into_iter()
             .map(|(name, probe)| ((probe.instance_id, name), probe))
             .unzip();
@@ -205,6 +205,22 @@ impl HealthSweep {
     }
 }
 
+/// Of the probes that ended, the newest of each instance: a probe that missed the last
+/// tick's wait and the one started after it may end in the same tick, and a tick records
+/// one probe per instance (one summary, one change).
+fn newest_of_each(ended: Vec<(InstanceName, SweptProbe)>) -> Vec<(InstanceName, SweptProbe)> {
+    let mut newest: HashMap<Uuid, (InstanceName, SweptProbe)> = HashMap::new();
+    for (name, probe) in ended {
+        match newest.get(&probe.instance_id) {
+            Some((_, kept)) if kept.at >= probe.at => {}
+            _ => {
+                newest.insert(probe.instance_id, (name, probe));
+            }
+        }
+    }
+    newest.into_values().collect()
+}
+
 /// The key of the rows of probes started at `now`: the number of the interval-long slot
 /// since the epoch, and the interval, so sweeps at different intervals never collide.
 fn slot_key(now: SystemTime, interval: Duration) -> String {
@@ -219,6 +235,39 @@ fn slot_key(now: SystemTime, interval: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tick_records_the_newest_probe_of_each_instance() {
+        let probe = |id: Uuid, ok: bool, secs: i64| {
+            let name = InstanceName::parse("shop").unwrap();
+            let probe = SweptProbe {
+                instance_id: id,
+                probe_key: format!("sweep/1000/{secs}"),
+                probe: toygres_cms::health::Probe {
+                    ok,
+                    latency_ms: None,
+                    message: None,
+                    wal_archived_until: None,
+                },
+                at: chrono::DateTime::from_timestamp(secs, 0).unwrap(),
+            };
+            (name, probe)
+        };
+        let (shop, other) = (Uuid::new_v4(), Uuid::new_v4());
+        let kept = newest_of_each(vec![
+            probe(shop, true, 20),
+            probe(shop, false, 10),
+            probe(other, false, 15),
+        ]);
+        let mut kept: Vec<(Uuid, bool)> = kept
+            .into_iter()
+            .map(|(_, p)| (p.instance_id, p.probe.ok))
+            .collect();
+        kept.sort();
+        let mut expected = vec![(shop, true), (other, false)];
+        expected.sort();
+        assert_eq!(kept, expected);
+    }
 
     #[test]
     fn probes_in_one_slot_share_a_key_and_the_next_slot_has_its_own() {
