@@ -22,6 +22,7 @@ pub mod control_plane;
 pub mod database;
 pub mod eventually;
 pub mod fake_platform;
+pub mod kubelet_log;
 pub mod kubernetes;
 pub mod legacy;
 pub mod password_server;

@@ -10,6 +10,9 @@ use toygres_platform::local::os_user;
 
 use crate::scratch;
 
+/// The server's log, in its directory.
+const LOG_FILE: &str = "postgres.log";
+
 /// What a pod of the Kubernetes platform finds in its volumes and environment.
 pub struct PodFiles {
     pub superuser_password: String,
@@ -57,12 +60,17 @@ impl PasswordServer {
             .expect("configure");
         cluster
             .start(
-                &dir.join("postgres.log"),
+                &dir.join(LOG_FILE),
                 Some(std::time::Duration::from_secs(60)),
             )
             .await
             .expect("start");
         Self { cluster, dir, port }
+    }
+
+    /// The server's log (what a container's stderr would be).
+    pub fn log_file(&self) -> std::path::PathBuf {
+        self.dir.join(LOG_FILE)
     }
 
     /// What the official image does with a pod's volumes on an empty data directory, for

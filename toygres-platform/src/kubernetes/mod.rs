@@ -16,6 +16,7 @@
 pub mod config;
 mod errors;
 pub mod objects;
+mod pod_log;
 mod pod_status;
 
 use async_trait::async_trait;
@@ -29,8 +30,8 @@ use serde::de::DeserializeOwned;
 use self::config::{EndpointMode, KubernetesConfig};
 use self::errors::{classify, is_conflict, is_not_found};
 use super::{
-    Credentials, Deployed, Endpoint, InstanceSpec, InstanceStatus, Login, Platform, PlatformError,
-    Tls, Whose, password,
+    Credentials, Deployed, Endpoint, InstanceSpec, InstanceStatus, LogRead, LogStart, Login,
+    Platform, PlatformError, Tls, Whose, password,
 };
 use crate::access::{self, Verifiers};
 use crate::certificates::CertificateAuthority;
@@ -574,6 +575,14 @@ impl Platform for KubernetesPlatform {
             "on Kubernetes superuser access is chosen at create (--superuser-access) and cannot be changed afterwards yet"
                 .into(),
         )
+    }
+
+    async fn read_log(
+        &self,
+        name: &InstanceName,
+        start: LogStart,
+    ) -> Result<LogRead, PlatformError> {
+        self.read_pod_log(name, start).await
     }
 
     async fn delete(&self, name: &InstanceName, whose: Whose) -> Result<(), PlatformError> {

@@ -1,6 +1,8 @@
 //! The platforms' integration tests, one binary: real PostgreSQL processes for the local
-//! platform, and offline validation of every Kubernetes object the platform builds.
+//! platform, offline validation of every Kubernetes object the platform builds, and a pod's
+//! log read through the test API server.
 
+mod kubernetes_logs;
 mod kubernetes_manifests;
 mod local_platform;
 mod standbys;

@@ -66,6 +66,10 @@ pub async fn handle(
             PlatformError::Unsupported(reason) => {
                 ApiError::new(ErrorCode::UnsupportedOnPlatform, reason)
             }
+            PlatformError::NotFound(_) => ApiError::not_found(format!(
+                "no server log of \"{name}\" to read: no server of it runs (a stopped \
+                 instance on Kubernetes has no pod)"
+            )),
             other => ApiError::internal(other),
         })?;
     let since = params
