@@ -55,6 +55,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/backup_schedule.js", JS),
     asset!("js/restore.js", JS),
     asset!("js/parameters.js", JS),
+    asset!("js/server_log.js", JS),
 ];
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \

@@ -26,7 +26,12 @@ export function onUnauthorized(handler) {
   unauthorized = handler;
 }
 
-async function call(method, path, { body, token = session.token() } = {}) {
+/**
+ * One request with the session's token; its response when the server answers 2xx, else an
+ * `ApiError` with the server's `{ error, message }`. An aborted request rejects with the
+ * browser's own `AbortError`, which is not a failure to report.
+ */
+async function send(method, path, { body, token = session.token(), signal } = {}) {
   const headers = { Authorization: `Bearer ${token ?? ""}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
@@ -36,27 +41,34 @@ async function call(method, path, { body, token = session.token() } = {}) {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: "no-store",
+      signal,
     });
-  } catch {
+  } catch (error) {
+    if (error?.name === "AbortError") throw error;
     throw new ApiError(0, "unreachable", "The Toygres server cannot be reached.");
   }
-  const text = await response.text();
-  let json = null;
+  if (response.ok) return response;
+  const json = parsed(await response.text());
+  const error = new ApiError(
+    response.status,
+    json?.error ?? "http_error",
+    json?.message ?? `The server answered ${response.status}.`,
+  );
+  if (response.status === 401 && token === session.token()) unauthorized(error);
+  throw error;
+}
+
+function parsed(text) {
   try {
-    json = text ? JSON.parse(text) : null;
+    return text ? JSON.parse(text) : null;
   } catch {
-    json = null;
+    return null;
   }
-  if (!response.ok) {
-    const error = new ApiError(
-      response.status,
-      json?.error ?? "http_error",
-      json?.message ?? `The server answered ${response.status}.`,
-    );
-    if (response.status === 401 && token === session.token()) unauthorized(error);
-    throw error;
-  }
-  return json;
+}
+
+async function call(method, path, options) {
+  const response = await send(method, path, options);
+  return parsed(await response.text());
 }
 
 const segment = encodeURIComponent;
@@ -82,6 +94,10 @@ export const api = {
   health: (name, limit) => call("GET", `/instances/${segment(name)}/health${query({ limit })}`),
   /** Its running server's parameters that differ from the defaults or were asked for. */
   config: (name) => call("GET", `/instances/${segment(name)}/config`),
+  /** Its server log's last `tail` lines, then more as they are written: the response
+   * itself, whose body streams on until `signal` aborts it or the log can no longer be read. */
+  followLog: (name, tail, signal) =>
+    send("GET", `/instances/${segment(name)}/logs${query({ tail, follow: true })}`, { signal }),
   /** The backups of every instance that had this name, newest first. */
   backups: (name) => call("GET", `/backups${query({ instance: name })}`),
   backUp: (name) => call("POST", `/instances/${segment(name)}/backups`),

@@ -1,7 +1,8 @@
 // One instance's page: what it is and how to reach it, its labels, its members when it
 // has standbys, the buttons that change it (the same API calls the CLI makes), its health
 // over time, its state transitions, its backups (taken, scheduled, restored from), its
-// parameters and the operations that acted on it. Refreshes every two seconds while open.
+// parameters, its server's own log (followed live) and the operations that acted on it.
+// Refreshes every two seconds while open; leaving it ends the polling and the log's follow.
 
 import { api } from "./api.js";
 import { backupsCard } from "./backups.js";
@@ -9,6 +10,7 @@ import { healthChart } from "./health_chart.js";
 import { labelChips } from "./labels.js";
 import { operationTable } from "./operation_table.js";
 import { parametersCard } from "./parameters.js";
+import { serverLogCard } from "./server_log.js";
 import {
   ago, banner, card, h, link, operationHref, pill, replace, timestamp, toast,
 } from "./dom.js";
@@ -42,6 +44,7 @@ export function instancePage(main, name) {
   const operations = h("div", {});
   const backups = backupsCard(name);
   const parameters = parametersCard(name);
+  const log = serverLogCard(name);
   replace(main,
     h("div", { class: "crumbs" }, link("#/instances", "Instances"), " / ", name),
     head, notice, overview,
@@ -50,11 +53,12 @@ export function instancePage(main, name) {
       card("Events", events)),
     backups.element,
     parameters.element,
+    log.element,
     card("Operations", operations),
   );
   const act = (action, button) => runAction(name, action, notice, button);
   let headShows = "";
-  return every(REFRESH_MS, async () => {
+  const stopPolling = every(REFRESH_MS, async () => {
     let instance;
     try {
       instance = await api.instance(name);
@@ -73,6 +77,7 @@ export function instancePage(main, name) {
     }
     replace(overview, details(instance));
     parameters.refresh(instance);
+    log.refresh(instance);
     const [health, history, ops] = await Promise.allSettled([
       api.health(name, HEALTH_POINTS), api.events(name), api.operations({ instance: name, limit: 15 }),
       backups.refresh(instance),
@@ -81,6 +86,10 @@ export function instancePage(main, name) {
     replace(events, history.status === "fulfilled" ? eventList(history.value) : failed(history));
     replace(operations, ops.status === "fulfilled" ? operationTable(ops.value.operations) : failed(ops));
   });
+  return () => {
+    stopPolling();
+    log.stop();
+  };
 }
 
 function failed(settled) {

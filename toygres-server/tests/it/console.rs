@@ -2,22 +2,25 @@
 //! sees nothing; the right one signs in, creates an instance with labels with the form,
 //! sees it become running, narrows the list with a label selector (kept across a reload;
 //! a bad one shows the server's message), opens its page (endpoint, labels, health chart,
-//! events, parameters, operations), stops and starts it with the buttons, takes a backup,
-//! sets and ends a backup schedule, restores the backup to a moment into a new instance
-//! and sees it run, switches an instance with a standby over from its members' table,
-//! follows an operation's timeline, and deletes the instance. Each page is saved as a
-//! screenshot under `target/console-screenshots/`. The pages come with a
-//! Content-Security-Policy that forbids inline script and framing.
+//! events, parameters, operations), follows its server log there (new lines appear as
+//! text, the oldest go, leaving the page ends the follow), stops and starts it with the
+//! buttons, takes a backup, sets and ends a backup schedule, restores the backup to a
+//! moment into a new instance and sees it run, switches an instance with a standby over
+//! from its members' table, follows an operation's timeline, and deletes the instance.
+//! Each page is saved as a screenshot under `target/console-screenshots/`. The pages come
+//! with a Content-Security-Policy that forbids inline script and framing.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use toygres_test_support::browser::{self, Browser};
+use toygres_test_support::browser::{self, Browser, PAGE_WAIT};
 use toygres_test_support::eventually;
 use toygres_test_support::psql::psql;
 use toygres_test_support::server::{ServerOptions, TestServer};
+
+use crate::instance_logs::log_marker;
 
 const TOKEN_KEY: &str = "toygres.token";
 
@@ -127,6 +130,93 @@ async fn filters_by_label(browser: &Browser, server: &TestServer, shots: &Path) 
         (listed(browser, &["shop", "ledger"]).await == [true, true]).then_some(())
     })
     .await;
+}
+
+/// What the server log panel of the page shown holds, and how it is scrolled.
+async fn log_panel(browser: &Browser) -> (String, u64, bool) {
+    let script = "const log = document.querySelector('[data-test=server-log]'); \
+                  return [log.textContent, log.childElementCount, \
+                  log.scrollHeight - log.scrollTop - log.clientHeight < 10];";
+    let (text, lines, at_bottom) =
+        serde_json::from_value(browser.execute(script, vec![]).await).unwrap();
+    (text, lines, at_bottom)
+}
+
+/// Waits until the server log panel shows `text`.
+async fn log_shows(browser: &Browser, text: &str) {
+    eventually(
+        &format!("the log panel to show {text:?}"),
+        PAGE_WAIT,
+        || async { log_panel(browser).await.0.contains(text).then_some(()) },
+    )
+    .await;
+}
+
+/// On shop's page: its PostgreSQL server log, followed. The lines of its start, then lines
+/// its tenant writes while the page is open, without a reload: a flood of them keeps the
+/// newest 2000 and scrolls along, a line that looks like markup shows as text and makes no
+/// element, and a reader scrolled up stays where they are. Leaving the page ends the follow:
+/// the panel left behind sees no later line.
+async fn follows_the_server_log(browser: &Browser, server: &TestServer, shots: &Path) {
+    log_shows(browser, "database system is ready to accept connections").await;
+    browser.wait_for("[data-follow=following]").await;
+
+    let shop = server.cli_ok(&["connection-string", "shop"]).await;
+    let flood = "DO $$ BEGIN FOR i IN 1..2100 LOOP RAISE LOG 'flood %', i; END LOOP; END $$";
+    psql(shop.trim(), flood).unwrap();
+    log_shows(browser, "LOG:  flood 2100").await;
+    let (text, lines, at_bottom) = log_panel(browser).await;
+    assert_eq!(lines, 2000, "the newest 2000 lines are kept");
+    assert!(
+        !text.contains("ready to accept connections"),
+        "the oldest are dropped"
+    );
+    assert!(at_bottom, "a reader at the bottom follows the newest line");
+
+    let scrolled = "const log = document.querySelector('[data-test=server-log]'); \
+                    log.scrollTop = 1000; return log.scrollTop;";
+    let scrolled = browser.execute(scrolled, vec![]).await;
+    let planted = "<b data-test=planted>written while the page is open</b>";
+    log_marker(server, "shop", planted).await;
+    log_shows(browser, planted).await;
+    let (_, lines, at_bottom) = log_panel(browser).await;
+    assert_eq!(lines, 2000);
+    assert!(!at_bottom, "a reader scrolled up stays there");
+    let top = "return document.querySelector('[data-test=server-log]').scrollTop;";
+    let top = browser.execute(top, vec![]).await;
+    assert!(
+        top.as_f64().unwrap() < scrolled.as_f64().unwrap(),
+        "the lines in view stay in view as older ones go above them: {scrolled} then {top}"
+    );
+    assert!(
+        browser.find("[data-test=planted]").await.is_none(),
+        "the log's text is never markup"
+    );
+    let to_bottom = "const log = document.querySelector('[data-test=server-log]'); \
+                     log.scrollIntoView(); log.scrollTop = log.scrollHeight;";
+    browser.execute(to_bottom, vec![]).await;
+    browser.screenshot(&shots.join("server-log.png")).await;
+
+    // The panel kept in hand while the page is left: nothing reads into it any more.
+    let keep = "window.leftLog = document.querySelector('[data-test=server-log]'); \
+                location.hash = '#/instances';";
+    browser.execute(keep, vec![]).await;
+    browser.wait_for("[data-instance=shop]").await;
+    log_marker(server, "shop", "written-after-leaving").await;
+    let after = server.cli_ok(&["logs", "shop", "--tail", "5"]).await;
+    assert!(after.contains("written-after-leaving"), "{after}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let left = "return [window.leftLog.textContent.includes('written-after-leaving'), \
+                window.leftLog.parentElement.dataset.follow];";
+    assert_eq!(
+        browser.execute(left, vec![]).await,
+        json!([false, "stopped"]),
+        "leaving the page ends the follow"
+    );
+    browser
+        .execute("location.hash = '#/instances/shop';", vec![])
+        .await;
+    browser.wait_for("[data-test=endpoint]").await;
 }
 
 /// On shop's page: a backup taken with the button shows as completed; a schedule is set
@@ -414,6 +504,7 @@ async fn an_operator_runs_an_instance_from_the_console() {
         .await;
     let shown = "return document.querySelector('[data-parameter=port] td:nth-child(2)').innerText;";
     assert_eq!(browser.execute(shown, vec![]).await, json!(port));
+    follows_the_server_log(&browser, &server, &shots).await;
 
     browser.click_on("[data-test=action-stop]").await;
     browser

@@ -9,7 +9,7 @@ use toygres_test_support::psql::psql;
 use toygres_test_support::server::{ServerOptions, TestServer};
 
 /// Writes `marker` into the server log of `name`, as its tenant can (`RAISE LOG`).
-async fn log_marker(server: &TestServer, name: &str, marker: &str) {
+pub(crate) async fn log_marker(server: &TestServer, name: &str, marker: &str) {
     let url = server.cli_ok(&["connection-string", name]).await;
     let sql = format!("DO $$ BEGIN RAISE LOG '{marker}'; END $$");
     psql(url.trim(), &sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
