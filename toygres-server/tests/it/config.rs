@@ -1,8 +1,9 @@
 //! PostgreSQL parameters as an operation, through the real server and CLI: a reloadable
 //! one takes effect without a restart, one that needs a restart gets exactly that (rolling,
 //! on every member), a reset goes back to the default, a restore gets its source's, bad
-//! values and the control plane's own parameters are refused and change nothing, and a
-//! server killed during a change finishes it once.
+//! values and the control plane's own parameters are refused and change nothing, a value
+//! the server cannot start with is put back, and a server killed during a change finishes
+//! it once.
 
 use std::time::Duration;
 
@@ -250,4 +251,68 @@ async fn a_server_killed_during_a_parameter_change_finishes_it_once() {
         "exactly one server process for the instance"
     );
     server.cli_ok(&["delete", "phoenix", "--wait"]).await;
+}
+
+/// A `shared_buffers` no host here can map (four times its memory), with huge pages it
+/// does not have: no server can start with it, whatever the overcommit setting.
+fn unstartable_shared_buffers() -> String {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let total_kb: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|l| l.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    format!("shared_buffers={}MB", total_kb * 4 / 1024)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parameter_the_server_cannot_start_with_is_put_back() {
+    let server = TestServer::start(ServerOptions::embedded()).await;
+    server.cli_ok(&["create", "brittle", "--wait"]).await;
+    server
+        .cli_ok(&["config", "set", "brittle", "work_mem=8MB", "--wait"])
+        .await;
+    let before = started_at(&server, "brittle").await;
+
+    let shared_buffers = unstartable_shared_buffers();
+    let args = [
+        "config",
+        "set",
+        "brittle",
+        "huge_pages=on",
+        shared_buffers.as_str(),
+        "--wait",
+    ];
+    let output = server.cli(&args).await;
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{output:?}");
+    assert!(
+        said.contains("did not start with these parameters")
+            && said.contains("could not map anonymous shared memory")
+            && said.contains("runs again with the ones it had"),
+        "{said}"
+    );
+
+    // The operation failed, so the record did; the server runs, with what it had, and a
+    // start finds it so: nothing of the refused change is left.
+    let state = server.cli_ok(&["get", "brittle"]).await;
+    assert!(state.contains("failed"), "{state}");
+    let done = server.cli_ok(&["start", "brittle", "--wait"]).await;
+    assert!(done.contains("brittle is running"), "{done}");
+    assert_ne!(started_at(&server, "brittle").await, before, "tried");
+    assert_eq!(show(&server, "brittle", "huge_pages").await, "try");
+    assert_eq!(show(&server, "brittle", "shared_buffers").await, "128MB");
+    assert_eq!(show(&server, "brittle", "work_mem").await, "8MB");
+    server
+        .cli_ok(&[
+            "config",
+            "reset",
+            "brittle",
+            "huge_pages",
+            "shared_buffers",
+            "--wait",
+        ])
+        .await;
+    assert_eq!(show(&server, "brittle", "work_mem").await, "8MB");
+    server.cli_ok(&["delete", "brittle", "--wait"]).await;
 }
