@@ -122,6 +122,27 @@ pub struct LocalPlatform {
 }
 
 impl LocalPlatform {
+    /// Restarts the primary where it is (started, when it is down), with its settings
+    /// written for this version of Toygres.
+    pub(super) async fn restart_primary_in_place(
+        &self,
+        layout: &Layout,
+        file: InstanceFile,
+    ) -> Result<InstanceFile, PlatformError> {
+        let cluster = self.cluster(layout, &file)?;
+        let file = self.configure(&cluster, layout, file).await?;
+        let log = layout.member(file.primary).log();
+        match cluster.running_pid() {
+            Some(_) => cluster.restart(&log, self.config.startup_timeout).await?,
+            None => {
+                cluster
+                    .start(&log, Some(self.config.startup_timeout))
+                    .await?
+            }
+        }
+        self.record_tls(layout, file).await
+    }
+
     /// Instances live under `root`, which is created if needed. A relative `root` is
     /// resolved now: PostgreSQL tools run in other working directories.
     pub fn new(root: PathBuf, binaries: PgBinaries) -> Result<Self, PlatformError> {
@@ -599,19 +620,7 @@ impl Platform for LocalPlatform {
             self.rejoin_members(name, whose).await?;
             return cluster::write_file(&done, token.as_bytes()).await;
         }
-        let cluster = self.cluster(&layout, &file)?;
-        // The new server reads the settings of this version of Toygres.
-        let file = self.configure(&cluster, &layout, file).await?;
-        let log = layout.member(file.primary).log();
-        match cluster.running_pid() {
-            Some(_) => cluster.restart(&log, self.config.startup_timeout).await?,
-            None => {
-                cluster
-                    .start(&log, Some(self.config.startup_timeout))
-                    .await?
-            }
-        }
-        self.record_tls(&layout, file).await?;
+        self.restart_primary_in_place(&layout, file).await?;
         cluster::write_file(&done, token.as_bytes()).await
     }
 

@@ -17,6 +17,8 @@ use sqlx::Row;
 
 use super::LocalPlatform;
 use super::instance_file::InstanceFile;
+use super::layout::Layout;
+use super::{cluster, members, roles};
 use crate::{AppliedSettings, LogCursor, LogStart, Platform, PlatformError, Whose};
 use toygres_domain::InstanceName;
 use toygres_domain::parameters::Settings;
@@ -34,6 +36,30 @@ const PENDING: &str = "SELECT name FROM pg_settings WHERE pending_restart ORDER 
 /// Of `names`, those that need a restart to change and are not at their default.
 const RESTART_TO_RESET: &str = "SELECT name FROM pg_settings
      WHERE name = ANY($1) AND context = 'postmaster' AND source <> 'default'";
+
+/// The parameters a hot standby needs at least the primary's value of.
+const STANDBY_MINIMUMS: [&str; 5] = [
+    "max_connections",
+    "max_worker_processes",
+    "max_wal_senders",
+    "max_prepared_transactions",
+    "max_locks_per_transaction",
+];
+
+/// Of `$1`, those the configuration files (their last line for it, else the built-in
+/// default) set below what the server runs with.
+const LOWERED_STANDBY_MINIMUMS: &str = "SELECT s.name FROM pg_settings s
+     LEFT JOIN LATERAL (
+         SELECT f.setting FROM pg_file_settings f
+         WHERE f.name = s.name ORDER BY f.seqno DESC LIMIT 1
+     ) f ON true
+     WHERE s.name = ANY($1) AND COALESCE(f.setting, s.boot_val)::bigint < s.setting::bigint";
+
+/// How a connection turned away while a server starts or stops begins its `FATAL`.
+const TURNED_AWAY: &str = "the database system is ";
+
+/// What the restart marker says once the primary restarted first.
+const PRIMARY_RESTARTED: &str = "/primary-restarted";
 
 /// What the token of the restart that puts the previous parameters back ends with.
 const PUT_BACK: &str = "/put-back";
@@ -73,14 +99,13 @@ impl LocalPlatform {
         self.reload_standbys(&layout, &file).await?;
         let mut applied = self.not_taken(name, &reset).await?;
         if !applied.restarted_for.is_empty() {
-            let log_before = self
-                .read_server_log(name, LogStart::Tail { lines: 1 })
-                .await;
-            if let Err(error) = self.restart(name, whose, restart_token).await {
-                let reason = match log_before {
-                    Ok(before) => self.why_not_started(name, before.next).await,
-                    Err(_) => None,
-                };
+            let logs_before = self.log_ends(name, &file).await;
+            let restarted = match self.lowers_standby_minimums(name, &file).await? {
+                true => self.restart_primary_first(name, whose, restart_token).await,
+                false => self.restart(name, whose, restart_token).await,
+            };
+            if let Err(error) = restarted {
+                let reason = self.why_not_started(name, &logs_before).await;
                 let reason = reason.unwrap_or(error.to_string());
                 return Err(self
                     .put_back(name, whose, previous, restart_token, &reason)
@@ -128,22 +153,111 @@ impl LocalPlatform {
         }
     }
 
-    /// What the server that did not start said last (its `FATAL` line), in the primary's
-    /// log after `from`: the postmaster's last words end the log, and of the lines after
-    /// `from` only its own count, not a client's refused connection.
-    async fn why_not_started(&self, name: &InstanceName, from: LogCursor) -> Option<String> {
-        let read = self
-            .read_server_log(name, LogStart::After(from))
+    /// Where each member's log ends now, to read what a restart writes there.
+    async fn log_ends(&self, name: &InstanceName, file: &InstanceFile) -> Vec<LogCursor> {
+        let mut ends = Vec::new();
+        for member in file.member_numbers() {
+            let end = self.read_member_log(name, member, LogStart::Tail { lines: 1 });
+            if let Ok(end) = end.await {
+                ends.push(end.next);
+            }
+        }
+        ends
+    }
+
+    /// What a server that did not start said last (its `FATAL` line), in the members'
+    /// logs after `ends`.
+    async fn why_not_started(&self, name: &InstanceName, ends: &[LogCursor]) -> Option<String> {
+        for end in ends {
+            let read = self
+                .read_member_log(name, end.member, LogStart::After(*end))
+                .await;
+            if let Some(said) = read.ok().and_then(|read| postmasters_fatal(&read.text)) {
+                return Some(said);
+            }
+        }
+        None
+    }
+
+    /// Whether the files now lower a parameter a standby must have at least the
+    /// primary's value of (PostgreSQL's hot standby refuses to start otherwise): then the
+    /// primary restarts first, and a standby never runs below it.
+    async fn lowers_standby_minimums(
+        &self,
+        name: &InstanceName,
+        file: &InstanceFile,
+    ) -> Result<bool, PlatformError> {
+        if file.members.is_empty() {
+            return Ok(false);
+        }
+        let mut connection = self.connect_socket(name).await?;
+        let lowered: Vec<String> = sqlx::query_scalar(LOWERED_STANDBY_MINIMUMS)
+            .bind(STANDBY_MINIMUMS)
+            .fetch_all(&mut connection)
             .await
-            .ok()?;
-        let lines: Vec<&str> = read.text.lines().collect();
-        let postmaster = logged_by(lines.last()?)?;
-        let line = lines
-            .iter()
-            .rev()
-            .find(|line| logged_by(line) == Some(postmaster) && line.contains(" FATAL: "))?;
-        let said = line.split_once(" FATAL: ").map_or(*line, |(_, said)| said);
-        Some(said.trim().chars().take(MAX_REASON_CHARS).collect())
+            .map_err(|e| PlatformError::Failed(format!("reading the parameters of {name}: {e}")))?;
+        if !lowered.is_empty() {
+            tracing::info!(instance = %name, lowered = %lowered.join(", "), "parameters a standby needs are lowered: the primary restarts first");
+        }
+        Ok(!lowered.is_empty())
+    }
+
+    /// A restart for lowered standby minimums: the primary restarts where it is first (a
+    /// short outage: no standby may take over with the higher values), then the standbys.
+    /// A repeated call after the primary's restart restarts only the standbys.
+    async fn restart_primary_first(
+        &self,
+        name: &InstanceName,
+        whose: Whose,
+        token: &str,
+    ) -> Result<(), PlatformError> {
+        let layout = self.layout(name);
+        let done = layout.restarted_by();
+        let recorded = tokio::fs::read_to_string(&done).await.unwrap_or_default();
+        if recorded == token {
+            return Ok(());
+        }
+        let primary_done = format!("{token}{PRIMARY_RESTARTED}");
+        let mut file = self.read_file_of(name, whose).await?;
+        if recorded != primary_done {
+            file = self.restart_primary_in_place(&layout, file).await?;
+            cluster::write_file(&done, primary_done.as_bytes()).await?;
+        }
+        self.standbys_replay_primary(name, &layout, &file).await?;
+        self.restart_standbys(&layout, &file).await?;
+        cluster::write_file(&done, token.as_bytes()).await
+    }
+
+    /// Waits until every running standby has replayed what the primary wrote so far: the
+    /// values it restarted with among it, which a standby checks its own against when it
+    /// starts.
+    async fn standbys_replay_primary(
+        &self,
+        name: &InstanceName,
+        layout: &Layout,
+        file: &InstanceFile,
+    ) -> Result<(), PlatformError> {
+        let failed = |e: sqlx::Error| {
+            PlatformError::Failed(format!("reading where the WAL of {name} ends: {e}"))
+        };
+        let mut primary = self.connect_socket(name).await?;
+        let flushed: String =
+            sqlx::query_scalar("SELECT pg_catalog.pg_current_wal_flush_lsn()::text")
+                .fetch_one(&mut primary)
+                .await
+                .map_err(failed)?;
+        let flushed = members::parse_lsn(&flushed).ok_or_else(|| {
+            PlatformError::Failed(format!(
+                "the primary of {name} said its WAL ends at {flushed}"
+            ))
+        })?;
+        for server in self.standby_servers(layout, file)? {
+            if server.cluster.running_pid().is_some() {
+                let socket = server.paths.socket_dir(&self.socket_base);
+                roles::wait_for_replay(&socket, server.port, flushed.saturating_sub(1)).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Asks the primary which parameters wait for a restart and which it refused.
@@ -190,6 +304,33 @@ impl LocalPlatform {
     }
 }
 
+/// The `FATAL` line of the postmaster whose last words end `text` (of the lines there,
+/// only its own count, not a client's refused connection).
+fn postmasters_fatal(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let postmaster = logged_by(lines.last()?)?;
+    let fatals: Vec<(&str, &str)> = lines
+        .iter()
+        .filter_map(|line| {
+            let (_, said) = line.split_once(" FATAL: ")?;
+            Some((logged_by(line)?, said.trim()))
+        })
+        .collect();
+    // The postmaster's own; else its startup process's (a failed recovery), which is not
+    // a connection turned away while the server starts or stops.
+    let said = fatals
+        .iter()
+        .rev()
+        .find(|(pid, _)| *pid == postmaster)
+        .or_else(|| {
+            fatals
+                .iter()
+                .find(|(_, said)| !said.starts_with(TURNED_AWAY))
+        })?
+        .1;
+    Some(said.chars().take(MAX_REASON_CHARS).collect())
+}
+
 /// The process id of a line of the server's log (`%m [%p] `, PostgreSQL's default prefix).
 fn logged_by(line: &str) -> Option<&str> {
     let mut words = line.splitn(5, ' ');
@@ -211,5 +352,35 @@ mod tests {
         assert_eq!(logged_by(line), Some("4242"));
         assert_eq!(logged_by("\tcontinued [1] line"), None);
         assert_eq!(logged_by("2026-12-08 01:00:00.000 UTC [x] LOG:  y"), None);
+    }
+
+    #[test]
+    fn the_reason_is_the_postmasters_not_a_clients() {
+        let log = "2026-12-08 01:00:00.000 UTC [100] LOG:  database system is shut down
+2026-12-08 01:00:00.100 UTC [200] LOG:  starting PostgreSQL 15.14
+2026-12-08 01:00:00.200 UTC [201] FATAL:  the database system is starting up
+2026-12-08 01:00:00.300 UTC [200] FATAL:  could not map anonymous shared memory: Cannot allocate memory
+2026-12-08 01:00:00.300 UTC [200] HINT:  This error usually means that ...
+2026-12-08 01:00:00.301 UTC [202] FATAL:  the database system is shut down
+2026-12-08 01:00:00.400 UTC [200] LOG:  database system is shut down
+";
+        assert_eq!(
+            postmasters_fatal(log).as_deref(),
+            Some("could not map anonymous shared memory: Cannot allocate memory")
+        );
+        let recovery = "2026-12-08 01:00:00.100 UTC [300] LOG:  starting PostgreSQL 15.14
+2026-12-08 01:00:00.200 UTC [301] FATAL:  the database system is starting up
+2026-12-08 01:00:00.300 UTC [302] FATAL:  recovery aborted because of insufficient parameter settings
+2026-12-08 01:00:00.400 UTC [300] LOG:  startup process (PID 302) exited with exit code 1
+2026-12-08 01:00:00.500 UTC [300] LOG:  database system is shut down
+";
+        assert_eq!(
+            postmasters_fatal(recovery).as_deref(),
+            Some("recovery aborted because of insufficient parameter settings")
+        );
+        assert_eq!(
+            postmasters_fatal("2026-12-08 01:00:00.000 UTC [1] LOG:  fine\n"),
+            None
+        );
     }
 }

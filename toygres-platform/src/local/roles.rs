@@ -236,7 +236,7 @@ async fn recovering(socket: &std::path::Path, port: u16) -> Result<bool, Platfor
 }
 
 /// Waits until the standby on `socket` has replayed past `lsn`.
-async fn wait_for_replay(
+pub(super) async fn wait_for_replay(
     socket: &std::path::Path,
     port: u16,
     lsn: u64,

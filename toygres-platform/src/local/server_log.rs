@@ -29,7 +29,16 @@ impl LocalPlatform {
         start: LogStart,
     ) -> Result<LogRead, PlatformError> {
         let file = self.read_file(name).await?;
-        let member = file.primary;
+        self.read_member_log(name, file.primary, start).await
+    }
+
+    /// Reads the server log of one member of the instance.
+    pub(super) async fn read_member_log(
+        &self,
+        name: &InstanceName,
+        member: u8,
+        start: LogStart,
+    ) -> Result<LogRead, PlatformError> {
         let path = self.layout(name).member(member).log();
         tokio::task::spawn_blocking(move || read(&path, member, start))
             .await

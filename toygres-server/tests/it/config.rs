@@ -42,6 +42,17 @@ async fn config(server: &TestServer, name: &str) -> ConfigView {
     serde_json::from_str(&server.cli_ok(&["-o", "json", "config", "show", name]).await).unwrap()
 }
 
+/// The line of `get`'s member table that says which member is the primary.
+async fn primary_member(server: &TestServer, name: &str) -> String {
+    let shown = server.cli_ok(&["get", name]).await;
+    shown
+        .lines()
+        .find(|line| line.split_whitespace().nth(1) == Some("primary"))
+        .and_then(|line| line.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no primary in: {shown}"))
+        .to_string()
+}
+
 /// The completed configure operations of `name`.
 async fn completed_changes(server: &TestServer, name: &str) -> usize {
     let operations = server
@@ -172,6 +183,24 @@ async fn parameters_are_checked_then_reloaded_or_restarted_as_each_needs() {
     assert!(connections.needs_restart);
     assert_eq!(show(&server, "tuned", "work_mem").await, "64MB", "kept");
 
+    // Lowered, a parameter a standby needs at least the primary's value of: the primary
+    // restarts first (a standby below it would not start), then the standby.
+    let primary_before = primary_member(&server, "tuned").await;
+    server
+        .cli_ok(&["config", "set", "tuned", "max_connections=90", "--wait"])
+        .await;
+    assert_eq!(show(&server, "tuned", "max_connections").await, "90");
+    assert_eq!(
+        query(&server, "tuned", true, "SHOW max_connections").await,
+        "90",
+        "the standby has it too"
+    );
+    assert_eq!(
+        primary_member(&server, "tuned").await,
+        primary_before,
+        "restarted in place"
+    );
+
     server
         .cli_ok(&["config", "reset", "tuned", "work_mem", "--wait"])
         .await;
@@ -187,9 +216,9 @@ async fn parameters_are_checked_then_reloaded_or_restarted_as_each_needs() {
         .collect();
     assert_eq!(
         asked,
-        [("max_connections", "150"), ("statement_timeout", "5s")]
+        [("max_connections", "90"), ("statement_timeout", "5s")]
     );
-    assert_eq!(completed_changes(&server, "tuned").await, 3);
+    assert_eq!(completed_changes(&server, "tuned").await, 4);
     let table = server.cli_ok(&["config", "show", "tuned"]).await;
     assert!(
         table
@@ -209,7 +238,7 @@ async fn parameters_are_checked_then_reloaded_or_restarted_as_each_needs() {
         "5s",
         "a restore gets its source's parameters"
     );
-    assert_eq!(show(&server, "tuned-copy", "max_connections").await, "150");
+    assert_eq!(show(&server, "tuned-copy", "max_connections").await, "90");
     let copied = config(&server, "tuned-copy").await;
     assert!(
         copied
