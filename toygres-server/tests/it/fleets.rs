@@ -1,11 +1,15 @@
 //! Fleets through the real server and CLI: labels set at create and changed later,
 //! `list -l` with kubectl's selectors, a batch create as one operation, a bulk delete by
 //! selector that deletes exactly the selected instances, asks first, and does nothing more
-//! when repeated; and a batch of 50 creates that leaves watched instances' health checks
-//! on time.
+//! when repeated; a server killed during a batch that finishes it once; and a batch of 50
+//! creates that leaves watched instances' health checks on time.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use toygres_domain::api::{HealthHistory, InstanceList, InstanceView, OperationDetail};
+use toygres_test_support::eventually;
+use toygres_test_support::processes::postmasters_for;
 use toygres_test_support::server::{ServerOptions, TestServer};
 
 /// The names `list -l selector` prints, sorted.
@@ -126,6 +130,94 @@ async fn labels_pick_instances_and_a_bulk_delete_removes_exactly_those() {
         Some("3 of 3 done, 0 failed, 0 running, 0 waiting")
     );
     server.cli_ok(&["delete", "db", "--wait"]).await;
+}
+
+/// The step of batch operation `id` (`3 of 10 done, ...`) and its output once it ended.
+async fn batch_detail(server: &TestServer, id: &str) -> OperationDetail {
+    serde_json::from_str(
+        &server
+            .cli_ok(&["-o", "json", "operations", "show", id])
+            .await,
+    )
+    .unwrap()
+}
+
+/// How many children of a batch the step says are done.
+fn done_of(detail: &OperationDetail) -> usize {
+    detail
+        .summary
+        .step
+        .as_deref()
+        .and_then(|step| step.split(" of ").next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_during_a_batch_finishes_it_once() {
+    const COUNT: usize = 10;
+    let mut server = TestServer::start(ServerOptions {
+        extra_args: vec!["--batch-parallelism".into(), "2".into()],
+        ..ServerOptions::embedded()
+    })
+    .await;
+    server
+        .cli_ok(&["create", "crash", "--count", &COUNT.to_string()])
+        .await;
+    let (batch, _) = batches(&server).await.remove(0);
+    let done = eventually(
+        "some of the batch done",
+        Duration::from_secs(120),
+        || async {
+            let done = done_of(&batch_detail(&server, &batch).await);
+            (done >= 2).then_some(done)
+        },
+    )
+    .await;
+    server.kill9().await;
+    assert!(done < COUNT, "killed while the batch ran ({done} done)");
+
+    server.restart().await;
+    let detail = eventually("the batch to end", Duration::from_secs(300), || async {
+        let detail = batch_detail(&server, &batch).await;
+        detail.output.is_some().then_some(detail)
+    })
+    .await;
+    let output = detail.output.unwrap();
+    assert_eq!(output["total"], COUNT);
+    assert_eq!(output["failed"].as_array().unwrap().len(), 0, "{output}");
+    for number in 1..=COUNT {
+        let name = format!("crash-{number}");
+        assert_eq!(
+            get(&server, &name).await.state,
+            toygres_domain::InstanceState::Running,
+            "{name}"
+        );
+        let creates = server
+            .cli_ok(&[
+                "operations",
+                "list",
+                "--instance",
+                &name,
+                "--kind",
+                "create",
+            ])
+            .await;
+        assert_eq!(creates.lines().skip(1).count(), 1, "one create: {creates}");
+        assert_eq!(
+            postmasters_for(&server.instance_data_dir(&name)).len(),
+            1,
+            "one server of {name}"
+        );
+    }
+    let all: InstanceList =
+        serde_json::from_str(&server.cli_ok(&["-o", "json", "list"]).await).unwrap();
+    assert_eq!(all.instances.len(), COUNT, "no other instance");
+    let names: Vec<String> = (1..=COUNT).map(|n| format!("crash-{n}")).collect();
+    let mut args = vec!["delete".to_string()];
+    args.extend(names);
+    args.extend(["--yes".to_string(), "--wait".to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    server.cli_ok(&args).await;
 }
 
 /// Gaps between the health checks of `name` since `from`, in seconds.
