@@ -177,6 +177,11 @@ pub fn starting_with(text: &str) -> String {
     format!("{}%", escape_like(text))
 }
 
+/// A `LIKE` pattern matching `text` alone.
+pub fn exactly(text: &str) -> String {
+    escape_like(text)
+}
+
 fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('%', "\\%")

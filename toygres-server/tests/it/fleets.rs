@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use toygres_domain::api::{HealthHistory, InstanceList, InstanceView, OperationDetail};
+use toygres_domain::{OperationKind, OperationStatus};
 use toygres_test_support::eventually;
 use toygres_test_support::processes::postmasters_for;
 use toygres_test_support::server::{ServerOptions, TestServer};
@@ -128,6 +129,21 @@ async fn labels_pick_instances_and_a_bulk_delete_removes_exactly_those() {
     assert_eq!(
         detail.summary.step.as_deref(),
         Some("3 of 3 done, 0 failed, 0 running, 0 waiting")
+    );
+    let mut children: Vec<_> = detail
+        .children
+        .iter()
+        .map(|child| (child.kind, child.instance.as_deref(), child.status))
+        .collect();
+    children.sort_by_key(|(_, instance, _)| instance.map(str::to_string));
+    assert_eq!(
+        children,
+        ["web-1", "web-2", "web-3"].map(|name| (
+            OperationKind::Delete,
+            Some(name),
+            OperationStatus::Completed
+        )),
+        "the batch's children are the deletes it started"
     );
     server.cli_ok(&["delete", "db", "--wait"]).await;
 }

@@ -4,7 +4,9 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use duroxide::{EventKind, OrchestrationStatus};
+use toygres_domain::OperationKind;
 use toygres_domain::api::{ExecutionView, OperationDetail};
+use toygres_orchestrations::types::BatchInput;
 
 use super::{find, summaries};
 use crate::api::{ApiError, AppState};
@@ -14,6 +16,8 @@ use crate::operations::{store, timeline};
 const MAX_EXECUTIONS: usize = 5;
 /// The most sub-orchestrations shown.
 const MAX_CHILDREN: i64 = 100;
+/// The most children of a batch shown: all it may have.
+const MAX_BATCH_CHILDREN: i64 = crate::api::batches::MAX_BATCH as i64;
 
 pub async fn handle(
     State(app): State<AppState>,
@@ -59,16 +63,23 @@ pub async fn handle(
         OrchestrationStatus::Failed { details, .. } => (None, Some(details.display_message())),
         OrchestrationStatus::Running { .. } | OrchestrationStatus::NotFound => (None, None),
     };
-    let children = store::list(
-        &app.cms,
-        &store::Filter {
+    let filter = match batch_children(summary.kind, input.as_ref()) {
+        // A batch starts its children as operations of their own (each under the id a
+        // single create or delete has), not as sub-orchestrations.
+        Some(ids) => store::Filter {
+            id_patterns: Some(ids.iter().map(|id| store::exactly(id)).collect()),
+            limit: MAX_BATCH_CHILDREN,
+            ..store::Filter::default()
+        },
+        None => store::Filter {
             parent: Some(id.clone()),
             limit: MAX_CHILDREN,
             ..store::Filter::default()
         },
-    )
-    .await
-    .map_err(ApiError::internal)?;
+    };
+    let children = store::list(&app.cms, &filter)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(Json(OperationDetail {
         summary,
         input,
@@ -77,6 +88,21 @@ pub async fn handle(
         executions,
         children: summaries(&app.cms, &children).await?,
     }))
+}
+
+/// The operations a batch started, from its input.
+fn batch_children(kind: OperationKind, input: Option<&serde_json::Value>) -> Option<Vec<String>> {
+    if kind != OperationKind::Batch {
+        return None;
+    }
+    let input: BatchInput = serde_json::from_value(input?.clone()).ok()?;
+    Some(
+        input
+            .children
+            .iter()
+            .map(|child| child.orchestration_id().to_string())
+            .collect(),
+    )
 }
 
 /// The input an execution started with.
