@@ -11,7 +11,10 @@
 //! The parameters that wire an instance into the control plane (its port, TLS, archiving,
 //! replication, file locations, logging destination, preloaded code) are refused with a
 //! sentence: a tenant who could change them could leave the control plane blind or run
-//! code as the server.
+//! code as the server. The one exception is `shared_preload_libraries`, with libraries the
+//! operator allows by name ([`PreloadAllowList`]).
+
+mod preload;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,6 +22,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::InvalidValue;
+pub use preload::{PreloadAllowList, SHARED_PRELOAD_LIBRARIES};
 
 /// The longest name PostgreSQL accepts (`NAMEDATALEN - 1`).
 const MAX_NAME_LEN: usize = 63;

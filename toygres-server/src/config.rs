@@ -71,6 +71,18 @@ pub struct Config {
     #[arg(long, env = "TOYGRES_BATCH_PARALLELISM", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_parallelism: u32,
 
+    /// Libraries tenants may put in `shared_preload_libraries` (`config set`), by name;
+    /// preloaded code runs as the server, so only these, never a path. `--allow-preload-library ''`
+    /// allows none.
+    #[arg(
+        long = "allow-preload-library",
+        env = "TOYGRES_ALLOW_PRELOAD_LIBRARIES",
+        value_delimiter = ',',
+        default_value = "pg_stat_statements,auto_explain",
+        value_parser = preload_library
+    )]
+    pub allowed_preload_libraries: Vec<String>,
+
     /// Workers for health probes in this process.
     #[arg(long, env = "TOYGRES_HEALTH_WORKERS", default_value_t = 4, value_parser = at_least_one())]
     pub health_workers: usize,
@@ -241,4 +253,14 @@ impl Config {
     pub fn generated_token_file(&self) -> PathBuf {
         self.data_dir.join("api-token")
     }
+}
+
+/// A library tenants may preload: a plain name (an empty one allows nothing).
+fn preload_library(raw: &str) -> Result<String, String> {
+    if raw.is_empty() {
+        return Ok(String::new());
+    }
+    toygres_domain::parameters::PreloadAllowList::new([raw])
+        .map(|_| raw.to_ascii_lowercase())
+        .map_err(|invalid| invalid.0)
 }

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use toygres_domain::parameters::PreloadAllowList;
 
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
@@ -212,6 +213,12 @@ async fn serve(
         token,
         health_check_interval_secs: config.health_check_interval_secs,
         batch_parallelism: config.batch_parallelism,
+        preload: PreloadAllowList::new(
+            config
+                .allowed_preload_libraries
+                .iter()
+                .filter(|name| !name.is_empty()),
+        )?,
         exporter,
         refusals: Arc::default(),
     };

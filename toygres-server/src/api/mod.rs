@@ -73,6 +73,8 @@ pub struct AppState {
     pub health_check_interval_secs: u64,
     /// How many children of a batch may be under way at once.
     pub batch_parallelism: u32,
+    /// The libraries tenants may preload.
+    pub preload: toygres_domain::parameters::PreloadAllowList,
     pub exporter: crate::metrics::Exporter,
     /// Requests refused for want of a token, by source (for logging them sparingly).
     pub refusals: Arc<refusals::Refusals>,

@@ -1,8 +1,9 @@
 //! PostgreSQL parameters as an operation, through the real server and CLI: a reloadable
 //! one takes effect without a restart, one that needs a restart gets exactly that (rolling,
 //! on every member), a reset goes back to the default, a restore gets its source's, bad
-//! values and the control plane's own parameters are refused and change nothing, a value
-//! the server cannot start with is put back, and a server killed during a change finishes
+//! values and the control plane's own parameters are refused and change nothing, a library
+//! the operator allows can be preloaded (others cannot), a value the server cannot start
+//! with is put back, and a server killed during a change finishes
 //! it once.
 
 use std::time::Duration;
@@ -110,6 +111,20 @@ async fn parameters_are_checked_then_reloaded_or_restarted_as_each_needs() {
         (
             ["config", "reset", "tuned", "archive_command"],
             "the control plane's to set",
+        ),
+        (
+            ["config", "set", "tuned", "shared_preload_libraries=evil"],
+            "library \"evil\" may not be preloaded: the libraries allowed are \
+             pg_stat_statements, auto_explain",
+        ),
+        (
+            [
+                "config",
+                "set",
+                "tuned",
+                "shared_preload_libraries=/tmp/x.so",
+            ],
+            "may not be preloaded",
         ),
     ] {
         let error = refused(&server, &args).await;
@@ -343,5 +358,44 @@ async fn a_parameter_the_server_cannot_start_with_is_put_back() {
         ])
         .await;
     assert_eq!(show(&server, "brittle", "work_mem").await, "8MB");
+
+    // An allowed library is preloaded; its own parameters exist from then on.
+    server
+        .cli_ok(&[
+            "config",
+            "set",
+            "brittle",
+            "shared_preload_libraries=auto_explain",
+            "--wait",
+        ])
+        .await;
+    let preloaded = config(&server, "brittle").await;
+    assert!(
+        preloaded
+            .parameters
+            .iter()
+            .any(|p| p.name == "shared_preload_libraries" && p.value == "auto_explain"),
+        "{preloaded:?}"
+    );
+    server
+        .cli_ok(&[
+            "config",
+            "set",
+            "brittle",
+            "auto_explain.log_min_duration=0",
+            "--wait",
+        ])
+        .await;
+    query(&server, "brittle", false, "SELECT 'explained' AS marker").await;
+    eventually(
+        "the plan in the server log",
+        Duration::from_secs(10),
+        || async {
+            let log = server.cli_ok(&["logs", "brittle", "--tail", "50"]).await;
+            log.contains("Query Text: SELECT 'explained' AS marker")
+                .then_some(())
+        },
+    )
+    .await;
     server.cli_ok(&["delete", "brittle", "--wait"]).await;
 }

@@ -22,7 +22,9 @@ use toygres_cms::InstanceState;
 use toygres_cms::instances::InstanceRecord;
 use toygres_domain::ErrorCode;
 use toygres_domain::api::{Accepted, ConfigChangeRequest, ConfigView, ParameterView};
-use toygres_domain::parameters::{ParameterName, ParameterSetting, Settings};
+use toygres_domain::parameters::{
+    ParameterName, ParameterSetting, PreloadAllowList, SHARED_PRELOAD_LIBRARIES, Settings,
+};
 use toygres_platform::{Login, probe};
 
 use super::{NamePath, power};
@@ -60,7 +62,7 @@ pub async fn change(
     NamePath(name): NamePath,
     ApiJson(request): ApiJson<ConfigChangeRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let (set, reset) = parse(&request)?;
+    let (set, reset) = parse(&request, &app.preload)?;
     if let Err(reason) = app.platform.settings_support() {
         return Err(ApiError::new(ErrorCode::UnsupportedOnPlatform, reason));
     }
@@ -87,15 +89,23 @@ pub async fn change(
 }
 
 /// The names and values asked for, each name a parameter the tenant may change.
-fn parse(request: &ConfigChangeRequest) -> Result<(Settings, Vec<ParameterName>), ApiError> {
+fn parse(
+    request: &ConfigChangeRequest,
+    preload: &PreloadAllowList,
+) -> Result<(Settings, Vec<ParameterName>), ApiError> {
+    let invalid = |message: String| ApiError::new(ErrorCode::InvalidParameter, message);
     let name = |raw: &str| {
-        let name = ParameterName::parse(raw)
-            .map_err(|invalid| ApiError::new(ErrorCode::InvalidParameter, invalid.0))?;
+        let name = ParameterName::parse(raw).map_err(|e| invalid(e.0))?;
+        let preloading = name.as_str() == SHARED_PRELOAD_LIBRARIES;
         match name.owned_by_control_plane() {
-            Some(why) => Err(ApiError::new(
-                ErrorCode::InvalidParameter,
-                format!("parameter \"{name}\" is the control plane's to set: {why}"),
-            )),
+            Some(_) if preloading && !preload.is_empty() => Ok(name),
+            Some(why) if preloading => Err(invalid(format!(
+                "parameter \"{name}\" is the control plane's to set: {why}, and this server \
+                 allows no library (--allow-preload-library)"
+            ))),
+            Some(why) => Err(invalid(format!(
+                "parameter \"{name}\" is the control plane's to set: {why}"
+            ))),
             None => Ok(name),
         }
     };
@@ -113,7 +123,11 @@ fn parse(request: &ConfigChangeRequest) -> Result<(Settings, Vec<ParameterName>)
                 format!("the value of \"{raw}\" must be one line"),
             ));
         }
-        set.insert(name(raw)?, value.trim().to_string());
+        let parameter = name(raw)?;
+        if parameter.as_str() == SHARED_PRELOAD_LIBRARIES {
+            preload.check(value).map_err(|e| invalid(e.0))?;
+        }
+        set.insert(parameter, value.trim().to_string());
     }
     let reset = request
         .reset
