@@ -51,6 +51,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/operations.js", JS),
     asset!("js/operation.js", JS),
     asset!("js/labels.js", JS),
+    asset!("js/label_editor.js", JS),
     asset!("js/backups.js", JS),
     asset!("js/backup_schedule.js", JS),
     asset!("js/restore.js", JS),

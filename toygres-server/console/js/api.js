@@ -94,6 +94,10 @@ export const api = {
   health: (name, limit) => call("GET", `/instances/${segment(name)}/health${query({ limit })}`),
   /** Its running server's parameters that differ from the defaults or were asked for. */
   config: (name) => call("GET", `/instances/${segment(name)}/config`),
+  /** `{ set: { work_mem: "64MB" } }` or `{ reset: ["work_mem"] }`: starts a configure operation. */
+  configure: (name, change) => call("POST", `/instances/${segment(name)}/config`, { body: change }),
+  /** `{ set: { tier: "gold" } }` or `{ remove: ["tier"] }`: answers with the instance, relabelled. */
+  label: (name, change) => call("POST", `/instances/${segment(name)}/labels`, { body: change }),
   /** Its server log's last `tail` lines, then more as they are written: the response
    * itself, whose body streams on until `signal` aborts it or the log can no longer be read. */
   followLog: (name, tail, signal) =>

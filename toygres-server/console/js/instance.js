@@ -1,13 +1,14 @@
-// One instance's page: what it is and how to reach it, its labels, its members when it
-// has standbys, the buttons that change it (the same API calls the CLI makes), its health
-// over time, its state transitions, its backups (taken, scheduled, restored from), its
-// parameters, its server's own log (followed live) and the operations that acted on it.
-// Refreshes every two seconds while open; leaving it ends the polling and the log's follow.
+// One instance's page: what it is and how to reach it, its labels (changed there), its
+// members when it has standbys, the buttons that change it (the same API calls the CLI
+// makes), its health over time, its state transitions, its backups (taken, scheduled,
+// restored from), its parameters (changed there too), its server's own log (followed
+// live) and the operations that acted on it. Refreshes every two seconds while open;
+// leaving it ends the polling and the log's follow.
 
 import { api } from "./api.js";
 import { backupsCard } from "./backups.js";
 import { healthChart } from "./health_chart.js";
-import { labelChips } from "./labels.js";
+import { labelsCard } from "./label_editor.js";
 import { operationTable } from "./operation_table.js";
 import { parametersCard } from "./parameters.js";
 import { serverLogCard } from "./server_log.js";
@@ -43,11 +44,13 @@ export function instancePage(main, name) {
   const events = h("div", {});
   const operations = h("div", {});
   const backups = backupsCard(name);
+  const labels = labelsCard(name);
   const parameters = parametersCard(name);
   const log = serverLogCard(name);
   replace(main,
     h("div", { class: "crumbs" }, link("#/instances", "Instances"), " / ", name),
     head, notice, overview,
+    labels.element,
     h("div", { class: "grid spaced" },
       card(["Health", h("span", { class: "hint" }, `last ${HEALTH_POINTS} checks`)], chart),
       card("Events", events)),
@@ -76,6 +79,7 @@ export function instancePage(main, name) {
         h("span", { class: "spacer" }), buttons(instance, act));
     }
     replace(overview, details(instance));
+    labels.refresh(instance);
     parameters.refresh(instance);
     log.refresh(instance);
     const [health, history, ops] = await Promise.allSettled([
@@ -194,7 +198,6 @@ function details(instance) {
       h("dt", {}, "PostgreSQL"), h("dd", {}, instance.postgres_version),
       h("dt", {}, "Storage"), h("dd", {}, `${instance.storage_gb} GB on ${instance.platform}`),
       h("dt", {}, "Created"), h("dd", {}, timestamp(instance.created_at)),
-      h("dt", {}, "Labels"), h("dd", { "data-test": "instance-labels" }, labelChips(instance.labels)),
       h("dt", {}, "In progress"), h("dd", {}, inProgress.length
         ? inProgress.map((operation) => h("div", {}, link(operationHref(operation.id), operation.step ?? operation.id)))
         : h("span", { class: "muted-text" }, "nothing")),

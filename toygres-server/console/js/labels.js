@@ -1,15 +1,22 @@
-// Labels, as the instances and instance pages show them and the create form takes them:
-// `key=value` chips, and the same text typed as `team=web, tier=db`. The server checks
-// keys and values (Kubernetes' rules); the console only splits what was typed.
+// Labels, as the instances and instance pages show them and the create and label forms
+// take them: `key=value` chips (on the instance page each with a × that removes it), and
+// the same text typed as `team=web, tier=db`. The server checks keys and values
+// (Kubernetes' rules); the console only splits what was typed.
 
 import { h } from "./dom.js";
 
-/** An instance's labels as chips, sorted by key; a dash when it has none. */
-export function labelChips(labels = {}) {
+/** An instance's labels as chips, sorted by key, each with a × calling `remove(key)` when
+ * given; a dash when it has none. */
+export function labelChips(labels = {}, remove = null) {
   const entries = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
   if (entries.length === 0) return h("span", { class: "muted-text" }, "—");
   return h("span", { class: "labels", "data-test": "labels" }, entries.map(([key, value]) =>
-    h("span", { class: "label-chip", "data-label": key }, `${key}=${value}`)));
+    h("span", { class: "label-chip", "data-label": key }, `${key}=${value}`, remove
+      ? h("button", {
+        type: "button", class: "chip-remove", title: `Remove the label ${key}`,
+        "aria-label": `Remove the label ${key}`, "data-test": "remove-label", onclick: () => remove(key),
+      }, "×")
+      : null)));
 }
 
 /** `team=web, tier=db` as `{ team: "web", tier: "db" }`; throws saying which part is not `key=value`. */
