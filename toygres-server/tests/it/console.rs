@@ -3,7 +3,9 @@
 //! sees it become running, narrows the list with a label selector (kept across a reload;
 //! a bad one shows the server's message), opens its page (endpoint, labels, health chart,
 //! events, parameters, operations), follows its server log there (new lines appear as
-//! text, the oldest go, leaving the page ends the follow), stops and starts it with the
+//! text, the oldest go, leaving the page ends the follow), sets and resets a PostgreSQL
+//! parameter and sets and removes a label with the page's forms (a value or label the
+//! server refuses shows its message and changes nothing), stops and starts it with the
 //! buttons, takes a backup, sets and ends a backup schedule, restores the backup to a
 //! moment into a new instance and sees it run, switches an instance with a standby over
 //! from its members' table, follows an operation's timeline, and deletes the instance.
@@ -130,6 +132,225 @@ async fn filters_by_label(browser: &Browser, server: &TestServer, shots: &Path) 
         (listed(browser, &["shop", "ledger"]).await == [true, true]).then_some(())
     })
     .await;
+}
+
+/// The API's answer to a POST with a JSON body: status and JSON body.
+async fn api_post(server: &TestServer, path: &str, body: Value) -> (reqwest::StatusCode, Value) {
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/v1{path}", server.url))
+        .bearer_auth(&server.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (status, answer.json().await.unwrap())
+}
+
+/// The parameters table's row for `name` as the page shows it now: its value (the
+/// server's, in its unit) and what was asked for; `Some(None)` when the table lists it
+/// not, `None` while there is no table (the instance is not running, or it is being read).
+async fn parameter_row(browser: &Browser, name: &str) -> Option<Option<(String, String)>> {
+    let script = "const table = document.querySelector('[data-test=parameters]'); \
+                  if (!table) return 'no table'; \
+                  const row = table.querySelector(`[data-parameter=\"${arguments[0]}\"]`); \
+                  return row && [row.children[1].textContent, row.children[3].textContent];";
+    let row = browser.execute(script, vec![json!(name)]).await;
+    if row == "no table" {
+        return None;
+    }
+    Some(serde_json::from_value(row).unwrap())
+}
+
+/// `work_mem` as the instance's server and the API have it: `SHOW work_mem`, and the
+/// `config` entry (value, desired) when the API lists it.
+async fn work_mem(server: &TestServer) -> (String, Option<(Value, Value)>) {
+    let shop = server.cli_ok(&["connection-string", "shop"]).await;
+    let shown = psql(shop.trim(), "SHOW work_mem").unwrap();
+    let (_, config) = api_get(server, "/instances/shop/config").await;
+    let listed = config["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|parameter| parameter["name"] == "work_mem")
+        .map(|parameter| (parameter["value"].clone(), parameter["desired"].clone()));
+    (shown, listed)
+}
+
+/// How many configure operations shop has had, and whether they all completed.
+async fn configures(server: &TestServer) -> (usize, bool) {
+    let (_, list) = api_get(server, "/operations?instance=shop&kind=configure").await;
+    let operations = list["operations"].as_array().unwrap();
+    let completed = operations
+        .iter()
+        .all(|operation| operation["status"] == "completed");
+    (operations.len(), completed)
+}
+
+async fn fill(browser: &Browser, css: &str, text: &str) {
+    let field = browser.wait_for(css).await;
+    browser.clear(&field).await;
+    browser.type_into(&field, text).await;
+}
+
+/// On shop's page, with its forms: work_mem set to 64MB (the configure operation runs,
+/// the table is read again and shows the server's 65536kB and the 64MB asked for, as the
+/// API, the CLI and the server itself say); a value PostgreSQL refuses shows PostgreSQL's
+/// message beside the form and changes nothing; *Reset* puts work_mem back to its
+/// default. A label set (tier=gold over tier=db), one the server refuses (its message,
+/// nothing changed), and the label removed with its ×, each as the API then reads it.
+async fn edits_parameters_and_labels(browser: &Browser, server: &TestServer, shots: &Path) {
+    let before = work_mem(server).await;
+    browser
+        .wait_for("[data-test=parameters] [data-parameter=port]")
+        .await;
+    fill(browser, "[data-test=parameter-name]", "work_mem").await;
+    fill(browser, "[data-test=parameter-value]", "64MB").await;
+    browser
+        .click_on("[data-test=parameter-set]:not([disabled])")
+        .await;
+    eventually(
+        "the table to show work_mem at 64MB",
+        Duration::from_secs(60),
+        || async {
+            let row = parameter_row(browser, "work_mem").await??;
+            (row == ("65536kB".to_owned(), "64MB".to_owned())).then_some(())
+        },
+    )
+    .await;
+    browser
+        .wait_for("[data-test=events] [data-status=configuring]")
+        .await;
+    let asked = (json!("65536kB"), json!("64MB"));
+    assert_eq!(
+        work_mem(server).await,
+        ("64MB".to_owned(), Some(asked.clone()))
+    );
+    let shown = server
+        .cli_ok(&["-o", "json", "config", "show", "shop"])
+        .await;
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert!(
+        shown["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|parameter| parameter["name"] == "work_mem" && parameter["desired"] == "64MB"),
+        "{shown}"
+    );
+    assert_eq!(configures(server).await, (1, true));
+    browser
+        .execute(
+            "document.querySelector('.toast')?.remove(); \
+             document.querySelector('[data-parameter=work_mem]').scrollIntoView({ block: 'center' });",
+            vec![],
+        )
+        .await;
+    browser.screenshot(&shots.join("parameters.png")).await;
+
+    // A value PostgreSQL refuses: its own sentence beside the form, and nothing changes.
+    fill(browser, "[data-test=parameter-name]", "work_mem").await;
+    fill(browser, "[data-test=parameter-value]", "abc").await;
+    browser
+        .click_on("[data-test=parameter-set]:not([disabled])")
+        .await;
+    let refused = r#"invalid value for parameter "work_mem": "abc""#;
+    browser
+        .wait_for("[data-test=parameters-notice] [role=alert]")
+        .await;
+    let said = "return document.querySelector('[data-test=parameters-notice]').textContent;";
+    let said = browser.execute(said, vec![]).await;
+    assert!(said.as_str().unwrap().contains(refused), "{said}");
+    browser
+        .wait_for("[data-test=parameter-set]:not([disabled])")
+        .await;
+    browser
+        .screenshot(&shots.join("parameters-refused.png"))
+        .await;
+    assert_eq!(work_mem(server).await, ("64MB".to_owned(), Some(asked)));
+    assert_eq!(configures(server).await, (1, true), "no operation started");
+    assert_eq!(
+        parameter_row(browser, "work_mem").await,
+        Some(Some(("65536kB".to_owned(), "64MB".to_owned())))
+    );
+
+    browser
+        .click_on("[data-parameter=work_mem] [data-test=reset-parameter]:not([disabled])")
+        .await;
+    eventually(
+        "the table without a work_mem asked for",
+        Duration::from_secs(60),
+        || async {
+            let (_, api) = api_get(server, "/instances/shop").await;
+            if api["state"] != "running" {
+                return None;
+            }
+            // Read again, the table has work_mem as before: not asked for.
+            match parameter_row(browser, "work_mem").await? {
+                None => Some(()),
+                Some((_, desired)) => (desired == "—").then_some(()),
+            }
+        },
+    )
+    .await;
+    assert_eq!(work_mem(server).await, before, "work_mem as it was");
+    assert_eq!(configures(server).await, (2, true));
+
+    // Labels: tier=db becomes tier=gold, a bad one is refused, then tier goes.
+    fill(browser, "[data-test=label-set]", "tier=gold").await;
+    browser
+        .click_on("[data-test=label-add]:not([disabled])")
+        .await;
+    let chip = "return document.querySelector('[data-test=instance-labels] [data-label=tier]')\
+                ?.firstChild.textContent;";
+    eventually("the chip tier=gold", PAGE_WAIT, || async {
+        (browser.execute(chip, vec![]).await == "tier=gold").then_some(())
+    })
+    .await;
+    let (_, shop) = api_get(server, "/instances/shop").await;
+    assert_eq!(shop["labels"], json!({ "team": "web", "tier": "gold" }));
+
+    let (status, refusal) = api_post(
+        server,
+        "/instances/shop/labels",
+        json!({ "set": { "tier": "not ok!" } }),
+    )
+    .await;
+    assert_eq!(status, 400, "{refusal}");
+    assert_eq!(refusal["error"], "invalid_labels");
+    fill(browser, "[data-test=label-set]", "tier=not ok!").await;
+    browser
+        .click_on("[data-test=label-add]:not([disabled])")
+        .await;
+    browser
+        .wait_for_text(refusal["message"].as_str().unwrap())
+        .await;
+    browser
+        .wait_for("[data-test=labels-notice] [role=alert]")
+        .await;
+    let (_, shop) = api_get(server, "/instances/shop").await;
+    assert_eq!(shop["labels"], json!({ "team": "web", "tier": "gold" }));
+    browser
+        .execute(
+            "document.querySelector('.toast')?.remove(); \
+             document.querySelector('[data-test=instance-labels]').closest('.card').scrollIntoView();",
+            vec![],
+        )
+        .await;
+    browser.screenshot(&shots.join("labels.png")).await;
+
+    browser
+        .click_on("[data-label=tier] [data-test=remove-label]:not([disabled])")
+        .await;
+    eventually("the chip tier gone", PAGE_WAIT, || async {
+        let gone = "return !document.querySelector('[data-test=instance-labels] [data-label=tier]') \
+                    && !!document.querySelector('[data-test=instance-labels] [data-label=team]');";
+        (browser.execute(gone, vec![]).await == json!(true)).then_some(())
+    })
+    .await;
+    let (_, shop) = api_get(server, "/instances/shop").await;
+    assert_eq!(shop["labels"], json!({ "team": "web" }));
+    browser.execute("window.scrollTo(0, 0);", vec![]).await;
 }
 
 /// What the server log panel of the page shown holds, and how it is scrolled.
@@ -505,6 +726,7 @@ async fn an_operator_runs_an_instance_from_the_console() {
     let shown = "return document.querySelector('[data-parameter=port] td:nth-child(2)').innerText;";
     assert_eq!(browser.execute(shown, vec![]).await, json!(port));
     follows_the_server_log(&browser, &server, &shots).await;
+    edits_parameters_and_labels(&browser, &server, &shots).await;
 
     browser.click_on("[data-test=action-stop]").await;
     browser
