@@ -27,6 +27,7 @@ mod parameters;
 mod pgbackrest_processes;
 pub mod ports;
 mod provision;
+mod restart_marker;
 mod restore;
 mod roles;
 mod secret_file;
@@ -52,6 +53,7 @@ use self::layout::Layout;
 use self::logins::{Passwords, read_secret};
 use self::os_user::{Identity, OsUsers, RunAs};
 use self::ports::PortRange;
+use self::restart_marker::RestartMarker;
 use self::warm_pool::WarmPool;
 use super::{
     Address, AppliedSettings, BackupSet, Credentials, Deployed, DiskUsage, Endpoint, InstanceSpec,
@@ -593,18 +595,17 @@ impl Platform for LocalPlatform {
         token: &str,
     ) -> Result<(), PlatformError> {
         let layout = self.layout(name);
-        let done = layout.restarted_by();
-        let recorded = tokio::fs::read_to_string(&done).await.unwrap_or_default();
-        if recorded == token {
+        let marker = RestartMarker::read(&layout).await;
+        if marker.records(token) {
             return Ok(());
         }
         let file = self.read_file_of(name, whose).await?;
         let rolling = RollingRestart::of(token, file.primary);
-        match rolling.resumed_from(&recorded) {
+        match rolling.resumed_from(&marker.recorded) {
             Some(from) if from != file.primary => {
                 // The role moved before a crash: only the rejoin was left.
                 self.rejoin_members(name, whose).await?;
-                return cluster::write_file(&done, token.as_bytes()).await;
+                return marker.record(token).await;
             }
             Some(_) => {}
             // Standbys first, one at a time, so a synchronous primary always has one.
@@ -613,15 +614,15 @@ impl Platform for LocalPlatform {
         if let Some(successor) = self.successor(name).await? {
             // Rolling: the primary role moves to a restarted standby (a switchover: writes
             // pause for a moment), and the former primary starts again as its standby.
-            cluster::write_file(&done, rolling.marker().as_bytes()).await?;
+            marker.record(&rolling.marker()).await?;
             let wal_ends_at = self.stop_primary_cleanly(name, whose).await?;
             self.promote_member(name, whose, successor, Some(wal_ends_at))
                 .await?;
             self.rejoin_members(name, whose).await?;
-            return cluster::write_file(&done, token.as_bytes()).await;
+            return marker.record(token).await;
         }
         self.restart_primary_in_place(&layout, file).await?;
-        cluster::write_file(&done, token.as_bytes()).await
+        marker.record(token).await
     }
 
     fn backup_support(&self) -> Result<(), String> {

@@ -18,7 +18,8 @@ use sqlx::Row;
 use super::LocalPlatform;
 use super::instance_file::InstanceFile;
 use super::layout::Layout;
-use super::{cluster, members, roles};
+use super::restart_marker::RestartMarker;
+use super::{members, roles};
 use crate::{AppliedSettings, LogCursor, LogStart, Platform, PlatformError, Whose};
 use toygres_domain::InstanceName;
 use toygres_domain::parameters::Settings;
@@ -212,20 +213,19 @@ impl LocalPlatform {
         token: &str,
     ) -> Result<(), PlatformError> {
         let layout = self.layout(name);
-        let done = layout.restarted_by();
-        let recorded = tokio::fs::read_to_string(&done).await.unwrap_or_default();
-        if recorded == token {
+        let marker = RestartMarker::read(&layout).await;
+        if marker.records(token) {
             return Ok(());
         }
         let primary_done = format!("{token}{PRIMARY_RESTARTED}");
         let mut file = self.read_file_of(name, whose).await?;
-        if recorded != primary_done {
+        if !marker.records(&primary_done) {
             file = self.restart_primary_in_place(&layout, file).await?;
-            cluster::write_file(&done, primary_done.as_bytes()).await?;
+            marker.record(&primary_done).await?;
         }
         self.standbys_replay_primary(name, &layout, &file).await?;
         self.restart_standbys(&layout, &file).await?;
-        cluster::write_file(&done, token.as_bytes()).await
+        marker.record(token).await
     }
 
     /// Waits until every running standby has replayed what the primary wrote so far: the

@@ -96,6 +96,20 @@ export function banner(kind, text) {
   return h("div", { class: `banner ${kind}`, role: kind === "error" ? "alert" : "status" }, text);
 }
 
+/** Sends a form's request once: `busy(true)` while it is on its way and `busy(false)` after;
+ * a refusal (the server's own sentence) is shown in `notice`, cleared first. */
+export async function submit(notice, busy, send) {
+  replace(notice);
+  busy(true);
+  try {
+    await send();
+  } catch (error) {
+    replace(notice, banner("error", error.message));
+  } finally {
+    busy(false);
+  }
+}
+
 let toastTimer;
 
 /** A short confirmation in the corner that fades by itself. */

@@ -4,7 +4,7 @@
 // refreshes every two seconds while the page is open.
 
 import { api } from "./api.js";
-import { ago, banner, h, instanceHref, link, pill, replace, toast } from "./dom.js";
+import { ago, banner, h, instanceHref, link, pill, replace, submit, toast } from "./dom.js";
 import { labelChips, parseLabels } from "./labels.js";
 import { every } from "./poll.js";
 
@@ -115,14 +115,12 @@ function createForm(notice) {
   const version = h("input", { id: "new-version", inputmode: "numeric", placeholder: "server default", "data-test": "new-version" });
   const storage = h("input", { id: "new-storage", type: "number", min: "1", placeholder: "server default", "data-test": "new-storage" });
   const labels = h("input", { id: "new-labels", autocomplete: "off", placeholder: "team=web, tier=db", "data-test": "new-labels" });
-  const submit = h("button", { class: "primary", type: "submit", "data-test": "create" }, "Create");
+  const create = h("button", { class: "primary", type: "submit", "data-test": "create" }, "Create");
   const form = h("form", {
     class: "card", hidden: true,
-    onsubmit: async (event) => {
+    onsubmit: (event) => {
       event.preventDefault();
-      submit.disabled = true;
-      replace(notice);
-      try {
+      return submit(notice, (on) => { create.disabled = on; }, async () => {
         const request = { name: name.value.trim() };
         if (version.value.trim()) request.postgres_version = version.value.trim();
         if (storage.value) request.storage_gb = Number(storage.value);
@@ -132,11 +130,7 @@ function createForm(notice) {
         toast(`Creating ${request.name}: it shows as running once it accepts connections.`);
         form.reset();
         form.hidden = true;
-      } catch (error) {
-        replace(notice, banner("error", error.message));
-      } finally {
-        submit.disabled = false;
-      }
+      });
     },
   }, h("h2", {}, "New instance", h("span", { class: "hint" }, "lowercase letters, digits and hyphens")),
   h("div", { class: "card-body form-row" },
@@ -144,7 +138,7 @@ function createForm(notice) {
     h("div", {}, h("label", { for: "new-version" }, "PostgreSQL ", h("span", { class: "optional" }, "(optional)")), version),
     h("div", {}, h("label", { for: "new-storage" }, "Storage GB ", h("span", { class: "optional" }, "(optional)")), storage),
     h("div", {}, h("label", { for: "new-labels" }, "Labels ", h("span", { class: "optional" }, "(optional)")), labels),
-    submit,
+    create,
   ));
   return form;
 }

@@ -7,7 +7,7 @@
 // (a click keeps its target), and never the field.
 
 import { api } from "./api.js";
-import { banner, card, h, replace, toast } from "./dom.js";
+import { banner, card, h, replace, submit, toast } from "./dom.js";
 import { labelChips, parseLabels } from "./labels.js";
 
 /** States in which there is no live instance to label. */
@@ -45,6 +45,11 @@ export function labelsCard(name) {
   const element = card(["Labels", h("span", { class: "hint" }, "toygres-cli label")],
     h("div", { class: "card-body" }, chips, notice, form));
 
+  function busy(on) {
+    sending = on;
+    enable();
+  }
+
   /** Buttons work on a live instance while no change is on its way. */
   function enable() {
     const off = state === null || GONE.includes(state) || sending;
@@ -60,21 +65,13 @@ export function labelsCard(name) {
   }
 
   /** Sends a change; the answer is the instance with its labels as they now are. */
-  async function change(request, said, done) {
-    replace(notice);
-    sending = true;
-    enable();
-    try {
+  function change(request, said, done) {
+    return submit(notice, busy, async () => {
       const instance = await api.label(name, request);
       done?.();
       toast(`${name}: ${said}.`);
       show(instance.labels);
-    } catch (error) {
-      replace(notice, banner("error", error.message));
-    } finally {
-      sending = false;
-      enable();
-    }
+    });
   }
 
   function refresh(instance) {

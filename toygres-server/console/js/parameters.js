@@ -7,7 +7,7 @@
 // drawn once, so polling never takes away what the reader is typing.
 
 import { api } from "./api.js";
-import { banner, card, h, pill, replace, toast } from "./dom.js";
+import { banner, card, h, pill, replace, submit, toast } from "./dom.js";
 
 export function parametersCard(name) {
   const body = h("div", {}, h("div", { class: "empty" }, "…"));
@@ -63,22 +63,19 @@ export function parametersCard(name) {
   }
 
   /** Asks the server for a change; says why not beside the form, having changed nothing. */
-  async function change(request, said, done) {
-    replace(notice);
-    sending = true;
-    enable();
-    try {
+  function change(request, said, done) {
+    return submit(notice, busy, async () => {
       const accepted = await api.configure(name, request);
       awaiting = accepted.orchestration_id;
       done?.();
       toast(`${name}: configuring ${said}.`);
       refresh(accepted.instance);
-    } catch (error) {
-      replace(notice, banner("error", error.message));
-    } finally {
-      sending = false;
-      enable();
-    }
+    });
+  }
+
+  function busy(on) {
+    sending = on;
+    enable();
   }
 
   function resetOne(parameterName) {
